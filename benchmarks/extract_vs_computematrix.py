@@ -1,0 +1,106 @@
+"""Time `chromepredict extract` against deeptools `computeMatrix reference-point` on the same windows
+of the genome-wide synthetic case (benchmarks/synthetic.py), in one run, and check the matrices agree.
+
+    python benchmarks/extract_vs_computematrix.py [--work /tmp/chromepredict-bench] [--computematrix PATH]
+
+deeptools needs Python ≥ 3.12 here; put it in its own venv, e.g.
+    /root/.pyenv/versions/3.12.1/bin/python -m venv /tmp/dt-venv && /tmp/dt-venv/bin/pip install deeptools
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic import build  # noqa: E402
+
+from chromepredict.features import FeatureSet  # noqa: E402
+from chromepredict.marks import CORE_MARKS  # noqa: E402
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def read_computematrix(path: Path, n_marks: int, n_bins: int) -> tuple[list[str], np.ndarray]:
+    names, rows = [], []
+    with gzip.open(path, "rt") as handle:
+        next(handle)  # @{json header}
+        for line in handle:
+            fields = line.rstrip("\n").split("\t")
+            names.append(fields[3])
+            rows.append(np.array(fields[6:], dtype=float))
+    matrix = np.nan_to_num(np.array(rows)).reshape(len(rows), n_marks, n_bins)
+    return names, matrix
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--work", type=Path, default=Path("/tmp/chromepredict-bench"))
+    parser.add_argument(
+        "--computematrix", default=shutil.which("computeMatrix") or "/tmp/dt-venv/bin/computeMatrix"
+    )
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    work = args.work
+    if not (work / "genes.gtf").is_file():
+        print(f"building the synthetic case in {work} …", file=sys.stderr)
+        build(work)
+    tracks = [str(work / f"synthetic-{m}.bw") for m in CORE_MARKS]
+    chromepredict = [
+        sys.executable,
+        "-m",
+        "chromepredict",
+        "-q",
+        "extract",
+        *tracks,
+        "--gtf",
+        str(work / "genes.gtf"),
+    ]
+    computematrix = [
+        args.computematrix, "reference-point", "--referencePoint", "TSS", "-b", "5000", "-a", "5000",
+        "--binSize", "100", "--missingDataAsZero", "--averageTypeBins", "mean", "-p", str(os.cpu_count()),
+        "-S", *tracks, "-R", str(work / "genes.bed"), "-o", str(work / "computematrix.gz"),
+    ]  # fmt: skip
+    times: dict[str, list[float]] = {"computeMatrix": [], "extract -p 1": [], "extract -p 2": []}
+    for _ in range(args.repeats):
+        times["computeMatrix"].append(timed(computematrix))
+        for threads in (1, 2):
+            out = work / f"extract-p{threads}.npz"
+            times[f"extract -p {threads}"].append(timed([*chromepredict, "-o", str(out), "-p", str(threads)]))
+    ours = FeatureSet.load_npz(work / "extract-p1.npz")
+    names, theirs = read_computematrix(work / "computematrix.gz", len(CORE_MARKS), ours.spec.n_bins)
+    order = ours.genes.set_index("gene_id").index.get_indexer(names)
+    diff = np.abs(ours.features[order] - theirs).max(axis=(1, 2))
+    best = {k: min(v) for k, v in times.items()}
+    print(
+        f"genes: {len(ours.genes)} × {len(CORE_MARKS)} marks × {ours.spec.n_bins} bins; cores: {os.cpu_count()}"
+    )
+    for name, seconds in best.items():
+        ratio = best["computeMatrix"] / seconds
+        print(f"{name:15s} best of {args.repeats}: {seconds:6.2f} s   speed-up vs computeMatrix ×{ratio:.2f}")
+    print(
+        f"max |chromepredict − computeMatrix| over genes whose window lies inside the chromosome: {diff[inside].max():.3g}"
+    )
+    print(
+        f"genes differing by > 1e-3: {(diff > 1e-3).sum()}, all with windows crossing a chromosome start "
+        f"({(~inside).sum()} such genes): chromepredict counts bases beyond the end as 0, computeMatrix "
+        "averages over the bases inside"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The feature set every command passes around: array [genes, marks, bins], gene table, window spec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chromepredict.annotation import GENE_COLUMNS
+from chromepredict.errors import UserError
+from chromepredict.files import atomic_path
+
+ORIENTATIONS = ("5to3", "genomic")
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Window geometry around the TSS and the order of bins in the output."""
+
+    flank: int = 5000
+    bin_size: int = 100
+    orientation: str = "5to3"
+
+    def __post_init__(self) -> None:
+        if self.flank <= 0 or self.bin_size <= 0 or (2 * self.flank) % self.bin_size:
+            raise UserError(
+                f"--flank {self.flank} and --bin-size {self.bin_size}: 2 × flank must be a positive "
+                "multiple of the bin size (e.g. --flank 5000 --bin-size 100)"
+            )
+        if self.orientation not in ORIENTATIONS:
+            raise UserError(
+                f"--orientation {self.orientation!r} is unknown; use one of {', '.join(ORIENTATIONS)}"
+            )
+
+    @property
+    def n_bins(self) -> int:
+        return 2 * self.flank // self.bin_size
+
+
+@dataclass
+class FeatureSet:
+    """Per-gene signal with the genes (rows), marks (axis 1) and window geometry (axis 2)."""
+
+    features: np.ndarray
+    genes: pd.DataFrame
+    marks: tuple[str, ...]
+    spec: WindowSpec
+    labels: np.ndarray | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        expected = (len(self.genes), len(self.marks), self.spec.n_bins)
+        if self.features.shape != expected:
+            raise ValueError(f"features shape {self.features.shape} != {expected}")
+
+    def subset(self, rows: np.ndarray) -> FeatureSet:
+        """The genes at ``rows`` (indices or boolean mask)."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        return replace(
+            self,
+            features=self.features[rows],
+            genes=self.genes.iloc[rows].reset_index(drop=True),
+            labels=None if self.labels is None else self.labels[rows],
+        )
+
+    def save_npz(self, path: str | Path) -> None:
+        """Write the array, gene table, marks and spec to an .npz (uncompressed: fast), atomically."""
+        arrays = {f"gene_{c}": self.genes[c].to_numpy() for c in GENE_COLUMNS}
+        arrays["gene_tss"] = arrays["gene_tss"].astype(np.int64)
+        for c in ("gene_id", "gene_name", "chrom", "strand"):
+            arrays[f"gene_{c}"] = arrays[f"gene_{c}"].astype(str)
+        if self.labels is not None:
+            arrays["labels"] = self.labels
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(
+                handle,
+                features=self.features,
+                marks=np.array(self.marks),
+                flank=self.spec.flank,
+                bin_size=self.spec.bin_size,
+                orientation=self.spec.orientation,
+                **arrays,
+            )
+
+    @classmethod
+    def load_npz(cls, path: str | Path) -> FeatureSet:
+        """Read a file written by :meth:`save_npz` (``chromepredict extract``)."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                genes = pd.DataFrame({c: data[f"gene_{c}"] for c in GENE_COLUMNS})
+                return cls(
+                    features=data["features"].astype(np.float32),
+                    genes=genes,
+                    marks=tuple(str(m) for m in data["marks"]),
+                    spec=WindowSpec(int(data["flank"]), int(data["bin_size"]), str(data["orientation"])),
+                    labels=data.get("labels", None),
+                )
+        except (OSError, ValueError, KeyError) as exc:
+            raise UserError(
+                f"{path}: not a chromepredict .npz ({exc}); make one with chromepredict extract"
+            ) from None
+
+    def write_tsv(self, path: str | Path) -> None:
+        """Long format, one row per gene × mark × bin (bin 1-based, offset = bin start from TSS)."""
+        n_genes, n_marks, n_bins = self.features.shape
+        offsets = np.arange(n_bins) * self.spec.bin_size - self.spec.flank
+        table = pd.DataFrame(
+            {
+                "gene_id": np.repeat(self.genes["gene_id"].to_numpy(), n_marks * n_bins),
+                "mark": np.tile(np.repeat(np.array(self.marks), n_bins), n_genes),
+                "bin": np.tile(np.arange(1, n_bins + 1), n_genes * n_marks),
+                "offset_bp": np.tile(offsets, n_genes * n_marks),
+                "value": self.features.reshape(-1),
+            }
+        )
+        with atomic_path(path) as tmp, open(tmp, "w") as handle:
+            handle.write(
+                f"# orientation={self.spec.orientation} flank={self.spec.flank} "
+                f"bin_size={self.spec.bin_size}; offset_bp = bin start relative to the TSS "
+                f"({'5′→3′ of the gene' if self.spec.orientation == '5to3' else 'genomic'})\n"
+            )
+            table.to_csv(handle, sep="\t", index=False, float_format="%.6g")

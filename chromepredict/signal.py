@@ -1,0 +1,133 @@
+"""bigWig tracks (read with pybigtools) → float32 array [genes, marks, bins] of mean signal per bin around each TSS.
+
+The one hot path shared by extract, train, predict and explain. Bin ``i`` (0-based) of a gene
+with 1-based TSS ``T`` covers the 0-based half-open interval
+``[T - flank + i * bin_size, T - flank + (i + 1) * bin_size)``, the convention of the published
+DeepChrome data. A bin's value is the mean over its bases with missing data counted as 0;
+windows running off a chromosome end are zero-padded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chromepredict.annotation import match_chroms
+from chromepredict.errors import UserError
+from chromepredict.features import FeatureSet, WindowSpec
+
+_CHUNK_GENES = 500
+_open_tracks: dict[tuple[int, str], object] = {}
+
+
+def open_track(path: str):
+    """Open a bigWig once per process (pybigtools); a missing or non-bigWig file is a UserError."""
+    import pybigtools
+
+    key = (os.getpid(), path)  # a handle inherited across fork would share its file offset
+    if key in _open_tracks:
+        return _open_tracks[key]
+    if not Path(path).is_file():
+        raise UserError(f"{path}: bigWig file not found; check the path")
+    try:
+        handle = pybigtools.open(open(path, "rb"))  # noqa: SIM115  (kept open with the handle; any file name)
+    except (pybigtools.BBIReadError, ValueError, OSError):
+        handle = None
+    if handle is None or not getattr(handle, "is_bigwig", False):
+        raise UserError(f"{path}: not a bigWig file; convert bedGraph with bedGraphToBigWig first")
+    _open_tracks[key] = handle
+    return handle
+
+
+def track_chroms(path: str) -> dict[str, int]:
+    """Chromosome names and lengths of a bigWig."""
+    return dict(open_track(path).chroms())
+
+
+def _read_chunk(path: str, chroms: list[str], starts: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """Mean signal per bin for windows starting at ``starts`` (0-based) on ``chroms``: [n, bins].
+
+    Uncovered bases count as 0 in a bin's mean; bases beyond a chromosome end read as 0.
+    """
+    track = open_track(path)
+    lengths = track.chroms()
+    width = 2 * spec.flank
+    out = np.empty((len(starts), spec.n_bins), dtype=np.float64)
+    for row, (chrom, lo) in enumerate(zip(chroms, starts.tolist(), strict=False)):
+        if lo >= 0 and lo + width <= lengths[chrom]:
+            track.values(
+                chrom, lo, lo + width, bins=spec.n_bins, summary="mean", exact=True,
+                uncovered=0.0, fillna=0.0, oob=0.0, arr=out[row],
+            )  # fmt: skip
+        else:  # crosses a chromosome end: read the bases inside, zero-pad the rest
+            bases = np.zeros(width)
+            a, b = max(lo, 0), min(lo + width, lengths[chrom])
+            if a < b:
+                bases[a - lo : b - lo] = track.values(chrom, a, b, fillna=0.0)
+            out[row] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
+    return out.astype(np.float32)
+
+
+def _read_task(task: tuple) -> tuple[int, int, np.ndarray]:
+    mark_index, first, path, chroms, starts, spec = task
+    return mark_index, first, _read_chunk(path, chroms, starts, spec)
+
+
+def extract(
+    genes: pd.DataFrame,
+    tracks: dict[str, str],
+    spec: WindowSpec = WindowSpec(),
+    threads: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[FeatureSet, pd.DataFrame]:
+    """Read the window of every gene from every track (marks in the order of ``tracks``).
+
+    Returns the feature set and the genes dropped because their chromosome is absent from a track;
+    no chromosome in common with a track is a UserError. ``progress`` is called with the
+    number of gene windows finished, summed over marks.
+    """
+    chrom_maps = {}
+    gene_chroms = genes["chrom"].unique().tolist()
+    for mark, path in tracks.items():
+        chrom_maps[mark] = match_chroms(gene_chroms, set(track_chroms(path)))
+        if not chrom_maps[mark]:
+            examples = ", ".join(gene_chroms[:3])
+            raise UserError(
+                f"{path}: no chromosome in common with the GTF (GTF has {examples}…; track has "
+                f"{', '.join(list(track_chroms(path))[:3])}…); use a GTF of the same genome build"
+            )
+    usable = set.intersection(*(set(m) for m in chrom_maps.values()))
+    keep = genes["chrom"].isin(usable).to_numpy()
+    kept, dropped = genes[keep].reset_index(drop=True), genes[~keep].reset_index(drop=True)
+    starts = kept["tss"].to_numpy(dtype=np.int64) - spec.flank
+    features = np.zeros((len(kept), len(tracks), spec.n_bins), dtype=np.float32)
+
+    tasks = []
+    for mark_index, (mark, path) in enumerate(tracks.items()):
+        names = kept["chrom"].map(chrom_maps[mark]).tolist()
+        for first in range(0, len(kept), _CHUNK_GENES):
+            last = first + _CHUNK_GENES
+            tasks.append((mark_index, first, path, names[first:last], starts[first:last], spec))
+
+    def store(result: tuple[int, int, np.ndarray]) -> None:
+        mark_index, first, block = result
+        features[first : first + len(block), mark_index] = block
+        if progress is not None:
+            progress(len(block))
+
+    if threads > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=threads) as pool:
+            for result in pool.map(_read_task, tasks):
+                store(result)
+    else:
+        for task in tasks:
+            store(_read_task(task))
+    if spec.orientation == "5to3":
+        minus = (kept["strand"] == "-").to_numpy()
+        features[minus] = features[minus, :, ::-1]
+    return FeatureSet(features, kept, tuple(tracks), spec), dropped

@@ -1,0 +1,35 @@
+"""Shared fixtures: the bundled real E003 data, the copied CSVs, and running the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chromepredict.cli import app
+from chromepredict.datasets import example_data
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def example():
+    return example_data()
+
+
+@pytest.fixture(scope="session")
+def tracks(example) -> list[str]:
+    return [str(p) for p in example["tracks"]]
+
+
+@pytest.fixture
+def cli():
+    """Run the real Typer app; returns (exit_code, stdout, stderr)."""
+    runner = CliRunner()
+
+    def run(*args: object):
+        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run

@@ -1,0 +1,86 @@
+"""`chromepredict extract` through the real Typer app and the installed console script."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chromepredict.features import FeatureSet
+
+
+def test_extract_writes_npz_and_tsv(cli, tracks, example, tmp_path):
+    out, tsv = tmp_path / "f.npz", tmp_path / "f.tsv"
+    code, _, stderr = cli("extract", *tracks, "--gtf", example["gtf"], "-o", out, "--tsv", tsv)
+    assert code == 0, stderr
+    data = FeatureSet.load_npz(out)
+    assert data.features.shape == (369, 5, 100)  # 371 genes, 2 pseudogenes filtered
+    assert data.spec.orientation == "5to3"
+    table = pd.read_csv(tsv, sep="\t", comment="#")
+    assert list(table.columns) == ["gene_id", "mark", "bin", "offset_bp", "value"]
+    assert len(table) == 369 * 5 * 100
+    first = table[(table.gene_id == data.genes.gene_id[0]) & (table.mark == "H3K4me3")]
+    np.testing.assert_allclose(first["value"], data.features[0, 3], rtol=1e-5)
+    assert list(tmp_path.iterdir()) == [out, tsv] or set(tmp_path.iterdir()) == {out, tsv}
+
+
+def test_extract_options(cli, tracks, example, tmp_path):
+    out = tmp_path / "f.npz"
+    code, _, _ = cli(
+        "extract", *tracks, "--gtf", example["gtf"], "-o", out, "--all-genes",
+        "--orientation", "genomic", "--flank", "2000", "--bin-size", "200", "--threads", "2",
+    )  # fmt: skip
+    assert code == 0
+    data = FeatureSet.load_npz(out)
+    assert data.features.shape == (371, 5, 20)
+    assert data.spec.orientation == "genomic"
+
+
+def test_explicit_mark_for_unrecognised_name(cli, tracks, example, tmp_path):
+    renamed = tmp_path / "sample7.bw"
+    shutil.copy(tracks[3], renamed)  # H3K4me3
+    others = [t for t in tracks if "H3K4me3" not in t]
+    code, _, stderr = cli("extract", *others, renamed, "--gtf", example["gtf"], "-o", tmp_path / "f.npz")
+    assert code == 2 and "--mark MARK=" in stderr
+    code, _, _ = cli(
+        "extract", *others, "--mark", f"H3K4me3={renamed}", "--gtf", example["gtf"], "-o", tmp_path / "f.npz"
+    )
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda t, g, d: (t[:4], g), "no bigWig for H3K9me3"),
+        (lambda t, g, d: (t, d / "missing.gtf"), "GTF file not found"),
+        (lambda t, g, d: (t[:4] + [str(d / "x-H3K9me3.bw")], g), "bigWig file not found"),
+        (lambda t, g, d: (t[:4] + [str(d / "text-H3K9me3.bw")], g), "not a bigWig"),
+        (lambda t, g, d: (t, d / "text-H3K9me3.bw"), "not a GTF"),
+    ],
+)
+def test_user_errors_are_one_line_without_output(cli, tracks, example, tmp_path, mutate, message):
+    (tmp_path / "text-H3K9me3.bw").write_text("not\ta\tbigwig\n")
+    files, gtf = mutate(tracks, example["gtf"], tmp_path)
+    out = tmp_path / "out" / "f.npz"
+    out.parent.mkdir()
+    code, stdout, stderr = cli("extract", *files, "--gtf", gtf, "-o", out)
+    assert code == 2
+    assert message in stderr
+    assert "Traceback" not in stderr + stdout
+    assert len(stderr.strip().splitlines()) == 1
+    assert list(out.parent.iterdir()) == []
+
+
+def test_console_script_entry_point(tracks, example, tmp_path):
+    exe = shutil.which("chromepredict")
+    assert exe, "the package is not installed (pip install .)"
+    result = subprocess.run([exe], capture_output=True, text=True)
+    assert "extract" in result.stdout + result.stderr  # no arguments: help
+    result = subprocess.run(
+        [exe, "extract", *tracks[:4], "--gtf", str(example["gtf"]), "-o", str(tmp_path / "f.npz")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
