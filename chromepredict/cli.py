@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 import typer.core
 from rich.console import Console
@@ -20,7 +19,7 @@ from chromepredict.errors import UserError
 class _Group(typer.core.TyperGroup):
     """Turns a UserError from any command into one line on stderr and exit code 2."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except UserError as exc:
@@ -70,7 +69,7 @@ def info(message: str) -> None:
 def progress_bar(label: str, total: int) -> Iterator:
     """A Rich progress bar on stderr; yields a callback advancing it by n."""
     with Progress(
-        TextColumn(label),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -79,7 +78,11 @@ def progress_bar(label: str, total: int) -> Iterator:
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+
+        def advance(n: int, description: str | None = None) -> None:
+            bar.update(task, advance=n, **({"description": description} if description else {}))
+
+        yield advance
 
 
 def version_callback(value: bool) -> None:
@@ -163,6 +166,268 @@ def extract(
         data.write_tsv(tsv)
     n, m, b = data.features.shape
     info(f"wrote {output} ({n} genes × {m} marks × {b} bins, orientation {data.spec.orientation})")
+
+
+ExpressionOpt = Annotated[
+    Path | None,
+    typer.Option("--expression", help="Expression table (gene id + RPKM/TPM/counts); high = above median."),
+]
+CsvDirOpt = Annotated[
+    Path | None,
+    typer.Option("--csv-dir", help="Folder with DeepChrome train.csv, valid.csv (, test.csv)."),
+]
+RemcOpt = Annotated[
+    Path | None,
+    typer.Option("--remc-root", help="Folder of <EID>/classification/ folders: one model per cell type."),
+]
+SeedOpt = Annotated[int, typer.Option(help="Random seed (splits, initialisation, batches).")]
+DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
+ArchitectureOpt = Annotated[
+    str,
+    typer.Option(
+        help="deepchrome (default recipe, see docs/benchmarks.md) or deepchrome-2016 (as published)."
+    ),
+]
+
+
+def labelled_tracks(
+    tracks, gtf, expression, marks, flank, bin_size, orientation, gene_type, all_genes, threads
+):
+    """bigWigs + GTF + expression table → labelled FeatureSet."""
+    from chromepredict.datasets import attach_labels, read_expression
+
+    if expression is None:
+        raise UserError("--expression is required with bigWig tracks; give a table of gene ids and RPKM/TPM")
+    values = read_expression(expression)
+    info(f"expression {expression}: {values.summary()}")
+    data = load_track_features(
+        tracks, gtf, marks, flank, bin_size, orientation, gene_type, all_genes, threads
+    )
+    labelled, missing = attach_labels(data, values)
+    if missing:
+        info(f"[yellow]warning:[/] {missing} genes have no value in {expression} and are left out")
+    if len(labelled.labels) == 0:
+        raise UserError(f"{expression}: no gene id matches the GTF's gene_id; use ids of the same annotation")
+    return labelled
+
+
+def training_sets(tracks, gtf, expression, csv_dir, remc_root, extraction, seed, need_test=False):
+    """{cell type: (splits, source description)} from tracks, one CSV folder, or a REMC root."""
+    from chromepredict.datasets import find_cell_types, read_csv_dir
+    from chromepredict.workflows import SPLIT_NOTE, split_tracks, split_valid_halves
+
+    given = [bool(tracks), csv_dir is not None, remc_root is not None]
+    if sum(given) != 1:
+        raise UserError(
+            "give exactly one data source: bigWig tracks with --gtf/--expression, --csv-dir or --remc-root"
+        )
+    if tracks:
+        data = labelled_tracks(tracks, gtf, expression, *extraction)
+        source = {
+            "source": "tracks",
+            "tracks": [str(t) for t in tracks],
+            "gtf": str(gtf),
+            "expression": str(expression),
+            "split": SPLIT_NOTE["chromosome"],
+        }
+        return {"tracks": (split_tracks(data, seed), source)}
+    folders = {csv_dir.name: csv_dir} if csv_dir is not None else find_cell_types(remc_root)
+    sets = {}
+    for cell_type, folder in folders.items():
+        splits = read_csv_dir(folder)
+        kind = "csv" if "test" in splits or not need_test else "csv-valid-halves"
+        if kind == "csv-valid-halves":
+            splits = split_valid_halves(splits, seed)
+        sets[cell_type] = (
+            splits,
+            {"source": "deepchrome-csv", "folder": str(folder), "split": SPLIT_NOTE[kind]},
+        )
+    return sets
+
+
+@app.command()
+def train(
+    tracks: Tracks = None,
+    gtf: Gtf = None,
+    expression: ExpressionOpt = None,
+    csv_dir: CsvDirOpt = None,
+    remc_root: RemcOpt = None,
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Output folder (one subfolder per cell type with --remc-root)."),
+    ] = Path("model"),
+    architecture: ArchitectureOpt = "deepchrome",
+    transform: Annotated[
+        str | None, typer.Option(help="Override the input transform: raw, log1p or sample-log1p.")
+    ] = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    max_epochs: Annotated[
+        int | None, typer.Option("--max-epochs", min=1, help="Cap on epochs (default: the recipe's).")
+    ] = None,
+    genome_build: Annotated[
+        str | None, typer.Option("--genome-build", help="Recorded in the model card, e.g. hg19.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Model name for the card (default: output folder name).")
+    ] = None,
+    mark: MarkOpt = None,
+    flank: FlankOpt = 5000,
+    bin_size: BinOpt = 100,
+    orientation: OrientationOpt = "5to3",
+    gene_type: GeneTypeOpt = "protein_coding",
+    all_genes: AllGenesOpt = False,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """Train a DeepChrome model from tracks + expression, a CSV folder, or every REMC cell type."""
+    from chromepredict.training import RECIPES, resolve_device
+    from chromepredict.workflows import train_model
+
+    if architecture not in RECIPES:
+        raise UserError(f"--architecture {architecture!r} is unknown; use one of {', '.join(RECIPES)}")
+    extraction = (mark, flank, bin_size, orientation, gene_type, all_genes, threads)
+    sets = training_sets(tracks, gtf, expression, csv_dir, remc_root, extraction, seed)
+    device = resolve_device(device)
+    info(f"training on {device}")
+    summary = []
+    for cell_type, (splits, source) in sets.items():
+        outdir = output / cell_type if remc_root is not None else output
+        label = cell_type if remc_root is not None else (name or output.name)
+        sizes = ", ".join(f"{k} {len(v.labels)}" for k, v in splits.items())
+        info(f"{label}: {sizes} genes; {source['split']}")
+        epochs = max_epochs or RECIPES[architecture].max_epochs
+        with progress_bar(f"{label} epochs", epochs) as advance:
+
+            def on_epoch(entry, advance=advance, label=label):
+                advance(1, f"{label} valid AUC {entry.valid_auc:.3f}")
+
+            card = train_model(
+                splits, outdir, label, architecture, seed, device, source, transform, max_epochs, on_epoch,
+                {"genome_build": genome_build} if genome_build else None,
+            )  # fmt: skip
+        scores = card["metrics"]
+        test_auc = scores.get("test", {}).get("roc_auc", float("nan"))
+        summary.append(
+            {
+                "cell_type": label,
+                "best_epoch": card["best_epoch"],
+                "valid_auc": scores["valid"]["roc_auc"],
+                "test_auc": test_auc,
+            }
+        )
+        test_text = f", test AUC {test_auc:.3f}" if "test" in scores else ""
+        info(
+            f"{label}: epoch {card['best_epoch']}, valid AUC {scores['valid']['roc_auc']:.3f}{test_text} → {outdir}"
+        )
+    if remc_root is not None:
+        import pandas as pd
+
+        from chromepredict.files import atomic_path
+
+        with atomic_path(output / "summary.tsv") as tmp:
+            pd.DataFrame(summary).to_csv(tmp, sep="\t", index=False, float_format="%.4f")
+        info(f"wrote {output / 'summary.tsv'}")
+
+
+@app.command()
+def evaluate(
+    tracks: Tracks = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Pretrained name, .onnx file or train output folder.")
+    ] = "",
+    gtf: Gtf = None,
+    expression: ExpressionOpt = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="A DeepChrome CSV with labels (e.g. test.csv).")
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("evaluation"),
+    mark: MarkOpt = None,
+    gene_type: GeneTypeOpt = "protein_coding",
+    all_genes: AllGenesOpt = False,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """ROC/PR AUC of a model on labelled genes; per-gene TSV and ROC curve PNG."""
+    from chromepredict.datasets import read_deepchrome_csv
+    from chromepredict.workflows import evaluate_model
+    from chromepredict.zoo import open_model
+
+    if not model:
+        raise UserError(
+            "--model is required: a pretrained name (chromepredict models), a .onnx file or a train folder"
+        )
+    loaded = open_model(model)
+    if (csv is None) == (not tracks):
+        raise UserError("give either bigWig tracks with --gtf/--expression, or --csv")
+    if csv is not None:
+        data, source = read_deepchrome_csv(csv), str(csv)
+    else:
+        spec = loaded.spec
+        data = labelled_tracks(
+            tracks,
+            gtf,
+            expression,
+            mark,
+            spec.flank,
+            spec.bin_size,
+            spec.orientation,
+            gene_type,
+            all_genes,
+            threads,
+        )
+        source = str(expression)
+    result = evaluate_model(loaded, data, output, source)
+    typer.echo(
+        f"{loaded.name} on {result['n_genes']} genes: ROC AUC {result['roc_auc']:.4f}, PR AUC {result['pr_auc']:.4f}"
+    )
+    info(f"wrote {output}/metrics.json, predictions.tsv, roc_curve.png")
+
+
+@app.command()
+def benchmark(
+    tracks: Tracks = None,
+    gtf: Gtf = None,
+    expression: ExpressionOpt = None,
+    csv_dir: CsvDirOpt = None,
+    remc_root: RemcOpt = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("benchmark"),
+    architecture: Annotated[
+        list[str] | None, typer.Option(help="CNN recipe(s) to include (repeatable).")
+    ] = None,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = "auto",
+    mark: MarkOpt = None,
+    gene_type: GeneTypeOpt = "protein_coding",
+    all_genes: AllGenesOpt = False,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """The paper's comparison: CNN vs SVM, random forest and logistic regression, test AUC per cell type."""
+    import pandas as pd
+
+    from chromepredict.files import atomic_dir
+    from chromepredict.plots import benchmark_bars
+    from chromepredict.training import RECIPES, resolve_device
+    from chromepredict.workflows import benchmark_cell_type
+
+    architectures = tuple(architecture or ("deepchrome", "deepchrome-2016"))
+    unknown = [a for a in architectures if a not in RECIPES]
+    if unknown:
+        raise UserError(f"--architecture {unknown[0]!r} is unknown; use one of {', '.join(RECIPES)}")
+    extraction = (mark, 5000, 100, "5to3", gene_type, all_genes, threads)
+    sets = training_sets(tracks, gtf, expression, csv_dir, remc_root, extraction, seed, need_test=True)
+    device = resolve_device(device)
+    rows = []
+    with progress_bar("cell types", len(sets)) as advance:
+        for cell_type, (splits, source) in sets.items():
+            info(f"{cell_type}: {source['split']}")
+            for row in benchmark_cell_type(splits, seed, device, architectures):
+                rows.append({"cell_type": cell_type, **row})
+            advance(1)
+    table = pd.DataFrame(rows)
+    with atomic_dir(output) as tmp:
+        table.to_csv(tmp / "benchmark.tsv", sep="\t", index=False, float_format="%.4f")
+        benchmark_bars(table, tmp / "benchmark.png", "Test AUC: DeepChrome vs baselines")
+    typer.echo(table.pivot(index="method", columns="cell_type", values="test_auc").round(4).to_string())
+    info(f"wrote {output}/benchmark.tsv and benchmark.png")
 
 
 def main() -> None:
