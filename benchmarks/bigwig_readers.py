@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyBigWig
 import pybigtools
+import pyBigWig
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic import build  # noqa: E402
@@ -23,7 +23,9 @@ from chromepredict.annotation import read_tss  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/chromepredict-bench"))
     parser.add_argument("--windows", type=int, default=5000)
     args = parser.parse_args()
@@ -41,14 +43,20 @@ def main() -> None:
 
     def pybigwig_stats():
         # stats(type="mean") averages over covered bases only; rescale by coverage to count gaps as 0
-        mean = [bw.stats(c, s, s + 10_000, type="mean", nBins=100, exact=True) for c, s in zip(chroms, starts)]
-        cover = [bw.stats(c, s, s + 10_000, type="coverage", nBins=100, exact=True) for c, s in zip(chroms, starts)]
+        mean = [
+            bw.stats(c, s, s + 10_000, type="mean", nBins=100, exact=True) for c, s in zip(chroms, starts)
+        ]
+        cover = [
+            bw.stats(c, s, s + 10_000, type="coverage", nBins=100, exact=True) for c, s in zip(chroms, starts)
+        ]
         return np.nan_to_num(np.array(mean, dtype=float)) * np.nan_to_num(np.array(cover, dtype=float))
 
     def pybigtools_bins():
         return np.array(
             [
-                bt.values(c, s, s + 10_000, bins=100, summary="mean", exact=True, uncovered=0.0, fillna=0.0, oob=0.0)
+                bt.values(
+                    c, s, s + 10_000, bins=100, summary="mean", exact=True, uncovered=0.0, fillna=0.0, oob=0.0
+                )
                 for c, s in zip(chroms, starts)
             ]
         )

@@ -44,8 +44,12 @@ def load(root: Path, eid: str, orientation: str):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap"
+    )
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     rows = []
@@ -55,14 +59,22 @@ def main() -> None:
         for repeat in range(args.repeats):
             folds = StratifiedKFold(5, shuffle=True, random_state=repeat).split(labels, labels)
             for fold, (inner, test) in enumerate(folds):
-                train, valid = train_test_split(inner, test_size=0.2, stratify=labels[inner], random_state=repeat)
+                train, valid = train_test_split(
+                    inner, test_size=0.2, stratify=labels[inner], random_state=repeat
+                )
                 part = {o: [d.subset(np.sort(i)) for i in (train, valid, test)] for o, d in data.items()}
                 result = logistic(*part["genomic"])
                 rows.append((eid, repeat, fold, "Logistic regression (log1p)", result["test_auc"], 0.0))
                 for name, (orientation, architecture, transform, seeds) in VARIANTS.items():
                     tr, va, te = part[orientation]
                     start = time.perf_counter()
-                    p = np.mean([fit(tr, va, architecture, seed=s, transform=transform).predict_proba(te) for s in range(seeds)], axis=0)
+                    p = np.mean(
+                        [
+                            fit(tr, va, architecture, seed=s, transform=transform).predict_proba(te)
+                            for s in range(seeds)
+                        ],
+                        axis=0,
+                    )
                     rows.append((eid, repeat, fold, name, roc_auc(te.labels, p), time.perf_counter() - start))
                 print(eid, repeat, fold, flush=True)
     table = pd.DataFrame(rows, columns=["cell_type", "repeat", "fold", "method", "test_auc", "seconds"])

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chromepredict import __version__
@@ -23,7 +24,8 @@ class _Group(typer.core.TyperGroup):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            one_line = " ".join(str(exc).split())  # library messages may hold newlines
+            err.print(f"[bold red]error:[/] {escape(one_line)}", highlight=False, soft_wrap=True)
             ctx.exit(2)
 
 
@@ -289,6 +291,8 @@ def train(
     sets = training_sets(tracks, gtf, expression, csv_dir, remc_root, extraction, seed)
     device = resolve_device(device)
     info(f"training on {device}")
+    if remc_root is not None:
+        output.mkdir(parents=True, exist_ok=True)
     summary = []
     for cell_type, (splits, source) in sets.items():
         outdir = output / cell_type if remc_root is not None else output
@@ -428,6 +432,199 @@ def benchmark(
         benchmark_bars(table, tmp / "benchmark.png", "Test AUC: DeepChrome vs baselines")
     typer.echo(table.pivot(index="method", columns="cell_type", values="test_auc").round(4).to_string())
     info(f"wrote {output}/benchmark.tsv and benchmark.png")
+
+
+DEFAULT_MODEL = "E003-E123"
+
+
+@app.command()
+def predict(
+    tracks: Tracks = None,
+    gtf: Gtf = None,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", help="Pretrained name (chromepredict models), .onnx file or train folder."
+        ),
+    ] = DEFAULT_MODEL,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output TSV (default: stdout).")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="p_high at or above this is called high.")
+    ] = 0.5,
+    expression: Annotated[
+        Path | None,
+        typer.Option("--expression", help="Optional expression table: adds a label column and prints AUC."),
+    ] = None,
+    mark: MarkOpt = None,
+    gene_type: GeneTypeOpt = "protein_coding",
+    all_genes: AllGenesOpt = False,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """Score every gene high/low from bigWigs with a pretrained or trained ONNX model (CPU)."""
+    from chromepredict.datasets import read_expression
+    from chromepredict.evaluation import roc_auc
+    from chromepredict.prediction import header_lines, predictions_table, write_predictions
+    from chromepredict.zoo import open_model
+
+    loaded = open_model(model, threads)
+    values = read_expression(expression) if expression is not None else None
+    spec = loaded.spec
+    data = load_track_features(
+        tracks, gtf, mark, spec.flank, spec.bin_size, spec.orientation, gene_type, all_genes, threads
+    )
+    if data.marks != loaded.marks:
+        raise UserError(
+            f"model {loaded.name} expects marks {', '.join(loaded.marks)}; give one bigWig for each"
+        )
+    if loaded.transform.kind == "sample-log1p" and len(data.genes) < 100:
+        info(
+            f"[yellow]warning:[/] only {len(data.genes)} genes: the per-sample signal scaling is unreliable below ~100"
+        )
+    p_high = loaded.predict_proba(data, str(gtf))
+    labels = None
+    if values is not None:
+        labels = data.genes["gene_id"].map(values.labels)  # 1, 0, or NaN without a value
+        known = labels.notna().to_numpy()
+        auc = roc_auc(labels[known].astype(int), p_high[known])
+        info(
+            f"ROC AUC {auc:.4f} on the {known.sum()} genes with a value in {expression} ({(~known).sum()} without)"
+        )
+    table = predictions_table(data.genes, p_high, threshold, labels)
+    write_predictions(table, output, header_lines(loaded, threshold))
+    n_high = int((table["call"] == "high").sum())
+    info(
+        f"{len(table)} genes scored with model {loaded.name}: {n_high} high, {len(table) - n_high} low"
+        + (f" → {output}" if output else "")
+    )
+
+
+@app.command()
+def models() -> None:
+    """List the pretrained models: name, cell type, marks, cross-validated AUC."""
+    from chromepredict.zoo import available
+
+    cards = available()
+    if not cards:
+        raise UserError("no pretrained models are installed; reinstall chromepredict")
+    typer.echo("name\tcell_types\tmarks\tgenome\ttraining_genes\tcv_roc_auc\tdescription")
+    for name, card in cards.items():
+        cv = ", ".join(
+            f"{k.removeprefix('cv_roc_auc_')} {v:.3f}"
+            for k, v in card["metrics"].items()
+            if k.startswith("cv_roc_auc_E")
+        )
+        typer.echo(
+            f"{name}\t{','.join(card['cell_types'])}\t{','.join(card['inputs']['marks'])}\t{card['genome_build']}\t"
+            f"{card['training_data']['genes']}\t{cv}\t{card['description']}"
+        )
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo's outputs.")] = Path(
+        "chromepredict-demo"
+    ),
+) -> None:
+    """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003 model."""
+    from chromepredict.annotation import read_tss
+    from chromepredict.datasets import example_data, read_expression
+    from chromepredict.evaluation import roc_auc
+    from chromepredict.marks import assign_marks
+    from chromepredict.prediction import header_lines, predictions_table, write_predictions
+    from chromepredict.signal import extract
+    from chromepredict.zoo import open_model
+
+    example = example_data()
+    model = open_model("E003")
+    data, _ = extract(
+        read_tss(example["gtf"]), assign_marks([str(t) for t in example["tracks"]], []), model.spec
+    )
+    p_high = model.predict_proba(data, "example data")
+    labels = data.genes["gene_id"].map(read_expression(example["expression"]).labels)
+    table = predictions_table(data.genes, p_high, 0.5, labels)
+    output.mkdir(parents=True, exist_ok=True)
+    write_predictions(table, output / "predictions.tsv", header_lines(model, 0.5))
+    shown = table.sort_values("p_high", ascending=False).iloc[[0, 1, 2, -3, -2, -1]]
+    typer.echo(f"Roadmap E003 (H1 cells): {len(table)} genes scored with model {model.name}\n")
+    typer.echo(
+        shown[["gene_name", "chrom", "tss", "strand", "p_high", "call", "label"]].to_string(index=False)
+    )
+    agree = (table["call"] == table["label"]).mean()
+    cv = model.card["metrics"]["cv_roc_auc_E003"]
+    typer.echo(
+        f"\nROC AUC {roc_auc(labels.to_numpy(int), p_high):.3f}, calls agreeing with RNA-seq {agree:.0%}: on the model's "
+        f"own training genes, so not a test; its cross-validated AUC on held-out genes is {cv:.3f}."
+    )
+    typer.echo(f"Predictions for all {len(table)} genes: {output / 'predictions.tsv'}")
+
+
+@app.command()
+def explain(
+    tracks: Tracks = None,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Pretrained name, .onnx file or train output folder.")
+    ] = DEFAULT_MODEL,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("explanations"),
+    gtf: Gtf = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="Genes from a DeepChrome CSV instead of tracks.")
+    ] = None,
+    genes: Annotated[
+        str | None,
+        typer.Option(
+            "--genes", help="Per-gene attributions: comma-separated ids/names, or @FILE with one per line."
+        ),
+    ] = None,
+    restarts: Annotated[
+        int, typer.Option(min=1, help="Random restarts of the class optimisation (averaged).")
+    ] = 5,
+    seed: SeedOpt = 0,
+    lam: Annotated[
+        float, typer.Option("--lambda", min=0.0, help="L2 penalty λ of the class optimisation.")
+    ] = 0.009,
+    steps: Annotated[int, typer.Option(min=1, help="RMSprop steps of the class optimisation.")] = 1000,
+    lr: Annotated[float, typer.Option(min=0.0, help="RMSprop learning rate.")] = 0.1,
+    mark: MarkOpt = None,
+    gene_type: GeneTypeOpt = "protein_coding",
+    all_genes: AllGenesOpt = False,
+    threads: ThreadsOpt = 1,
+) -> None:
+    """Class optimisation maps; with tracks or --csv also bin influence; with --genes per-gene attributions."""
+    from chromepredict.datasets import read_deepchrome_csv
+    from chromepredict.workflows import explain_model
+    from chromepredict.zoo import open_model
+
+    loaded = open_model(model)
+    if tracks and csv is not None:
+        raise UserError("give either bigWig tracks with --gtf, or --csv, not both")
+    data = None
+    if csv is not None:
+        data = read_deepchrome_csv(csv)
+    elif tracks:
+        spec = loaded.spec
+        data = load_track_features(
+            tracks, gtf, mark, spec.flank, spec.bin_size, spec.orientation, gene_type, all_genes, threads
+        )
+    gene_list = None
+    if genes:
+        if data is None:
+            raise UserError("--genes needs the genes' signal: give bigWig tracks with --gtf, or --csv")
+        if genes.startswith("@"):
+            path = Path(genes[1:])
+            if not path.is_file():
+                raise UserError(f"{path}: gene list not found; give a file with one gene id per line")
+            gene_list = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        else:
+            gene_list = [g.strip() for g in genes.split(",") if g.strip()]
+    info(f"class optimisation: {restarts} restarts × {steps} steps, λ = {lam}")
+    summary = explain_model(loaded, output, data, gene_list, restarts, seed, lam, steps, lr)
+    for name, entry in summary["classes"].items():
+        typer.echo(
+            f"{name}: marks above the mean active-bin count: {', '.join(entry['flagged_marks']) or 'none'} (P({name}) ≥ {entry['min_probability']:.3f})"
+        )
+    info(f"wrote {output}/")
 
 
 def main() -> None:

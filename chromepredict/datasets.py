@@ -99,7 +99,7 @@ def find_cell_types(root: str | Path) -> dict[str, Path]:
     found = {
         folder.parent.name: folder
         for folder in sorted(root.glob("*/classification"))
-        if (folder / "train.csv").is_file()
+        if any((folder / name).is_file() for name in ("train.csv", "train.csv.gz"))
     }
     if not found:
         raise UserError(f"{root}: no <EID>/classification/train.csv below it; check the --remc-root path")
@@ -107,11 +107,17 @@ def find_cell_types(root: str | Path) -> dict[str, Path]:
 
 
 def read_csv_dir(folder: str | Path) -> dict[str, FeatureSet]:
-    """Read ``train.csv``, ``valid.csv`` (and ``test.csv`` if present) from one folder."""
+    """Read ``train.csv``, ``valid.csv`` (and ``test.csv`` if present; each may be gzipped) from one folder."""
     folder = Path(folder)
-    splits = {s: read_deepchrome_csv(folder / f"{s}.csv") for s in SPLITS if (folder / f"{s}.csv").is_file()}
+    splits = {}
+    for split in SPLITS:
+        found = [
+            folder / f"{split}{ext}" for ext in (".csv", ".csv.gz") if (folder / f"{split}{ext}").is_file()
+        ]
+        if found:
+            splits[split] = read_deepchrome_csv(found[0])
     if "train" not in splits or "valid" not in splits:
-        raise UserError(f"{folder}: needs train.csv and valid.csv (test.csv optional)")
+        raise UserError(f"{folder}: needs train.csv and valid.csv (test.csv optional; .csv.gz also read)")
     return splits
 
 

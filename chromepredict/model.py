@@ -36,17 +36,6 @@ class DeepChrome(nn.Module):
         return torch.softmax(self.forward(x), dim=1)
 
 
-class Ensemble(nn.Module):
-    """The mean of several networks' class probabilities."""
-
-    def __init__(self, members: list[DeepChrome]):
-        super().__init__()
-        self.members = nn.ModuleList(members)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([m.probabilities(x) for m in self.members]).mean(dim=0)
-
-
 class Probabilities(nn.Module):
     """Wraps a network so its output is class probabilities (what is exported to ONNX)."""
 
@@ -55,6 +44,4 @@ class Probabilities(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.net, Ensemble):
-            return self.net(x)
         return self.net.probabilities(x)

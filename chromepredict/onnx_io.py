@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import platform
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -47,7 +48,10 @@ def export_onnx(net, n_marks: int, n_bins: int, path: str | Path) -> None:
 
     wrapped = Probabilities(net).eval().cpu()
     example = torch.zeros(2, n_marks, n_bins)
-    with atomic_path(path) as tmp:
+    # The TorchScript exporter: for this static network it gives the same graph as the dynamo
+    # exporter (max difference 3e-8), in 0.1 s instead of 10 s and without printing to stdout.
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
             wrapped,
             (example,),

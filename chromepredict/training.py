@@ -81,7 +81,7 @@ class TrainedModel:
     device: str
 
     @property
-    def best_valid_auc(self) -> float:
+    def best_valid_auc(self) -> float:  # NaN when trained without validation genes
         return self.log[self.best_epoch - 1].valid_auc
 
     def predict_proba(self, data: FeatureSet, batch_size: int = 1024) -> np.ndarray:
@@ -107,7 +107,7 @@ def network_proba(net, inputs: np.ndarray, device: str = "cpu", batch_size: int 
 
 def fit(
     train: FeatureSet,
-    valid: FeatureSet,
+    valid: FeatureSet | None,
     architecture: str = "deepchrome",
     seed: int = 0,
     device: str = "auto",
@@ -117,7 +117,9 @@ def fit(
 ) -> TrainedModel:
     """Train one network; keep the epoch with the best validation AUC (early stopping with patience).
 
-    ``transform`` overrides the recipe's input transform.
+    ``transform`` overrides the recipe's input transform. Without ``valid``, trains exactly
+    ``max_epochs`` epochs and keeps the last (for a final model whose epoch count was chosen by
+    cross-validation).
     """
     import torch
 
@@ -125,7 +127,11 @@ def fit(
 
     if architecture not in RECIPES:
         raise UserError(f"--architecture {architecture!r} is unknown; use one of {', '.join(RECIPES)}")
+    if valid is None and max_epochs is None:
+        raise ValueError("without validation genes, give max_epochs")
     for name, part in (("training", train), ("validation", valid)):
+        if part is None:
+            continue
         if part.labels is None or len(np.unique(part.labels)) < 2:
             raise UserError(
                 f"the {name} genes need both high and low labels; give more genes or another split"
@@ -136,7 +142,7 @@ def fit(
     transform = InputTransform(transform or recipe.transform).fit(train.features)
     x_train = torch.from_numpy(transform.apply(train.features)).to(device)
     y_train = torch.from_numpy(train.labels.astype(np.int64)).to(device)
-    x_valid = transform.apply(valid.features)
+    x_valid = None if valid is None else transform.apply(valid.features)
     n_marks, n_bins = train.features.shape[1:]
     net = DeepChrome(n_marks, n_bins).to(device)
     if recipe.optimizer == "adam":
@@ -159,11 +165,13 @@ def fit(
             optimizer.step()
             total += float(loss.detach()) * len(idx)
         train_auc = roc_auc(train.labels, network_proba(net, x_train.cpu().numpy(), device))
-        valid_auc = roc_auc(valid.labels, network_proba(net, x_valid, device))
+        valid_auc = (
+            float("nan") if valid is None else roc_auc(valid.labels, network_proba(net, x_valid, device))
+        )
         log.append(EpochLog(epoch, total / len(order), train_auc, valid_auc))
         if on_epoch is not None:
             on_epoch(log[-1])
-        if valid_auc > best_auc:
+        if valid is None or valid_auc > best_auc:
             best_state, best_auc, best_epoch = copy.deepcopy(net.state_dict()), valid_auc, epoch
         elif epoch - best_epoch >= recipe.patience:
             break

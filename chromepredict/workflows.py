@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chromepredict.datasets import split_by_chromosome
+from chromepredict.datasets import ENSEMBL_PREFIX, split_by_chromosome
 from chromepredict.errors import UserError
 from chromepredict.evaluation import gene_table, metrics
 from chromepredict.features import FeatureSet
@@ -161,3 +161,162 @@ def benchmark_cell_type(
     for method, run in BASELINES.items():
         rows.append({"method": method, **run(splits["train"], splits["valid"], splits["test"], seed)})
     return rows
+
+
+def explain_model(
+    model,
+    outdir: str | Path,
+    data: FeatureSet | None = None,
+    genes: list[str] | None = None,
+    restarts: int = 5,
+    seed: int = 0,
+    lam: float = 0.009,
+    steps: int = 1000,
+    lr: float = 0.1,
+) -> dict:
+    """Class maps always; bin influence with ``data``; attributions for ``genes`` of ``data``.
+
+    Writes TSVs and PNGs into ``outdir`` atomically; returns a summary (flagged marks per class).
+    """
+    from chromepredict import explain, plots
+
+    net = explain.torch_network(model)
+    marks, spec = model.marks, model.spec
+    n_marks, n_bins = len(marks), spec.n_bins
+    result = explain.class_maps(net, n_marks, n_bins, marks, lam, steps, lr, restarts, seed)
+    mean_maps, counts, flagged, stability = (
+        result.mean_maps,
+        result.active_bins(),
+        result.flagged(),
+        result.flag_stability(),
+    )
+    c_idx, m_idx, b_idx = np.meshgrid(np.arange(2), np.arange(n_marks), np.arange(n_bins), indexing="ij")
+    classes, mark_names = np.array(explain.CLASSES), np.array(marks)
+    summary = {
+        "model": model.name,
+        "lambda": lam,
+        "steps": steps,
+        "restarts": restarts,
+        "seed": seed,
+        "classes": {},
+    }
+    with atomic_dir(outdir) as tmp:
+        pd.DataFrame(
+            {
+                "class": classes[c_idx.ravel()],
+                "mark": mark_names[m_idx.ravel()],
+                "bin": b_idx.ravel() + 1,
+                "value": mean_maps.ravel(),
+            }
+        ).to_csv(tmp / "class_maps.tsv", sep="\t", index=False, float_format="%.6g")
+        c2, m2 = np.meshgrid(np.arange(2), np.arange(n_marks), indexing="ij")
+        pd.DataFrame(
+            {
+                "class": classes[c2.ravel()],
+                "mark": mark_names[m2.ravel()],
+                "active_bins": counts.ravel(),
+                "above_mean": np.where(flagged.ravel(), "true", "false"),
+            }
+        ).to_csv(tmp / "active_bins.tsv", sep="\t", index=False)
+        pd.DataFrame(
+            {
+                "class": classes[c2.ravel()],
+                "mark": mark_names[m2.ravel()],
+                "flagged_in_restarts": stability.ravel(),
+            }
+        ).to_csv(tmp / "flag_stability.tsv", sep="\t", index=False, float_format="%.3f")
+        pd.DataFrame(
+            {
+                "class": np.repeat(classes, restarts),
+                "restart": np.tile(np.arange(1, restarts + 1), 2),
+                "probability": result.probability.ravel(),
+            }
+        ).to_csv(tmp / "class_map_restarts.tsv", sep="\t", index=False, float_format="%.6f")
+        for c, name in enumerate(explain.CLASSES):
+            plots.class_map_figure(
+                mean_maps[c],
+                counts[c],
+                flagged[c],
+                marks,
+                name,
+                spec,
+                tmp / f"class_map_{name}.png",
+                model.name,
+            )
+            summary["classes"][name] = {
+                "flagged_marks": [m for m, f in zip(marks, flagged[c], strict=True) if f],
+                "min_probability": float(result.probability[c].min()),
+            }
+        if data is not None:
+            model.check_compatible(data, "input")
+            inputs = model.transform.apply(data.features)
+            influence = explain.bin_influence(net, inputs)
+            positions = explain.bin_positions(n_bins, spec.bin_size, spec.flank)
+            trend = explain.smooth(influence)
+            pd.DataFrame(
+                {
+                    "first_bin": np.arange(1, len(influence) + 1),
+                    "last_bin": np.arange(1, len(influence) + 1) + n_bins - len(influence),
+                    "centre_bp": positions,
+                    "influence": influence,
+                    "trend": trend,
+                }
+            ).to_csv(tmp / "bin_influence.tsv", sep="\t", index=False, float_format="%.6g")
+            plots.bin_influence_figure(
+                positions, influence, trend, tmp / "bin_influence.png", model.name, len(inputs)
+            )
+            summary["bin_influence_peak_bp"] = float(positions[int(np.argmax(trend))])
+            if genes:
+                _attributions(tmp, model, net, data, inputs, genes)
+    return summary
+
+
+def _attributions(tmp: Path, model, net, data: FeatureSet, inputs: np.ndarray, genes: list[str]) -> None:
+    from chromepredict import explain, plots
+
+    index = {}
+    for column in ("gene_id", "gene_name"):  # ids first; names and DeepChrome's short ids as aliases
+        for i, key in enumerate(data.genes[column]):
+            index.setdefault(key, i)
+            index.setdefault(key.removeprefix(ENSEMBL_PREFIX), i)
+    missing = [g for g in genes if g not in index]
+    if missing:
+        raise UserError(
+            f"--genes: {', '.join(missing[:5])} not among the {len(index)} genes of the input; use gene_id or gene_name"
+        )
+    rows = [index[g] for g in genes]
+    baseline = explain.no_signal_baseline(model.transform, *inputs.shape[1:])
+    attribution = explain.integrated_gradients(net, inputs[rows], baseline)
+    p_high = model.predict_proba(data)[rows]
+    n_marks, n_bins = inputs.shape[1:]
+    frames = []
+    for k, row in enumerate(rows):
+        gene = data.genes.iloc[row]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "gene_id": gene["gene_id"],
+                    "gene_name": gene["gene_name"],
+                    "mark": np.repeat(model.marks, n_bins),
+                    "bin": np.tile(np.arange(1, n_bins + 1), n_marks),
+                    "signal": data.features[row].ravel(),
+                    "attribution": attribution[k].ravel(),
+                }
+            )
+        )
+        label = (
+            f"{gene['gene_name']} ({gene['gene_id']})"
+            if gene["gene_name"] != gene["gene_id"]
+            else gene["gene_id"]
+        )
+        plots.attribution_figure(
+            label,
+            data.features[row],
+            attribution[k],
+            model.marks,
+            model.spec,
+            tmp / f"attribution_{gene['gene_id']}.png",
+            model.name,
+            float(p_high[k]),
+        )
+    pd.concat(frames).to_csv(tmp / "attributions.tsv", sep="\t", index=False, float_format="%.6g")
