@@ -69,6 +69,16 @@ def benchmark_bars(table, path: str | Path, title: str) -> None:
     _save(fig, path)
 
 
+def _mark_rows(ax, marks, spec) -> None:
+    """Label a marks × bins heat map: one row per mark, x in kb from the TSS in the data's orientation."""
+    direction = "5′→3′" if spec.orientation == "5to3" else "genomic"
+    ax.set(
+        yticks=np.arange(len(marks)) + 0.5,
+        yticklabels=marks,
+        xlabel=f"position relative to TSS (kb, {direction})",
+    )
+
+
 def class_map_figure(
     values: np.ndarray,
     counts: np.ndarray,
@@ -90,13 +100,7 @@ def class_map_figure(
     )
     ax_map.axvline(0, color="white", linestyle="--", linewidth=1)
     ax_map.text(0, len(marks) + 0.05, "TSS", ha="center", va="bottom", fontsize=8)
-    ax_map.set(
-        yticks=np.arange(len(marks)) + 0.5,
-        yticklabels=marks,
-        xlabel="position relative to TSS (kb, 5′→3′)"
-        if spec.orientation == "5to3"
-        else "position relative to TSS (kb, genomic)",
-    )
+    _mark_rows(ax_map, marks, spec)
     fig.colorbar(image, ax=ax_map, label="optimised input (÷ max)", pad=0.01)
     colours = ["tab:red" if f else "tab:gray" for f in flagged]
     ax_bar.barh(np.arange(len(marks)) + 0.5, counts, color=colours)
@@ -151,13 +155,7 @@ def attribution_figure(
     image = ax_attr.pcolormesh(
         edges, np.arange(len(marks) + 1), attribution, cmap="RdBu_r", vmin=-limit, vmax=limit
     )
-    ax_attr.set(
-        yticks=np.arange(len(marks)) + 0.5,
-        yticklabels=marks,
-        xlabel="position relative to TSS (kb, 5′→3′)"
-        if spec.orientation == "5to3"
-        else "position relative to TSS (kb, genomic)",
-    )
+    _mark_rows(ax_attr, marks, spec)
     fig.colorbar(
         image, ax=ax_attr, label="attribution to P(high)", orientation="horizontal", pad=0.25, fraction=0.08
     )
