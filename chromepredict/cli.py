@@ -76,7 +76,7 @@ def progress_bar(label: str, total: int) -> Iterator:
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=err,
-        disable=state["quiet"],
+        disable=state["quiet"] or not err.is_terminal,  # no bar in pipeline logs
         transient=True,
     ) as bar:
         task = bar.add_task(label, total=total)

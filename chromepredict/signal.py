@@ -22,18 +22,20 @@ from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet, WindowSpec
 
 _CHUNK_GENES = 500
-_open_tracks: dict[tuple[int, str], object] = {}
+_open_tracks: dict[tuple, object] = {}
 
 
 def open_track(path: str):
     """Open a bigWig once per process (pybigtools); a missing or non-bigWig file is a UserError."""
     import pybigtools
 
-    key = (os.getpid(), path)  # a handle inherited across fork would share its file offset
-    if key in _open_tracks:
-        return _open_tracks[key]
     if not Path(path).is_file():
         raise UserError(f"{path}: bigWig file not found; check the path")
+    stat = os.stat(path)
+    # per process (a handle inherited across fork shares its file offset) and per file version
+    key = (os.getpid(), path, stat.st_mtime_ns, stat.st_size)
+    if key in _open_tracks:
+        return _open_tracks[key]
     try:
         handle = pybigtools.open(open(path, "rb"))  # noqa: SIM115  (kept open with the handle; any file name)
     except (pybigtools.BBIReadError, ValueError, OSError):

@@ -78,7 +78,8 @@ class TrainedModel:
     recipe: Recipe
     log: list[EpochLog]
     best_epoch: int
-    device: str
+    device: str  # where predict_proba runs (the fitted network is moved to the CPU)
+    trained_on: str
 
     @property
     def best_valid_auc(self) -> float:  # NaN when trained without validation genes
@@ -92,15 +93,15 @@ class TrainedModel:
         return asdict(self.recipe)
 
 
-def network_proba(net, inputs: np.ndarray, device: str = "cpu", batch_size: int = 1024) -> np.ndarray:
-    """P(high) for already transformed inputs."""
+def network_proba(net, inputs, device: str = "cpu", batch_size: int = 1024) -> np.ndarray:
+    """P(high) for already transformed inputs (array or tensor, on any device)."""
     import torch
 
     net.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
-            batch = torch.from_numpy(inputs[start : start + batch_size]).to(device)
+            batch = torch.as_tensor(inputs[start : start + batch_size]).to(device)
             out.append(net.probabilities(batch)[:, 1].cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
@@ -164,7 +165,7 @@ def fit(
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(idx)
-        train_auc = roc_auc(train.labels, network_proba(net, x_train.cpu().numpy(), device))
+        train_auc = roc_auc(train.labels, network_proba(net, x_train, device))
         valid_auc = (
             float("nan") if valid is None else roc_auc(valid.labels, network_proba(net, x_valid, device))
         )
@@ -177,4 +178,4 @@ def fit(
             break
     net.load_state_dict(best_state)
     net.eval()
-    return TrainedModel(net.cpu(), transform, architecture, recipe, log, best_epoch, "cpu")
+    return TrainedModel(net.cpu(), transform, architecture, recipe, log, best_epoch, "cpu", device)

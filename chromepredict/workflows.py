@@ -108,7 +108,7 @@ def train_model(
                 architecture=architecture,
                 recipe=model.recipe_dict(),
                 seed=seed,
-                training_device=model.device,
+                training_device=model.trained_on,
                 best_epoch=model.best_epoch,
                 training_data={**data_source, "splits": describe(splits)},
                 metrics=scores,

@@ -49,6 +49,7 @@ def test_train_writes_the_model_folder(toy_model):
     assert card["inputs"]["orientation"] == "genomic" and card["inputs"]["n_bins"] == 100
     assert card["transform"]["kind"] == "sample-log1p" and len(card["transform"]["log_mean"]) == 5
     assert card["architecture"] == "deepchrome" and card["seed"] == 3
+    assert card["training_device"] == resolve_device("auto")
     assert card["training_data"]["splits"]["train"]["genes"] == 10
     assert 1 <= card["best_epoch"] <= 4
     assert 0 <= card["metrics"]["valid"]["roc_auc"] <= 1
