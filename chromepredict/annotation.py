@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -14,25 +15,43 @@ from chromepredict.errors import UserError
 GENE_COLUMNS = ["gene_id", "gene_name", "chrom", "tss", "strand"]
 
 
-def _check_gtf_text(path: Path) -> None:
-    """Fail early, with the fix, on a missing, binary, empty or non-GTF file."""
+def _gene_records(path: Path) -> list[str]:
+    """The GTF's ``gene`` lines (its ``transcript`` lines if it has none), checked on the way.
+
+    Filtering before pyranges parses the attributes keeps a full GENCODE GTF (2.5 M lines) to
+    seconds instead of a minute and gigabytes (docs/benchmarks.md). Fails, with the fix, on a
+    missing, binary, empty or non-GTF file.
+    """
     if not path.is_file():
         raise UserError(f"{path}: GTF file not found; check the --gtf path")
     opener = gzip.open if path.suffix == ".gz" else open
+    genes: list[str] = []
+    transcripts: list[str] = []
+    seen_record = False
     try:
         with opener(path, "rt") as handle:
             for line in handle:
                 if line.startswith("#") or not line.strip():
                     continue
-                if len(line.rstrip("\n").split("\t")) != 9:
+                fields = line.split("\t", 3)
+                if not seen_record and len(line.rstrip("\n").split("\t")) != 9:
                     raise UserError(
                         f"{path}: not a GTF file (first record does not have 9 tab-separated "
                         "columns); give a GTF such as GENCODE's gencode.vNN.annotation.gtf.gz"
                     )
-                return
+                seen_record = True
+                feature = fields[2] if len(fields) > 2 else ""
+                if feature == "gene":
+                    genes.append(line)
+                elif feature == "transcript" and not genes:
+                    transcripts.append(line)
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise UserError(f"{path}: cannot read as GTF text ({exc}); give a plain or gzipped GTF") from None
-    raise UserError(f"{path}: GTF has no records; give a GTF with gene or transcript lines")
+    if not seen_record:
+        raise UserError(f"{path}: GTF has no records; give a GTF with gene or transcript lines")
+    if not genes and not transcripts:
+        raise UserError(f"{path}: GTF has neither gene nor transcript records")
+    return genes or transcripts
 
 
 def read_tss(path: str | Path, gene_type: str | None = "protein_coding") -> pd.DataFrame:
@@ -46,20 +65,17 @@ def read_tss(path: str | Path, gene_type: str | None = "protein_coding") -> pd.D
     import pyranges as pr
 
     path = Path(path)
-    _check_gtf_text(path)
+    records = _gene_records(path)
     try:
-        with warnings.catch_warnings():  # pyranges 0.1 uses pandas APIs newer pandas deprecates
-            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
-            df = pr.read_gtf(str(path), as_df=True)
+        with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))  # pyranges 0.1 on new pandas
+            subset = Path(tmp) / "records.gtf"
+            subset.write_text("".join(records))
+            genes = pr.read_gtf(str(subset), as_df=True)
     except Exception as exc:  # pyranges raises bare exceptions on malformed attributes
         raise UserError(f"{path}: malformed GTF ({exc}); check the attribute column (9th)") from None
-    if "gene_id" not in df.columns:
+    if "gene_id" not in genes.columns:
         raise UserError(f"{path}: GTF records have no gene_id attribute; give a GENCODE/Ensembl GTF")
-    genes = df[df["Feature"] == "gene"]
-    if genes.empty:
-        genes = df[df["Feature"] == "transcript"]
-        if genes.empty:
-            raise UserError(f"{path}: GTF has neither gene nor transcript records")
     if gene_type is not None:
         type_col = next((c for c in ("gene_type", "gene_biotype") if c in genes.columns), None)
         if type_col is None:
