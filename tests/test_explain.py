@@ -127,3 +127,17 @@ def test_explain_without_torch_says_how_to_install():
     )
     assert result.returncode == 2
     assert "chromepredict[train]" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_explain_pretrained_model_with_tracks(cli, tracks, example, tmp_path):
+    out = tmp_path / "ex"
+    code, stdout, stderr = cli(
+        "explain", "--model", "E003", "-o", out, *tracks, "--gtf", example["gtf"],
+        "--genes", "MIB2", "--restarts", "1", "--steps", "20",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "low: marks above the mean" in stdout
+    influence = pd.read_csv(out / "bin_influence.tsv", sep="\t")
+    # bins near the TSS stand out (paper Fig. 4b): the trend peaks within 1 kb of it
+    assert abs(influence.loc[influence["trend"].idxmax(), "centre_bp"]) <= 1000
+    assert (out / "attribution_ENSG00000197530.png").is_file()

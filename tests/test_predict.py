@@ -127,3 +127,14 @@ def test_card_sha_matches_file():
     for name in NAMES:
         card = json.loads((pretrained_dir() / name / "model.card.json").read_text())
         assert card["onnx_sha256"] == sha256(pretrained_dir() / name / "model.onnx")
+
+
+def test_evaluate_pretrained_on_tracks(cli, tracks, example, tmp_path):
+    code, stdout, stderr = cli(
+        "evaluate", *tracks, "--gtf", example["gtf"], "--expression", example["expression"],
+        "--model", "E123", "-o", tmp_path / "ev",
+    )  # fmt: skip
+    assert code == 0, stderr
+    result = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert result["n_genes"] == 369 and result["roc_auc"] > 0.75
+    assert "E123 on 369 genes" in stdout
