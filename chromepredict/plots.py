@@ -58,7 +58,7 @@ def benchmark_bars(table, path: str | Path, title: str) -> None:
     """Test AUC per method (and cell type), in the style of DeepChrome's Fig. 3."""
     plt = _pyplot()
     pivot = table.pivot(index="cell_type", columns="method", values="test_auc")
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(pivot) * len(pivot.columns) / 2), 4))
+    fig, ax = plt.subplots(figsize=(min(max(5, 0.3 * len(pivot) * len(pivot.columns)), 24), 4))
     width = 0.8 / len(pivot.columns)
     x = np.arange(len(pivot))
     for i, method in enumerate(pivot.columns):

@@ -84,3 +84,18 @@ def test_console_script_entry_point(tracks, example, tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--orientation", "upstream"], "--orientation 'upstream' is unknown"),
+        (["--bin-size", "300"], "multiple of the bin size"),
+        (["--gene-type", "lincRNA"], "--all-genes"),
+        (["--threads", "0"], "Invalid value for '--threads'"),
+    ],
+)
+def test_bad_option_values(cli, tracks, example, tmp_path, option, message):
+    code, stdout, stderr = cli("extract", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "f.npz", *option)
+    assert code == 2 and message in stderr
+    assert "Traceback" not in stdout + stderr and not (tmp_path / "f.npz").exists()
