@@ -68,7 +68,7 @@ def main() -> None:
     for inner, test in folds:
         train, valid = train_test_split(inner, test_size=0.2, stratify=data.labels[inner], random_state=0)
         train, valid, test = (data.subset(np.sort(i)) for i in (train, valid, test))
-        for transform in ("log1p", "sample-log1p"):
+        for transform in ("log1p", "sample-log1p", "sample-quantile"):
             model = fit(train, valid, "deepchrome", seed=0, transform=transform)
             for name in SCALES:
                 rows.append(

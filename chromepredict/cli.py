@@ -260,7 +260,8 @@ def train(
     ] = Path("model"),
     architecture: ArchitectureOpt = "deepchrome",
     transform: Annotated[
-        str | None, typer.Option(help="Override the input transform: raw, log1p or sample-log1p.")
+        str | None,
+        typer.Option(help="Override the input transform: raw, log1p, sample-log1p or sample-quantile."),
     ] = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = "auto",
