@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from roadmap import add_data_argument, load_cell_type
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from chromepredict.annotation import read_tss
 from chromepredict.baselines import logistic
-from chromepredict.datasets import attach_labels, read_expression
 from chromepredict.evaluation import roc_auc
-from chromepredict.features import WindowSpec
-from chromepredict.marks import CORE_MARKS
-from chromepredict.signal import extract
 from chromepredict.training import fit
 
 VARIANTS = {
@@ -35,26 +30,16 @@ VARIANTS = {
 }
 
 
-def load(root: Path, eid: str, orientation: str):
-    genes = read_tss(root / "genes.gtf", gene_type=None)
-    tracks = {m: str(root / eid / f"{m}.bw") for m in CORE_MARKS}
-    data, _ = extract(genes, tracks, WindowSpec(orientation=orientation))
-    labelled, _ = attach_labels(data, read_expression(root / eid / "expression.tsv"))
-    return labelled
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--data", type=Path, default=Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap"
-    )
+    add_data_argument(parser)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     rows = []
     for eid in ("E003", "E123"):
-        data = {o: load(args.data, eid, o) for o in ("genomic", "5to3")}
+        data = {o: load_cell_type(args.data, eid, o, gene_type=None) for o in ("genomic", "5to3")}
         labels = data["genomic"].labels
         for repeat in range(args.repeats):
             folds = StratifiedKFold(5, shuffle=True, random_state=repeat).split(labels, labels)

@@ -16,18 +16,14 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from roadmap import add_data_argument, load_cell_type
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from chromepredict.annotation import read_tss
-from chromepredict.datasets import attach_labels, read_expression
 from chromepredict.evaluation import roc_auc
-from chromepredict.features import FeatureSet, WindowSpec
-from chromepredict.marks import CORE_MARKS
-from chromepredict.signal import extract
+from chromepredict.features import FeatureSet
 from chromepredict.training import fit
 from chromepredict.zoo import open_model
 
@@ -52,13 +48,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--data", type=Path, default=Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap"
-    )
+    add_data_argument(parser)
     args = parser.parse_args()
-    genes = read_tss(args.data / "genes.gtf")
-    data, _ = extract(genes, {m: str(args.data / "E003" / f"{m}.bw") for m in CORE_MARKS}, WindowSpec())
-    data, _ = attach_labels(data, read_expression(args.data / "E003" / "expression.tsv"))
+    data = load_cell_type(args.data, "E003")
 
     def scaled(part: FeatureSet, name: str) -> FeatureSet:
         return replace(part, features=SCALES[name](part.features))

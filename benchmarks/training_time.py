@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from roadmap import add_data_argument
 
 from chromepredict.datasets import read_csv_dir
 from chromepredict.features import FeatureSet
@@ -39,9 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--data", type=Path, default=Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap"
-    )
+    add_data_argument(parser)
     args = parser.parse_args()
     splits = read_csv_dir(args.data / "E003")
     big_train = paper_sized(splits["train"], 6601, 1)

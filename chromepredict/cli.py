@@ -215,8 +215,7 @@ def labelled_tracks(
 
 def training_sets(tracks, gtf, expression, csv_dir, remc_root, extraction, seed, need_test=False):
     """{cell type: (splits, source description)} from tracks, one CSV folder, or a REMC root."""
-    from chromepredict.datasets import find_cell_types, read_csv_dir
-    from chromepredict.workflows import SPLIT_NOTE, split_tracks, split_valid_halves
+    from chromepredict.workflows import SPLIT_NOTE, csv_training_sets, split_tracks
 
     given = [bool(tracks), csv_dir is not None, remc_root is not None]
     if sum(given) != 1:
@@ -233,18 +232,7 @@ def training_sets(tracks, gtf, expression, csv_dir, remc_root, extraction, seed,
             "split": SPLIT_NOTE["chromosome"],
         }
         return {"tracks": (split_tracks(data, seed), source)}
-    folders = {csv_dir.name: csv_dir} if csv_dir is not None else find_cell_types(remc_root)
-    sets = {}
-    for cell_type, folder in folders.items():
-        splits = read_csv_dir(folder)
-        kind = "csv" if "test" in splits or not need_test else "csv-valid-halves"
-        if kind == "csv-valid-halves":
-            splits = split_valid_halves(splits, seed)
-        sets[cell_type] = (
-            splits,
-            {"source": "deepchrome-csv", "folder": str(folder), "split": SPLIT_NOTE[kind]},
-        )
-    return sets
+    return csv_training_sets(csv_dir, remc_root, seed, need_test)
 
 
 @app.command()
@@ -283,11 +271,10 @@ def train(
     threads: ThreadsOpt = 1,
 ) -> None:
     """Train a DeepChrome model from tracks + expression, a CSV folder, or every REMC cell type."""
-    from chromepredict.training import RECIPES, resolve_device
+    from chromepredict.training import get_recipe, resolve_device
     from chromepredict.workflows import train_model
 
-    if architecture not in RECIPES:
-        raise UserError(f"--architecture {architecture!r} is unknown; use one of {', '.join(RECIPES)}")
+    recipe = get_recipe(architecture)
     extraction = (mark, flank, bin_size, orientation, gene_type, all_genes, threads)
     sets = training_sets(tracks, gtf, expression, csv_dir, remc_root, extraction, seed)
     device = resolve_device(device)
@@ -300,7 +287,7 @@ def train(
         label = cell_type if remc_root is not None else (name or output.name)
         sizes = ", ".join(f"{k} {len(v.labels)}" for k, v in splits.items())
         info(f"{label}: {sizes} genes; {source['split']}")
-        epochs = max_epochs or RECIPES[architecture].max_epochs
+        epochs = max_epochs or recipe.max_epochs
         with progress_bar(f"{label} epochs", epochs) as advance:
 
             def on_epoch(entry, advance=advance, label=label):
@@ -410,13 +397,12 @@ def benchmark(
 
     from chromepredict.files import atomic_dir
     from chromepredict.plots import benchmark_bars
-    from chromepredict.training import RECIPES, resolve_device
+    from chromepredict.training import get_recipe, resolve_device
     from chromepredict.workflows import benchmark_cell_type
 
     architectures = tuple(architecture or ("deepchrome", "deepchrome-2016"))
-    unknown = [a for a in architectures if a not in RECIPES]
-    if unknown:
-        raise UserError(f"--architecture {unknown[0]!r} is unknown; use one of {', '.join(RECIPES)}")
+    for name in architectures:
+        get_recipe(name)  # fail fast on an unknown name
     extraction = (mark, 5000, 100, "5to3", gene_type, all_genes, threads)
     sets = training_sets(tracks, gtf, expression, csv_dir, remc_root, extraction, seed, need_test=True)
     device = resolve_device(device)
@@ -475,18 +461,14 @@ def predict(
     data = load_track_features(
         tracks, gtf, mark, spec.flank, spec.bin_size, spec.orientation, gene_type, all_genes, threads
     )
-    if data.marks != loaded.marks:
-        raise UserError(
-            f"model {loaded.name} expects marks {', '.join(loaded.marks)}; give one bigWig for each"
-        )
-    if loaded.transform.kind == "sample-log1p" and len(data.genes) < 100:
+    if loaded.transform.per_sample and len(data.genes) < 100:
         info(
             f"[yellow]warning:[/] only {len(data.genes)} genes: the per-sample signal scaling is unreliable below ~100"
         )
     p_high = loaded.predict_proba(data, str(gtf))
     labels = None
     if values is not None:
-        labels = data.genes["gene_id"].map(values.labels)  # 1, 0, or NaN without a value
+        labels = values.labels_for(data.genes["gene_id"])
         known = labels.notna().to_numpy()
         auc = roc_auc(labels[known].astype(int), p_high[known])
         info(
@@ -529,21 +511,27 @@ def demo(
     ),
 ) -> None:
     """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003 model."""
-    from chromepredict.annotation import read_tss
     from chromepredict.datasets import example_data, read_expression
     from chromepredict.evaluation import roc_auc
-    from chromepredict.marks import assign_marks
     from chromepredict.prediction import header_lines, predictions_table, write_predictions
-    from chromepredict.signal import extract
     from chromepredict.zoo import open_model
 
     example = example_data()
     model = open_model("E003")
-    data, _ = extract(
-        read_tss(example["gtf"]), assign_marks([str(t) for t in example["tracks"]], []), model.spec
+    spec = model.spec
+    data = load_track_features(
+        example["tracks"],
+        example["gtf"],
+        None,
+        spec.flank,
+        spec.bin_size,
+        spec.orientation,
+        "protein_coding",
+        False,
+        1,
     )
     p_high = model.predict_proba(data, "example data")
-    labels = data.genes["gene_id"].map(read_expression(example["expression"]).labels)
+    labels = read_expression(example["expression"]).labels_for(data.genes["gene_id"])
     table = predictions_table(data.genes, p_high, 0.5, labels)
     output.mkdir(parents=True, exist_ok=True)
     write_predictions(table, output / "predictions.tsv", header_lines(model, 0.5))

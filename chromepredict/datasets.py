@@ -133,6 +133,10 @@ class Expression:
         """1 = high (value above the median over all genes in the table), 0 = low."""
         return (self.values > self.median).astype(np.int8)
 
+    def labels_for(self, gene_ids: pd.Series) -> pd.Series:
+        """1, 0, or NaN for genes without a value, aligned with ``gene_ids``."""
+        return gene_ids.map(self.labels)
+
     def summary(self) -> str:
         n_high = int(self.labels.sum())
         return (
@@ -187,9 +191,10 @@ def read_expression(path: str | Path, value_column: str | None = None) -> Expres
 
 def attach_labels(data: FeatureSet, expression: Expression) -> tuple[FeatureSet, int]:
     """Label the genes found in the expression table; returns the labelled subset and how many lacked a value."""
-    known = data.genes["gene_id"].isin(expression.values.index).to_numpy()
+    labels = expression.labels_for(data.genes["gene_id"])
+    known = labels.notna().to_numpy()
     labelled = data.subset(known)
-    labelled.labels = expression.labels.loc[labelled.genes["gene_id"]].to_numpy(np.int8)
+    labelled.labels = labels[known].to_numpy(np.int8)
     return labelled, int((~known).sum())
 
 

@@ -132,17 +132,18 @@ class LoadedModel:
     def transform(self) -> InputTransform:
         return InputTransform.from_dict(self.card["transform"])
 
-    def check_compatible(self, data: FeatureSet, source: str) -> None:
+    def inputs(self, data: FeatureSet, source: str = "input") -> np.ndarray:
+        """The network's input for ``data``: marks and bins checked, then the card's transform."""
         if data.marks != self.marks or data.spec.n_bins != self.spec.n_bins:
             raise UserError(
                 f"{source}: has marks {', '.join(data.marks)} × {data.spec.n_bins} bins but model "
                 f"{self.name} expects {', '.join(self.marks)} × {self.spec.n_bins} bins"
             )
+        return self.transform.apply(data.features)
 
     def predict_proba(self, data: FeatureSet, source: str = "input", batch_size: int = 4096) -> np.ndarray:
-        """P(high) per gene: the card's transform, then the ONNX graph, in batches."""
-        self.check_compatible(data, source)
-        inputs = self.transform.apply(data.features)
+        """P(high) per gene: :meth:`inputs`, then the ONNX graph, in batches."""
+        inputs = self.inputs(data, source)
         out = [
             self.session.run(["probabilities"], {"features": inputs[i : i + batch_size]})[0][:, 1]
             for i in range(0, len(inputs), batch_size)

@@ -36,6 +36,13 @@ RECIPES = {
 }
 
 
+def get_recipe(architecture: str) -> Recipe:
+    """The recipe named by ``--architecture``; an unknown name is a UserError."""
+    if architecture not in RECIPES:
+        raise UserError(f"--architecture {architecture!r} is unknown; use one of {', '.join(RECIPES)}")
+    return RECIPES[architecture]
+
+
 def resolve_device(device: str) -> str:
     """``auto`` → CUDA when available, else CPU; asking for CUDA without one is a UserError."""
     import torch
@@ -126,8 +133,7 @@ def fit(
 
     from chromepredict.model import DeepChrome
 
-    if architecture not in RECIPES:
-        raise UserError(f"--architecture {architecture!r} is unknown; use one of {', '.join(RECIPES)}")
+    recipe = get_recipe(architecture)
     if valid is None and max_epochs is None:
         raise ValueError("without validation genes, give max_epochs")
     for name, part in (("training", train), ("validation", valid)):
@@ -137,7 +143,6 @@ def fit(
             raise UserError(
                 f"the {name} genes need both high and low labels; give more genes or another split"
             )
-    recipe = RECIPES[architecture]
     device = resolve_device(device)
     seed_everything(seed)
     transform = InputTransform(transform or recipe.transform).fit(train.features)

@@ -41,6 +41,11 @@ class InputTransform:
         if self.kind not in TRANSFORMS:
             raise UserError(f"--transform {self.kind!r} is unknown; use one of {', '.join(TRANSFORMS)}")
 
+    @property
+    def per_sample(self) -> bool:
+        """Whether statistics of the input sample itself enter the transform (needs many genes)."""
+        return self.kind.startswith("sample-")
+
     def fit(self, features: np.ndarray) -> InputTransform:
         """Fit the per-mark statistics on training features."""
         self.mark_mean = _mark_means(features).tolist()

@@ -30,8 +30,6 @@ def split_tracks(data: FeatureSet, seed: int) -> dict[str, FeatureSet]:
 
 def split_valid_halves(splits: dict[str, FeatureSet], seed: int) -> dict[str, FeatureSet]:
     """When there is no test.csv: half of valid (stratified, seeded) becomes the test set."""
-    if "test" in splits:
-        return splits
     from sklearn.model_selection import train_test_split
 
     valid = splits["valid"]
@@ -43,6 +41,27 @@ def split_valid_halves(splits: dict[str, FeatureSet], seed: int) -> dict[str, Fe
         "valid": valid.subset(np.sort(keep)),
         "test": valid.subset(np.sort(test)),
     }
+
+
+def csv_training_sets(csv_dir: Path | None, remc_root: Path | None, seed: int, need_test: bool) -> dict:
+    """{cell type: (splits, source)} from one DeepChrome CSV folder or every cell type of a REMC root.
+
+    With ``need_test`` and no test.csv, half of valid.csv becomes the test set.
+    """
+    from chromepredict.datasets import find_cell_types, read_csv_dir
+
+    folders = {csv_dir.name: csv_dir} if csv_dir is not None else find_cell_types(remc_root)
+    sets = {}
+    for cell_type, folder in folders.items():
+        splits = read_csv_dir(folder)
+        kind = "csv-valid-halves" if need_test and "test" not in splits else "csv"
+        if kind == "csv-valid-halves":
+            splits = split_valid_halves(splits, seed)
+        sets[cell_type] = (
+            splits,
+            {"source": "deepchrome-csv", "folder": str(folder), "split": SPLIT_NOTE[kind]},
+        )
+    return sets
 
 
 def describe(splits: dict[str, FeatureSet]) -> dict:
@@ -248,8 +267,7 @@ def explain_model(
                 "min_probability": float(result.probability[c].min()),
             }
         if data is not None:
-            model.check_compatible(data, "input")
-            inputs = model.transform.apply(data.features)
+            inputs = model.inputs(data)
             influence = explain.bin_influence(net, inputs)
             positions = explain.bin_positions(n_bins, spec.bin_size, spec.flank)
             trend = explain.smooth(influence)
@@ -273,6 +291,7 @@ def explain_model(
 
 def _attributions(tmp: Path, model, net, data: FeatureSet, inputs: np.ndarray, genes: list[str]) -> None:
     from chromepredict import explain, plots
+    from chromepredict.training import network_proba
 
     index = {}
     for column in ("gene_id", "gene_name"):  # ids first; names and DeepChrome's short ids as aliases
@@ -287,7 +306,7 @@ def _attributions(tmp: Path, model, net, data: FeatureSet, inputs: np.ndarray, g
     rows = [index[g] for g in genes]
     baseline = explain.no_signal_baseline(model.transform, *inputs.shape[1:])
     attribution = explain.integrated_gradients(net, inputs[rows], baseline)
-    p_high = model.predict_proba(data)[rows]
+    p_high = network_proba(net, inputs[rows])
     n_marks, n_bins = inputs.shape[1:]
     frames = []
     for k, row in enumerate(rows):

@@ -65,17 +65,17 @@ def cross_validate(parts: list[FeatureSet], seed: int, folds: int = 5) -> tuple[
     """Chosen epochs per fold and the mean held-out AUC (per cell type); a gene's rows share a fold."""
     data = pool(parts)
     groups = data.genes["gene_id"].to_numpy()
-    epochs, aucs = [], {eid: [] for eid in data.genes["cell_type"].unique()}
+    by_type = {part.genes["cell_type"][0]: part for part in parts}
+    epochs, aucs = [], {eid: [] for eid in by_type}
     splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     for inner, test in splitter.split(groups, data.labels, groups):
         train, valid = train_test_split(inner, test_size=0.2, stratify=data.labels[inner], random_state=seed)
         model = fit(data.subset(np.sort(train)), data.subset(np.sort(valid)), "deepchrome", seed)
         epochs.append(model.best_epoch)
-        for eid in aucs:
-            rows = test[data.genes["cell_type"].to_numpy()[test] == eid]
-            held_out = parts[[p.genes["cell_type"][0] for p in parts].index(eid)]
+        held_out = set(groups[test])  # a gene's rows in every cell type share its fold
+        for eid, part in by_type.items():
             # score each cell type's held-out genes as a user would: its own sample, its own scaling
-            own = held_out.subset(held_out.genes["gene_id"].isin(groups[rows]).to_numpy())
+            own = part.subset(part.genes["gene_id"].isin(held_out).to_numpy())
             aucs[eid].append(roc_auc(own.labels, model.predict_proba(own)))
     return epochs, {f"cv_roc_auc_{eid}": float(np.mean(v)) for eid, v in aucs.items()} | {
         "cv_folds": folds,

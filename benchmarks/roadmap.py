@@ -1,0 +1,29 @@
+"""The shared Roadmap development data as the benchmarks read it (not part of the package)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from chromepredict.annotation import read_tss
+from chromepredict.datasets import attach_labels, read_expression
+from chromepredict.features import FeatureSet, WindowSpec
+from chromepredict.marks import CORE_MARKS
+from chromepredict.signal import extract
+
+DEFAULT_DATA = Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap"
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared roadmap/ folder")
+
+
+def load_cell_type(
+    root: Path, eid: str, orientation: str = "5to3", gene_type: str | None = "protein_coding"
+) -> FeatureSet:
+    """One cell type's genes from its bigWigs and genes.gtf, labelled by the median rule."""
+    genes = read_tss(root / "genes.gtf", gene_type=gene_type)
+    tracks = {m: str(root / eid / f"{m}.bw") for m in CORE_MARKS}
+    data, _ = extract(genes, tracks, WindowSpec(orientation=orientation))
+    labelled, _ = attach_labels(data, read_expression(root / eid / "expression.tsv"))
+    return labelled
