@@ -1,32 +1,41 @@
-"""GTF → one TSS per gene (pyranges), gene-type filter, chromosome-name harmonisation."""
+"""GTF → one TSS per gene (pyranges), gene-type filter, transcript → gene ids, chromosome-name harmonisation."""
 
 from __future__ import annotations
 
 import gzip
+import re
 import tempfile
 import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from chromepredict.assembly import build_from_gtf_header
 from chromepredict.errors import UserError
+from chromepredict.ids import normalise_gene_id, normalise_gene_ids
 
 #: Columns of the gene table every command passes around (tss is the 1-based GTF coordinate).
 GENE_COLUMNS = ["gene_id", "gene_name", "chrom", "tss", "strand"]
 
+#: Unplaced/decoy sequences without ``_`` or ``.`` in their name: ``chrUn``, ``chrEBV``, ``hs37d5`` and
+#: bare GenBank scaffold accessions (``GL000220``, ``KI270706``, ``JH584299``).
+_SCAFFOLD = re.compile(r"^(?:un|ebv|hs37d5|[a-z]{2}\d{6})", re.IGNORECASE)
 
-def _gene_records(path: Path) -> list[str]:
-    """The GTF's ``gene`` lines (its ``transcript`` lines if it has none), checked on the way.
 
-    Filtering before pyranges parses the attributes keeps a full GENCODE GTF (2.5 M lines) to
-    seconds instead of a minute and gigabytes (docs/benchmarks.md). Fails, with the fix, on a
-    missing, binary, empty or non-GTF file.
+def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Stream ``(feature, line)`` for the GTF records whose feature is in ``features``, checking the file.
+
+    Only the first three columns of each line are split, so a full GENCODE GTF (2.5 M lines,
+    mostly exons) streams in seconds (docs/benchmarks.md). Fails, with the fix, on a missing,
+    binary, empty or non-GTF file.
     """
     if not path.is_file():
         raise UserError(f"{path}: GTF file not found; check the --gtf path")
+    wanted = frozenset(features)
     opener = gzip.open if path.suffix == ".gz" else open
-    genes: list[str] = []
-    transcripts: list[str] = []
     seen_record = False
     try:
         with opener(path, "rt") as handle:
@@ -41,39 +50,172 @@ def _gene_records(path: Path) -> list[str]:
                     )
                 seen_record = True
                 feature = fields[2] if len(fields) > 2 else ""
-                if feature == "gene":
-                    genes.append(line)
-                elif feature == "transcript" and not genes:
-                    transcripts.append(line)
+                if feature in wanted:
+                    yield feature, line
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise UserError(f"{path}: cannot read as GTF text ({exc}); give a plain or gzipped GTF") from None
     if not seen_record:
         raise UserError(f"{path}: GTF has no records; give a GTF with gene or transcript lines")
+
+
+def _gene_records(path: Path) -> list[str]:
+    """The GTF's ``gene`` lines (its ``transcript`` lines if it has none).
+
+    Filtering before pyranges parses the attributes keeps a full GENCODE GTF (2.5 M lines) to
+    seconds instead of a minute and gigabytes (docs/benchmarks.md).
+    """
+    genes: list[str] = []
+    transcripts: list[str] = []
+    for feature, line in _records(path, ("gene", "transcript")):
+        if feature == "gene":
+            genes.append(line)
+        elif not genes:
+            transcripts.append(line)
     if not genes and not transcripts:
         raise UserError(f"{path}: GTF has neither gene nor transcript records")
     return genes or transcripts
 
 
-def read_tss(path: str | Path, gene_type: str | None = "protein_coding") -> pd.DataFrame:
-    """Read a GTF and return one row per gene: gene_id (version stripped), gene_name, chrom, tss, strand.
+def _bare(chrom: str) -> str:
+    return chrom[3:] if chrom.lower().startswith("chr") else chrom
 
-    ``tss`` is 1-based: the gene start on ``+`` and the gene end on ``-``. Gene records are used;
-    a GTF without any falls back to transcripts, spanning each gene's transcripts.
-    ``gene_type=None`` keeps every gene; otherwise genes are filtered on ``gene_type`` (GENCODE)
-    or ``gene_biotype`` (Ensembl).
+
+def is_primary_chrom(chrom: str) -> bool:
+    """Whether a sequence name is an assembled chromosome rather than an alt, patch or unplaced contig.
+
+    ``chr1``/``1``/``chrX``/``chrM``/``MT`` (any species' numbering) and RefSeq ``NC_`` accessions
+    are primary; names with ``_`` (``chr6_ssto_hap7``, ``chr1_KI270706v1_random``,
+    ``chr19_KI270938v1_alt``, ``chrUn_gl000220``), versioned scaffold accessions (``GL000220.1``),
+    ``chrUn``, ``chrEBV`` and decoys are not.
     """
+    chrom = str(chrom)
+    if chrom.startswith("NC_"):
+        return True
+    if "_" in chrom or "." in chrom:
+        return False
+    return _SCAFFOLD.match(_bare(chrom)) is None
+
+
+def _sex_chrom(chrom: str) -> str:
+    bare = _bare(str(chrom)).upper()
+    return bare if bare in ("X", "Y") else ""
+
+
+def _natural(chrom: str) -> str:
+    """Sort key: chr2 before chr10."""
+    return re.sub(r"\d+", lambda m: m.group().zfill(12), str(chrom))
+
+
+@dataclass(frozen=True)
+class GeneTable:
+    """One row per gene (``genes``, columns :data:`GENE_COLUMNS`) and what was resolved on the way.
+
+    ``resolved`` counts the genes whose id appeared on several chromosomes/strands, by the rule
+    that decided which copy was kept: ``alt_contig`` (primary chromosome kept over alt/unplaced
+    contigs), ``par`` (chrX kept over chrY) and ``multi_locus`` (the copy with the most records).
+    ``notes`` says the same in words, one sentence per non-zero count; ``summary`` is one line.
+    """
+
+    genes: pd.DataFrame
+    resolved: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        """The notes on one line ('' when nothing was resolved)."""
+        return "; ".join(self.notes)
+
+
+def _parse(path: Path, records: list[str]) -> pd.DataFrame:
     import pyranges as pr
 
-    path = Path(path)
-    records = _gene_records(path)
     try:
         with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
             warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))  # pyranges 0.1 on new pandas
             subset = Path(tmp) / "records.gtf"
             subset.write_text("".join(records))
-            genes = pr.read_gtf(str(subset), as_df=True)
+            return pr.read_gtf(str(subset), as_df=True)
     except Exception as exc:  # pyranges raises bare exceptions on malformed attributes
         raise UserError(f"{path}: malformed GTF ({exc}); check the attribute column (9th)") from None
+
+
+def _examples(rows: pd.DataFrame, n: int = 3) -> str:
+    shown = [f"{r.gene_name}: {r.kept} over {r.other}" for r in rows.head(n).itertuples()]
+    return "; ".join(shown) + ("; …" if len(rows) > n else "")
+
+
+_RULES = {
+    "alt_contig": "also on alt/unplaced contigs: kept the primary-chromosome copy",
+    "par": "on chrX and chrY (pseudo-autosomal): kept the chrX copy",
+    "multi_locus": "on several chromosomes or strands: kept the copy with the most records",
+}
+
+
+def _one_locus_per_gene(spans: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
+    """Span each (gene, chromosome, strand) group, then keep one group per gene id.
+
+    Preference, in order: a primary chromosome over alt/unplaced contigs; any other chromosome
+    over chrY (pseudo-autosomal genes: chrX); the group with the most records; then chromosome name (natural order), strand (+ first) and
+    start, so that the choice never depends on the order of the file.
+    """
+    groups = spans.groupby(["gene_id", "chrom", "strand"], sort=False).agg(
+        gene_name=("gene_name", "first"),
+        start=("start", "min"),
+        end=("end", "max"),
+        records=("start", "size"),
+    )
+    groups = groups.reset_index()
+    chroms = groups["chrom"]
+    groups["_alt"] = ~chroms.map(is_primary_chrom).astype(bool)
+    groups["_y"] = chroms.map(_sex_chrom) == "Y"
+    groups["_fewer"] = -groups["records"]
+    groups["_name"] = chroms.map(_natural)
+    ranked = groups.sort_values(
+        ["gene_id", "_alt", "_y", "_fewer", "_name", "strand", "start"], kind="stable"
+    )
+    best = ranked.drop_duplicates("gene_id", keep="first")
+    runner_up = ranked[ranked.duplicated("gene_id", keep="first")].drop_duplicates("gene_id", keep="first")
+
+    resolved: dict[str, int] = {}
+    notes: list[str] = []
+    if len(runner_up):
+        kept = best.set_index("gene_id").loc[runner_up["gene_id"]]
+        other = runner_up.set_index("gene_id")
+        rule = np.where(
+            ~kept["_alt"] & other["_alt"],
+            "alt_contig",
+            np.where((kept["chrom"].map(_sex_chrom) == "X") & other["_y"], "par", "multi_locus"),
+        )
+        pairs = pd.DataFrame(
+            {
+                "gene_name": kept["gene_name"],
+                "kept": kept["chrom"] + " " + kept["strand"],
+                "other": other["chrom"] + " " + other["strand"],
+            }
+        )
+        for name, text in _RULES.items():
+            rows = pairs[rule == name]
+            if len(rows):
+                resolved[name] = len(rows)
+                genes = "gene" if len(rows) == 1 else "genes"
+                notes.append(f"{len(rows)} {genes} {text} (e.g. {_examples(rows)})")
+    return best, resolved, notes
+
+
+def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> GeneTable:
+    """Read a GTF into one row per gene: gene_id (normalised), gene_name, chrom, tss, strand.
+
+    ``tss`` is 1-based: the start on ``+`` and the end on ``-`` of the span of the gene's records
+    on one chromosome and strand. Gene records are used; a GTF without any falls back to
+    transcripts. Gene ids are normalised with :func:`chromepredict.ids.normalise_gene_id`
+    (Ensembl version and ``_PAR_Y`` stripped). A gene id found on several chromosomes or strands
+    (UCSC/RefSeq GTFs put symbol-named transcripts on alt contigs; pseudo-autosomal genes sit on
+    chrX and chrY) keeps one of them, never a mix; see :func:`_one_locus_per_gene` and
+    :attr:`GeneTable.notes`. ``gene_type=None`` keeps every gene; otherwise records are filtered
+    on ``gene_type`` (GENCODE) or ``gene_biotype`` (Ensembl).
+    """
+    path = Path(path)
+    genes = _parse(path, _gene_records(path))
     if "gene_id" not in genes.columns:
         raise UserError(f"{path}: GTF records have no gene_id attribute; give a GENCODE/Ensembl GTF")
     if gene_type is not None:
@@ -88,7 +230,7 @@ def read_tss(path: str | Path, gene_type: str | None = "protein_coding") -> pd.D
             raise UserError(
                 f"{path}: no genes of type {gene_type!r}; pick another --gene-type or pass --all-genes"
             )
-    gene_id = genes["gene_id"].astype(str).str.replace(r"\.\d+$", "", regex=True)
+    gene_id = normalise_gene_ids(genes["gene_id"])
     names = genes["gene_name"] if "gene_name" in genes.columns else gene_id
     spans = pd.DataFrame(
         {
@@ -100,21 +242,68 @@ def read_tss(path: str | Path, gene_type: str | None = "protein_coding") -> pd.D
             "end": genes["End"].to_numpy(),
         }
     )
-    spans = spans.groupby("gene_id", sort=False).agg(
-        gene_name=("gene_name", "first"),
-        chrom=("chrom", "first"),
-        strand=("strand", "first"),
-        start=("start", "min"),
-        end=("end", "max"),
-    )
-    spans["tss"] = spans["start"].where(spans["strand"] != "-", spans["end"])
-    table = spans.reset_index()[GENE_COLUMNS]
-    return table.sort_values(["chrom", "tss"], kind="stable").reset_index(drop=True)
+    best, resolved, notes = _one_locus_per_gene(spans)
+    best = best.assign(tss=best["start"].where(best["strand"] != "-", best["end"]))
+    table = best[GENE_COLUMNS].sort_values(["chrom", "tss"], kind="stable").reset_index(drop=True)
+    return GeneTable(table, resolved, notes)
+
+
+def gtf_build(path: str | Path) -> str | None:
+    """The genome build a GTF's ``#`` header names (GENCODE: ``##description: … (GRCh38) …``), if any."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    header = []
+    try:
+        with opener(path, "rt") as handle:
+            for line in handle:
+                if not line.startswith("#"):
+                    break
+                header.append(line)
+    except (UnicodeDecodeError, OSError, EOFError):
+        return None
+    return build_from_gtf_header(header)
+
+
+def read_tss(path: str | Path, gene_type: str | None = "protein_coding") -> pd.DataFrame:
+    """:func:`read_genes`' gene table alone (one row per gene, columns :data:`GENE_COLUMNS`)."""
+    return read_genes(path, gene_type).genes
+
+
+_ATTRIBUTES = {key: re.compile(rf'(?:^|;)\s*{key}\s+"?([^";]*)"?') for key in ("gene_id", "transcript_id")}
+
+
+def _transcript_pairs(path: Path, feature: str) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    gene_re, tx_re = _ATTRIBUTES["gene_id"], _ATTRIBUTES["transcript_id"]
+    for _, line in _records(path, (feature,)):
+        attributes = line.rstrip("\n").rsplit("\t", 1)[-1]
+        gene, tx = gene_re.search(attributes), tx_re.search(attributes)
+        if gene and tx and gene.group(1) and tx.group(1):
+            mapping.setdefault(normalise_gene_id(tx.group(1)), normalise_gene_id(gene.group(1)))
+    return mapping
+
+
+def transcript_gene_map(path: str | Path) -> dict[str, str]:
+    """Normalised transcript id → normalised gene id, from the GTF's ``transcript`` records.
+
+    Ids are normalised like gene ids (:func:`chromepredict.ids.normalise_gene_id`: Ensembl
+    versions and ``_PAR_Y`` stripped, so ``ENST00000456328.2`` → ``ENST00000456328``). A GTF
+    without transcript records falls back to its exon records. Streams the file: a full GENCODE
+    GTF never goes through pyranges. A transcript listed under two genes keeps the first.
+    """
+    path = Path(path)
+    mapping = _transcript_pairs(path, "transcript") or _transcript_pairs(path, "exon")
+    if not mapping:
+        raise UserError(
+            f"{path}: GTF has no transcript records with gene_id and transcript_id; "
+            "give a GENCODE/Ensembl GTF with transcript lines"
+        )
+    return mapping
 
 
 def _aliases(chrom: str) -> list[str]:
     """Spellings of one chromosome across conventions: chr1↔1, chrM↔MT."""
-    bare = chrom[3:] if chrom.lower().startswith("chr") else chrom
+    bare = _bare(chrom)
     names = [chrom, bare, "chr" + bare]
     if bare.upper() in ("M", "MT"):
         names += ["chrM", "MT", "M", "chrMT"]

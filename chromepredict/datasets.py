@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +9,16 @@ import pandas as pd
 
 from chromepredict.annotation import GENE_COLUMNS
 from chromepredict.errors import UserError
-from chromepredict.features import FeatureSet, WindowSpec
+from chromepredict.features import FeatureSet, Provenance, WindowSpec
 from chromepredict.files import atomic_path
 from chromepredict.marks import CORE_MARKS
+from chromepredict.trackinfo import profile_windows
 
 #: DeepChrome CSV: no header, 100 rows per gene; counts in CORE_MARKS order (alphabetical).
 CSV_COLUMNS = ["GeneID", "BinID", *CORE_MARKS, "Label"]
 ENSEMBL_PREFIX = "ENSG00000"
 SPLITS = ("train", "valid", "test")
+CSV_BIN_SIZE = 100  # the published CSVs hold 100 bp bins
 
 
 def _full_gene_id(short: str) -> str:
@@ -63,13 +64,22 @@ def read_deepchrome_csv(path: str | Path) -> FeatureSet:
         {"gene_id": full_ids, "gene_name": full_ids, "chrom": "", "tss": -1, "strand": "."},
         columns=GENE_COLUMNS,
     )
+    features = np.ascontiguousarray(features.transpose(0, 2, 1))
     return FeatureSet(
-        features=np.ascontiguousarray(features.transpose(0, 2, 1)),
+        features=features,
         genes=genes,
         marks=CORE_MARKS,
-        spec=WindowSpec(flank=n_bins * 50, bin_size=100, orientation="genomic"),
+        spec=WindowSpec(flank=n_bins * CSV_BIN_SIZE // 2, bin_size=CSV_BIN_SIZE, orientation="genomic"),
         labels=labels[:, 0].astype(np.int8),
+        profiles=csv_profiles([features]),
+        provenance=Provenance(source="csv", description=str(path), strands_known=False),
     )
+
+
+def csv_profiles(arrays: list[np.ndarray]) -> dict:
+    """Per-mark profiles of DeepChrome CSV windows: the files of one cell type are all its track holds."""
+    pooled = np.concatenate(arrays)
+    return {mark: profile_windows(pooled[:, m], CSV_BIN_SIZE) for m, mark in enumerate(CORE_MARKS)}
 
 
 def write_deepchrome_csv(data: FeatureSet, path: str | Path) -> None:
@@ -118,91 +128,35 @@ def read_csv_dir(folder: str | Path) -> dict[str, FeatureSet]:
             splits[split] = read_deepchrome_csv(found[0])
     if "train" not in splits or "valid" not in splits:
         raise UserError(f"{folder}: needs train.csv and valid.csv (test.csv optional; .csv.gz also read)")
+    profiles = csv_profiles([part.features for part in splits.values()])
+    for part in splits.values():
+        part.profiles = profiles
     return splits
 
 
-@dataclass
-class Expression:
-    """Expression values per gene and the high/low labels derived from them."""
+def split_valid_halves(splits: dict[str, FeatureSet], seed: int) -> dict[str, FeatureSet]:
+    """When there is no test.csv: half of valid (stratified, seeded) becomes the test set."""
+    from sklearn.model_selection import train_test_split
 
-    values: pd.Series  # indexed by gene_id without version
-    median: float
-
-    @property
-    def labels(self) -> pd.Series:
-        """1 = high (value above the median over all genes in the table), 0 = low."""
-        return (self.values > self.median).astype(np.int8)
-
-    def labels_for(self, gene_ids: pd.Series) -> pd.Series:
-        """1, 0, or NaN for genes without a value, aligned with ``gene_ids``."""
-        return gene_ids.map(self.labels)
-
-    def summary(self) -> str:
-        n_high = int(self.labels.sum())
-        return (
-            f"{len(self.values)} genes, median {self.median:.4g}, "
-            f"{n_high} high / {len(self.values) - n_high} low"
-        )
+    valid = splits["valid"]
+    keep, test = train_test_split(
+        np.arange(len(valid.labels)), test_size=0.5, stratify=valid.labels, random_state=seed
+    )
+    return {
+        "train": splits["train"],
+        "valid": valid.subset(np.sort(keep)),
+        "test": valid.subset(np.sort(test)),
+    }
 
 
-_ID_COLUMNS = ("gene_id", "geneid", "gene", "id", "ensembl_gene_id", "ensembl_id", "name")
-
-
-def read_expression(path: str | Path, value_column: str | None = None) -> Expression:
-    """Read a TSV/CSV with a gene-id column and a numeric value column (RPKM, TPM or counts).
-
-    The id column is the first named like gene_id/gene/id, else the first column; the value
-    column is ``value_column`` or the first numeric column. Version suffixes are stripped.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: expression table not found; check the --expression path")
-    try:
-        table = pd.read_csv(path, sep=None, engine="python", comment="#")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise UserError(
-            f"{path}: cannot read the expression table ({exc}); give a TSV or CSV with a header"
-        ) from None
-    lower = {c.lower(): c for c in table.columns}
-    id_col = next((lower[c] for c in _ID_COLUMNS if c in lower), table.columns[0])
-    if value_column is not None:
-        if value_column not in table.columns:
-            raise UserError(
-                f"{path}: no column {value_column!r}; columns are {', '.join(map(str, table.columns))}"
-            )
-        value_col = value_column
-    else:
-        numeric = [c for c in table.columns if c != id_col and pd.api.types.is_numeric_dtype(table[c])]
-        if not numeric:
-            raise UserError(
-                f"{path}: no numeric expression column; give a header and one numeric column (e.g. rpkm)"
-            )
-        value_col = numeric[0]
-    values = pd.to_numeric(table[value_col], errors="coerce")
-    if values.isna().any():
-        raise UserError(
-            f"{path}: column {value_col!r} has non-numeric or missing values; fix or remove those rows"
-        )
-    ids = table[id_col].astype(str).str.replace(r"\.\d+$", "", regex=True)
-    series = pd.Series(values.to_numpy(float), index=ids).groupby(level=0).mean()
-    # the paper's rule: the median over every gene (row) of the table
-    return Expression(values=series, median=float(values.median()))
-
-
-def attach_labels(data: FeatureSet, expression: Expression) -> tuple[FeatureSet, int]:
-    """Label the genes found in the expression table; returns the labelled subset and how many lacked a value."""
-    labels = expression.labels_for(data.genes["gene_id"])
-    known = labels.notna().to_numpy()
-    labelled = data.subset(known)
-    labelled.labels = labels[known].to_numpy(np.int8)
-    return labelled, int((~known).sum())
-
-
-def split_by_chromosome(genes: pd.DataFrame, seed: int, fractions=(0.7, 0.15, 0.15)) -> dict[str, np.ndarray]:
+def split_by_chromosome(
+    genes: pd.DataFrame, seed: int = 0, fractions=(0.7, 0.15, 0.15)
+) -> tuple[dict[str, np.ndarray], str]:
     """Split genes into train/valid/test by whole chromosomes, reproducibly with ``seed``.
 
     Whole chromosomes keep neighbouring genes (which share signal) out of both sides of a split.
     Falls back to a random gene split when there are too few chromosomes to fill every part.
+    Returns the row indices per part and a one-line description of the split actually used.
     """
     rng = np.random.default_rng(seed)
     chroms = genes["chrom"].to_numpy()
@@ -223,11 +177,22 @@ def split_by_chromosome(genes: pd.DataFrame, seed: int, fractions=(0.7, 0.15, 0.
             filled[name] += counts[chrom]
             parts[name].extend(np.flatnonzero(chroms == chrom).tolist())
         if all(parts.values()):
-            return {s: np.sort(np.array(p)) for s, p in parts.items()}
+            held = {name: sorted(set(chroms[parts[name]])) for name in SPLITS[1:]}
+            return {s: np.sort(np.array(p)) for s, p in parts.items()}, (
+                f"by whole chromosome (split seed {seed}): validation {', '.join(held['valid'])}; "
+                f"test {', '.join(held['test'])}"
+            )
     order = rng.permutation(len(genes))
     cut1 = int(fractions[0] * len(genes))
     cut2 = cut1 + int(fractions[1] * len(genes))
-    return {"train": np.sort(order[:cut1]), "valid": np.sort(order[cut1:cut2]), "test": np.sort(order[cut2:])}
+    reason = "the genes have no chromosomes" if (chroms == "").any() else f"only {len(unique)} chromosome(s)"
+    return {
+        "train": np.sort(order[:cut1]),
+        "valid": np.sort(order[cut1:cut2]),
+        "test": np.sort(order[cut2:]),
+    }, (
+        f"random genes (split seed {seed}), not by chromosome: {reason}; neighbouring genes may share signal across parts"
+    )
 
 
 def example_data() -> dict[str, Path]:

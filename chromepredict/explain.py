@@ -1,11 +1,11 @@
 """Explanations (torch): class optimisation maps (paper §3.3, eq. 7–9), bin influence (paper §5.2,
-Fig. 4b) and per-gene integrated-gradients attributions.
+Fig. 4b) and per-gene integrated-gradients attributions, for class and level models alike.
 
-Everything happens in the model's *input space*, i.e. after the card's transform (for the default
-``sample-log1p`` models: per-mark standardised log signal, 0 = the training average). A class map
-is therefore "how far above the average log signal each mark and bin would have to be" for the
-network to be sure of the class; clipping negatives keeps the above-average part, as the paper
-kept the positive counts.
+Everything happens in the model's *input space*, i.e. after the card's transform (standardised
+log signal, 0 = the training average). A class map is therefore "how far above the average log
+signal each mark and bin would have to be" for the network to be sure of the class (for a level
+model: to push the predicted level up, "high", or down, "low"); clipping negatives keeps the
+above-average part, as the paper kept the positive counts.
 """
 
 from __future__ import annotations
@@ -21,28 +21,49 @@ ACTIVE_THRESHOLD = 0.25
 
 
 def torch_network(model) -> object:
-    """The DeepChrome network of a loaded ONNX model, rebuilt in torch from the ONNX weights."""
+    """The model's ensemble rebuilt in torch from the ONNX weights, checked against onnxruntime."""
     try:
         import onnx
         import torch
         from onnx import numpy_helper
     except ImportError:
         raise UserError("explain needs torch and onnx: pip install 'chromepredict[train]'") from None
-    from chromepredict.model import DeepChrome
+    from chromepredict.training import build_ensemble
 
     weights = {
-        init.name.removeprefix("net."): torch.from_numpy(numpy_helper.to_array(init).copy())
-        for init in onnx.load(str(model.path)).graph.initializer
+        init.name: torch.from_numpy(numpy_helper.to_array(init).copy())
+        for init in onnx.load_from_string(model.path.read_bytes()).graph.initializer
     }
-    n_marks, n_bins = len(model.marks), model.spec.n_bins
-    net = DeepChrome(n_marks, n_bins)
+    ensemble = build_ensemble(model.card, len(model.marks), model.spec.n_bins)
     try:
-        net.load_state_dict(weights)
+        ensemble.load_state_dict(weights)
     except RuntimeError as exc:
         raise UserError(
-            f"{model.path}: not a DeepChrome network ({str(exc).splitlines()[0]}); explain supports DeepChrome models"
+            f"{model.path}: the ONNX weights do not fit the card's network ({str(exc).splitlines()[0]})"
         ) from None
-    return net.eval()
+    ensemble.eval()
+    probe = np.random.default_rng(0).normal(size=(4, len(model.marks), model.spec.n_bins)).astype(np.float32)
+    with torch.no_grad():
+        ours = ensemble(torch.from_numpy(probe), torch.ones(4, len(model.marks))).numpy()
+    feed = {"features": probe} | (
+        {"mask": np.ones((4, len(model.marks)), np.float32)} if model.mark_subsets else {}
+    )
+    theirs = model.session.run(None, feed)[0]
+    if not np.allclose(ours, theirs, atol=1e-4):
+        raise UserError(
+            f"{model.path}: the network rebuilt in torch differs from the ONNX graph; re-export the model"
+        )
+    return ensemble
+
+
+def output_of(ensemble, x, c: int):
+    """What explanations follow: log P(class c) for class models, ± the level for level models."""
+    import torch
+
+    out = ensemble(x, torch.ones(x.shape[0], x.shape[1]))
+    if ensemble.target == "class":
+        return torch.log(out[:, c].clamp_min(1e-12))
+    return out[:, 0] if c == 1 else -out[:, 0]
 
 
 @dataclass
@@ -50,7 +71,7 @@ class ClassMaps:
     """Optimised inputs per class and restart, normalised to [0, 1] as in the paper."""
 
     maps: np.ndarray  # [classes, restarts, marks, bins], negatives set to 0, divided by the max
-    probability: np.ndarray  # [classes, restarts]: the network's probability of the class at the end
+    reached: np.ndarray  # [classes, restarts]: P(class), or the level, at the end
     marks: tuple[str, ...]
 
     @property
@@ -59,9 +80,9 @@ class ClassMaps:
         mean = self.maps.mean(axis=1)
         return mean / np.maximum(mean.max(axis=(1, 2), keepdims=True), 1e-12)
 
-    def active_bins(self, maps: np.ndarray | None = None) -> np.ndarray:
+    def active_bins(self) -> np.ndarray:
         """[classes, marks]: bins above 0.25."""
-        return ((self.mean_maps if maps is None else maps) > ACTIVE_THRESHOLD).sum(axis=-1)
+        return (self.mean_maps > ACTIVE_THRESHOLD).sum(axis=-1)
 
     def flagged(self) -> np.ndarray:
         """[classes, marks]: marks whose active-bin count is above the mean count over marks."""
@@ -75,75 +96,79 @@ class ClassMaps:
 
 
 def class_maps(
-    net,
-    n_marks: int,
-    n_bins: int,
-    marks,
-    lam: float = 0.009,
-    steps: int = 1000,
-    lr: float = 0.1,
-    restarts: int = 5,
-    seed: int = 0,
+    ensemble, n_marks: int, n_bins: int, marks, lam=0.009, steps=1000, lr=0.1, restarts=5, seed=0
 ) -> ClassMaps:
-    """Per class: maximise log P(class | X) − λ‖X‖² from rand(marks, bins) with RMSprop (eq. 7–9).
+    """Per class: maximise the class's output − λ‖X‖² from rand(marks, bins) with RMSprop (eq. 7–9).
 
-    The log keeps the gradient from vanishing as P(class) saturates; it maximises the same
-    probability.
+    For class models the output is log P(class): the log keeps the gradient from vanishing as
+    P(class) saturates, and maximises the same probability.
     """
     import torch
 
-    net.eval()
     generator = torch.Generator().manual_seed(seed)
     maps = np.zeros((len(CLASSES), restarts, n_marks, n_bins), dtype=np.float32)
-    probability = np.zeros((len(CLASSES), restarts), dtype=np.float32)
+    reached = np.zeros((len(CLASSES), restarts), dtype=np.float32)
     for c in range(len(CLASSES)):
         x = torch.rand(restarts, n_marks, n_bins, generator=generator).requires_grad_(True)
         optimizer = torch.optim.RMSprop([x], lr=lr)
         for _ in range(steps):
             optimizer.zero_grad()
-            log_p = torch.log_softmax(net(x), dim=1)[:, c]
-            loss = -(log_p - lam * (x**2).sum(dim=(1, 2))).sum()
+            loss = -(output_of(ensemble, x, c) - lam * (x**2).sum(dim=(1, 2))).sum()
             loss.backward()
             optimizer.step()
         with torch.no_grad():
-            probability[c] = net.probabilities(x)[:, c].numpy()
+            value = output_of(ensemble, x, c)
+            reached[c] = (value.exp() if ensemble.target == "class" else value.abs()).numpy()
             positive = x.clamp(min=0).numpy()
         maps[c] = positive / np.maximum(positive.max(axis=(1, 2), keepdims=True), 1e-12)
-    return ClassMaps(maps, probability, tuple(marks))
+    return ClassMaps(maps, reached, tuple(marks))
 
 
-def bin_influence(net, inputs: np.ndarray) -> np.ndarray:
-    """Convolution feature maps (after ReLU) averaged over filters and genes: one value per position."""
+def bin_influence(ensemble, inputs: np.ndarray) -> np.ndarray:
+    """Convolution feature maps (after ReLU) averaged over filters, members and genes, per position."""
     import torch
 
-    net.eval()
+    x = torch.from_numpy(inputs)
     with torch.no_grad():
-        activation = torch.relu(net.conv(torch.from_numpy(inputs)))  # [genes, filters, positions]
-    return activation.mean(dim=(0, 1)).numpy()
+        activations = []
+        for member in ensemble.members:
+            stacked = torch.cat([x, torch.ones_like(x)], dim=1) if member.masked else x
+            activations.append(torch.relu(member.conv(stacked)).mean(dim=(0, 1)))
+    return torch.stack(activations).mean(dim=0).numpy()
 
 
-def integrated_gradients(net, inputs: np.ndarray, baseline: np.ndarray, steps: int = 64) -> np.ndarray:
-    """Integrated gradients of P(high) from ``baseline`` to each input: [genes, marks, bins].
+def integrated_gradients(ensemble, inputs: np.ndarray, baseline: np.ndarray, steps: int = 64) -> np.ndarray:
+    """Integrated gradients of P(high) (or the level) from ``baseline`` to each input: [genes, marks, bins].
 
-    Attributions of one gene sum to P(high | gene) − P(high | baseline) (completeness), so each
-    value reads as that mark-bin's share of the change in probability.
+    Attributions of one gene sum to f(gene) − f(baseline) (completeness), so each value reads as
+    that mark-bin's share of the change in probability (or level).
     """
     import torch
 
-    net.eval()
     x = torch.from_numpy(inputs)
     base = torch.from_numpy(baseline).expand_as(x)
+    ones = torch.ones(x.shape[0], x.shape[1])
     total = torch.zeros_like(x)
     for alpha in (np.arange(steps) + 0.5) / steps:  # midpoint rule
         point = (base + float(alpha) * (x - base)).requires_grad_(True)
-        net.probabilities(point)[:, 1].sum().backward()
+        out = ensemble(point, ones)
+        (out[:, 1] if ensemble.target == "class" else out[:, 0]).sum().backward()
         total += point.grad
     return ((x - base) * total / steps).numpy()
 
 
+def predict_torch(ensemble, inputs: np.ndarray) -> np.ndarray:
+    """P(high) or the level of transformed inputs, in torch."""
+    import torch
+
+    with torch.no_grad():
+        out = ensemble(torch.from_numpy(inputs), torch.ones(inputs.shape[0], inputs.shape[1])).numpy()
+    return out[:, 1] if ensemble.target == "class" else out[:, 0]
+
+
 def no_signal_baseline(transform, n_marks: int, n_bins: int) -> np.ndarray:
-    """The model input of a window with no signal at all (raw zeros through the transform)."""
-    return transform.apply(np.zeros((1, n_marks, n_bins), dtype=np.float32))
+    """The model input of a window with no signal at all (zeros through the transform)."""
+    return transform.apply(np.zeros((1, n_marks, n_bins), dtype=np.float32), np.ones(n_marks))
 
 
 def smooth(values: np.ndarray, sigma: float = 2.0) -> np.ndarray:

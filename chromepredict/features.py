@@ -1,4 +1,5 @@
-"""The feature set every command passes around: array [genes, marks, bins], gene table, window spec."""
+"""The feature set every command passes around: array [genes, marks, bins], gene table, window
+spec, the tracks' profiles and where it all came from."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 from chromepredict.annotation import GENE_COLUMNS
 from chromepredict.errors import UserError
 from chromepredict.files import atomic_path
+from chromepredict.trackinfo import TrackProfile
 
 ORIENTATIONS = ("5to3", "genomic")
 
@@ -40,19 +42,46 @@ class WindowSpec:
 
 
 @dataclass
+class Provenance:
+    """Where a feature set came from, as the compatibility gate and the output headers need it."""
+
+    source: str = "tracks"  # tracks | csv | npz
+    description: str = ""  # files, one line
+    strands_known: bool = True  # False for DeepChrome CSVs, which carry no strand
+    assembly: str | None = None  # of the tracks, when recognised
+    gtf_build: str | None = None  # named in the GTF header, when it says
+    split: str | None = None  # how genes were split for training, when they were
+    labels_from: str | None = None  # the expression table and column, when labelled
+    notes: list[str] = field(default_factory=list)  # one-line facts the CLI prints
+    warnings: list[str] = field(default_factory=list)  # one-line warnings, never hidden by --quiet
+
+
+@dataclass
 class FeatureSet:
-    """Per-gene signal with the genes (rows), marks (axis 1) and window geometry (axis 2)."""
+    """Per-gene signal with the genes (rows), marks (axis 1) and window geometry (axis 2).
+
+    ``profiles`` holds each mark's :class:`TrackProfile` (from the whole track); ``labels`` the
+    high/low class and ``levels`` log2(1 + expression) per gene when an expression table was given.
+    """
 
     features: np.ndarray
     genes: pd.DataFrame
     marks: tuple[str, ...]
     spec: WindowSpec
     labels: np.ndarray | None = field(default=None)
+    levels: np.ndarray | None = field(default=None)
+    profiles: dict[str, TrackProfile] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
 
     def __post_init__(self) -> None:
         expected = (len(self.genes), len(self.marks), self.spec.n_bins)
         if self.features.shape != expected:
             raise ValueError(f"features shape {self.features.shape} != {expected}")
+
+    @property
+    def scales(self) -> np.ndarray:
+        """Per-mark scale from the tracks' profiles (1 where a mark has none), shape [marks]."""
+        return np.array([self.profiles[m].scale if m in self.profiles else 1.0 for m in self.marks])
 
     def subset(self, rows: np.ndarray) -> FeatureSet:
         """The genes at ``rows`` (indices or boolean mask)."""
@@ -64,7 +93,30 @@ class FeatureSet:
             features=self.features[rows],
             genes=self.genes.iloc[rows].reset_index(drop=True),
             labels=None if self.labels is None else self.labels[rows],
+            levels=None if self.levels is None else self.levels[rows],
         )
+
+    def select_marks(self, marks: tuple[str, ...]) -> FeatureSet:
+        """The same genes with only ``marks`` (each must be present), in that order."""
+        index = [self.marks.index(m) for m in marks]
+        return replace(
+            self,
+            features=self.features[:, index],
+            marks=tuple(marks),
+            profiles={m: self.profiles[m] for m in marks if m in self.profiles},
+        )
+
+    def reoriented(self, orientation: str) -> FeatureSet:
+        """The windows in ``orientation``: between genomic and 5′→3′ order minus-strand windows are
+        reversed, which needs each gene's strand."""
+        if orientation == self.spec.orientation:
+            return self
+        if not self.provenance.strands_known:
+            raise ValueError("reorienting needs strands")
+        minus = (self.genes["strand"] == "-").to_numpy()
+        features = self.features.copy()
+        features[minus] = features[minus, :, ::-1]
+        return replace(self, features=features, spec=replace(self.spec, orientation=orientation))
 
     def save_npz(self, path: str | Path) -> None:
         """Write the array, gene table, marks and spec to an .npz (uncompressed: fast), atomically."""

@@ -1,109 +1,79 @@
-"""ONNX export, the model card, and loading a model (file, folder or pretrained name) for onnxruntime.
+"""ONNX export and loading a model (``model.onnx`` + ``model.card.json``) into onnxruntime.
 
-A model is ``NAME.onnx`` with its card ``NAME.card.json`` beside it. The ONNX graph takes
-transformed inputs ``features`` [genes, marks, bins] (float32) and returns ``probabilities``
-[genes, 2] (low, high); the card says how to build the inputs (marks in order, window, transform
-with its statistics) and holds the file's sha256, which is checked before use.
+The ONNX graph takes transformed inputs ``features`` [genes, marks, bins] (float32) and, for
+networks that accept mark subsets, ``mask`` [genes, marks] (1 = the mark is present). It returns
+``probabilities`` [genes, 2] (low, high) or ``level`` [genes, 1]. The card (:mod:`chromepredict.card`)
+says how to build the inputs; it is verified together with the model before use.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import platform
 import warnings
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from chromepredict import __version__
+from chromepredict.card import card_path, read_card, seal
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet, WindowSpec
 from chromepredict.files import atomic_path, write_text_atomic
 from chromepredict.transform import InputTransform
 
-CARD_FORMAT = 1
+OUTPUT_NAMES = {"class": "probabilities", "level": "level"}
 
 
-def sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def card_path(onnx_path: str | Path) -> Path:
-    return Path(onnx_path).with_suffix(".card.json")
-
-
-def export_onnx(net, n_marks: int, n_bins: int, path: str | Path) -> None:
-    """Export a DeepChrome network (probabilities output, dynamic gene axis) to ONNX, atomically."""
+def export_onnx(ensemble, n_marks: int, n_bins: int, path: str | Path) -> None:
+    """Export an :class:`~chromepredict.model.Ensemble` (dynamic gene axis) to ONNX, atomically."""
     import torch
 
-    from chromepredict.model import Probabilities
-
-    wrapped = Probabilities(net).eval().cpu()
-    example = torch.zeros(2, n_marks, n_bins)
-    # The TorchScript exporter: for this static network it gives the same graph as the dynamo
-    # exporter (max difference 3e-8), in 0.1 s instead of 10 s and without printing to stdout.
+    ensemble = ensemble.eval().cpu()
+    masked = all(getattr(m, "masked", False) for m in ensemble.members)
+    example = (torch.zeros(2, n_marks, n_bins),) + ((torch.ones(2, n_marks),) if masked else ())
+    names = ["features", "mask"][: len(example)]
+    output = OUTPUT_NAMES[ensemble.target]
+    # The TorchScript exporter: for these static networks it gives the same graph as the dynamo
+    # exporter, in a fraction of the time and without printing to stdout.
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(
-            wrapped,
-            (example,),
+            ensemble,
+            example,
             str(tmp),
-            input_names=["features"],
-            output_names=["probabilities"],
-            dynamic_axes={"features": {0: "genes"}, "probabilities": {0: "genes"}},
+            input_names=names,
+            output_names=[output],
+            dynamic_axes={**{n: {0: "genes"} for n in names}, output: {0: "genes"}},
             opset_version=17,
             dynamo=False,
         )
 
 
-def library_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    versions = {"python": platform.python_version(), "chromepredict": __version__}
-    for name in ("torch", "onnx", "onnxruntime", "numpy", "scikit-learn"):
-        with contextlib.suppress(md.PackageNotFoundError):
-            versions[name] = md.version(name)
-    return versions
-
-
 def write_card(onnx_path: str | Path, card: dict) -> dict:
-    """Complete the card (format, sha256 of the ONNX file, versions, date) and write it beside the model."""
-    card = {
-        "format_version": CARD_FORMAT,
-        **card,
-        "onnx_file": Path(onnx_path).name,
-        "onnx_sha256": sha256(onnx_path),
-        "library_versions": library_versions(),
-        "created": date.today().isoformat(),
-    }
+    """Seal the card with the model (sha256s, versions, date) and write it beside the model."""
+    card = seal(card, onnx_path)
     write_text_atomic(card_path(onnx_path), json.dumps(card, indent=2) + "\n")
     return card
 
 
-def base_card(name: str, data: FeatureSet, transform: InputTransform, **extra) -> dict:
-    """The input specification every card carries: marks in order, window, transform."""
+def input_card(data: FeatureSet, transform: InputTransform, target: str, mark_subsets: bool) -> dict:
+    """The part of a card that says how inputs are built: marks in order, window, transform, target."""
     return {
-        "name": name,
+        "target": target,
         "inputs": {
-            "name": "features",
             "axes": ["genes", "marks", "bins"],
             "marks": list(data.marks),
             "n_bins": data.spec.n_bins,
             "flank": data.spec.flank,
             "bin_size": data.spec.bin_size,
             "orientation": data.spec.orientation,
+            "mark_subsets": mark_subsets,
         },
-        "outputs": {"name": "probabilities", "columns": ["low", "high"]},
+        "outputs": {
+            "name": OUTPUT_NAMES[target],
+            "columns": ["low", "high"] if target == "class" else ["level"],
+        },
         "transform": transform.to_dict(),
-        **extra,
     }
 
 
@@ -117,11 +87,19 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
-        return self.card.get("name", self.path.stem)
+        return self.card["name"]
+
+    @property
+    def target(self) -> str:
+        return self.card["target"]
 
     @property
     def marks(self) -> tuple[str, ...]:
         return tuple(self.card["inputs"]["marks"])
+
+    @property
+    def mark_subsets(self) -> bool:
+        return self.card["inputs"]["mark_subsets"]
 
     @property
     def spec(self) -> WindowSpec:
@@ -132,27 +110,38 @@ class LoadedModel:
     def transform(self) -> InputTransform:
         return InputTransform.from_dict(self.card["transform"])
 
-    def inputs(self, data: FeatureSet, source: str = "input") -> np.ndarray:
-        """The network's input for ``data``: marks and bins checked, then the card's transform."""
-        if data.marks != self.marks or data.spec.n_bins != self.spec.n_bins:
-            raise UserError(
-                f"{source}: has marks {', '.join(data.marks)} × {data.spec.n_bins} bins but model "
-                f"{self.name} expects {', '.join(self.marks)} × {self.spec.n_bins} bins"
-            )
-        return self.transform.apply(data.features)
+    def inputs(self, data: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
+        """The network's input for ``data`` (its marks a subset of the model's, window checked by the
+        compatibility gate): every model mark in card order, absent ones zero with mask 0."""
+        present = [m in data.marks for m in self.marks]
+        full = np.zeros((len(data.genes), len(self.marks), data.spec.n_bins), dtype=np.float32)
+        index = [i for i, p in enumerate(present) if p]
+        order = [data.marks.index(self.marks[i]) for i in index]
+        scales = data.scales[order] if order else None
+        full[:, index] = self.transform.select(index).apply(data.features[:, order], scales)
+        mask = np.tile(np.array(present, dtype=np.float32), (len(data.genes), 1))
+        return full, mask
 
-    def predict_proba(self, data: FeatureSet, source: str = "input", batch_size: int = 4096) -> np.ndarray:
-        """P(high) per gene: :meth:`inputs`, then the ONNX graph, in batches."""
-        inputs = self.inputs(data, source)
-        out = [
-            self.session.run(["probabilities"], {"features": inputs[i : i + batch_size]})[0][:, 1]
-            for i in range(0, len(inputs), batch_size)
-        ]
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+    def predict(self, data: FeatureSet, batch_size: int = 4096) -> np.ndarray:
+        """P(high) (class models) or the expression level (level models) per gene, in batches."""
+        x, mask = self.inputs(data)
+        feeds = {i.name for i in self.session.get_inputs()}
+        out = []
+        for i in range(0, len(x), batch_size):
+            feed = {"features": x[i : i + batch_size]}
+            if "mask" in feeds:
+                feed["mask"] = mask[i : i + batch_size]
+            result = self.session.run([self.card["outputs"]["name"]], feed)[0]
+            out.append(result[:, 1] if self.target == "class" else result[:, 0])
+        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
 
-def load_model(path: str | Path, threads: int = 0) -> LoadedModel:
-    """Open ``path`` (.onnx, or a folder holding model.onnx) after checking its sha256 against its card."""
+def load_model(path: str | Path, threads: int = 1) -> LoadedModel:
+    """Open ``path`` (.onnx, or a folder holding model.onnx) after verifying it with its card.
+
+    ``threads`` is onnxruntime's intra-op thread count; the default 1 makes results independent of
+    the machine (a sum split over threads rounds differently).
+    """
     import onnxruntime as ort
 
     path = Path(path)
@@ -162,27 +151,13 @@ def load_model(path: str | Path, threads: int = 0) -> LoadedModel:
         raise UserError(
             f"{path}: model file not found; give a pretrained name, a .onnx file or a train output folder"
         )
-    card_file = card_path(path)
-    if not card_file.is_file():
-        raise UserError(
-            f"{path}: no model card {card_file.name} beside it; keep the card from chromepredict train with the model"
-        )
-    try:
-        card = json.loads(card_file.read_text())
-        expected = card["onnx_sha256"]
-        card["inputs"]["marks"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise UserError(f"{card_file}: not a chromepredict model card ({exc}); re-export the model") from None
-    if sha256(path) != expected:
-        raise UserError(
-            f"{path}: sha256 differs from its card {card_file.name}; the model file is corrupt or was "
-            "replaced: restore it or retrain"
-        )
+    card, data = read_card(path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         raise UserError(f"{path}: onnxruntime cannot load it ({exc}); re-export the model") from None
     return LoadedModel(path, card, session)

@@ -1,82 +1,237 @@
-"""matplotlib figures only (Agg backend), fed by arrays and tables the other modules made."""
+"""matplotlib figures only, fed by arrays and tables the other modules made.
+
+Every figure has a ``build_*`` function that returns a :class:`matplotlib.figure.Figure` (made
+without pyplot, so no global state and nothing to close) and a public function of the historical
+name that builds it and saves it as PNG, returning nothing. Tests inspect the built figures.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
 from chromepredict.files import atomic_path
 
+PRIME_5TO3 = "5′→3′"
 
-def _pyplot():
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _figure(**kwargs):
+    from matplotlib.figure import Figure
 
-    return plt
+    return Figure(**kwargs)
 
 
 def _save(fig, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)
 
 
-def learning_curve(log: list, path: str | Path, title: str, best_epoch: int) -> None:
-    """Training loss and train/validation AUC per epoch, best epoch marked."""
-    plt = _pyplot()
-    epochs = [e.epoch for e in log]
-    fig, (ax_loss, ax_auc) = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax_loss.plot(epochs, [e.loss for e in log], color="tab:gray")
-    ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="loss")
-    ax_auc.plot(epochs, [e.train_auc for e in log], label="train")
-    ax_auc.plot(epochs, [e.valid_auc for e in log], label="validation")
-    ax_auc.axvline(best_epoch, color="k", linestyle=":", label=f"chosen epoch {best_epoch}")
-    ax_auc.set(xlabel="epoch", ylabel="ROC AUC", title="AUC", ylim=(0.4, 1.0))
-    ax_auc.legend(loc="lower right")
+def _auc_limits(*values, margin: float = 0.03) -> tuple[float, float]:
+    """y-limits that show every finite AUC (error-bar ends included) with a margin, within [0, 1]."""
+    finite = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values] or [np.array([])])
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return 0.0, 1.0
+    low, high = float(finite.min()), float(finite.max())
+    pad = max(margin, 0.05 * (high - low))
+    return max(0.0 if low >= 0 else -1.0, low - pad), min(1.0, high + pad)
+
+
+def position_label(spec, what: str = "position") -> str:
+    """x-axis label for positions relative to the TSS, honest about the bin order of ``spec``.
+
+    ``5to3`` windows were flipped for − strand genes, so upstream is on the left for every gene;
+    ``genomic`` windows were not, so left is the lower coordinate and upstream only for + strand genes.
+    """
+    orientation = getattr(spec, "orientation", spec)
+    if orientation == "5to3":
+        return f"{what} relative to TSS (kb, {PRIME_5TO3} of the gene: upstream left, downstream right)"
+    if orientation == "genomic":
+        return f"{what} relative to TSS (kb, genomic order: left = lower coordinate, not strand-oriented)"
+    return f"{what} relative to TSS (kb)"
+
+
+def _note(fig, ax, title: str, note: str | None, width: int = 60) -> None:
+    """Title above the figure and, when given, ``note`` in italics between it and the axes."""
+    if note:
+        fig.suptitle(title)
+        ax.set_title(textwrap.fill(note, width), fontsize="small", style="italic", color="dimgray")
+    else:
+        ax.set_title(title)
+
+
+def _outside_legend(ax, ncol: int = 2, gap: float = 0.22, **kwargs):
+    """Legend centred below the axes (below its x label), never on the data."""
+    return ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -gap), ncol=ncol, frameon=False, fontsize="small", **kwargs
+    )
+
+
+# --------------------------------------------------------------------------- learning curve
+
+
+def build_learning_curve(log: list, title: str, best_epochs: list[int], metric: str = "ROC AUC"):
+    """Figure: training loss and train/validation score per epoch for each ensemble member, each
+    member's chosen epoch marked."""
+    fig = _figure(figsize=(10, 4.2))
+    ax_loss, ax_score = fig.subplots(1, 2)
+    members = sorted({e.member for e in log})
+    colours = [f"C{i % 10}" for i in range(len(members))]
+    train_all, valid_all = [], []
+    for member, colour, best in zip(members, colours, best_epochs, strict=True):
+        rows = [e for e in log if e.member == member]
+        epochs = [e.epoch for e in rows]
+        train = np.array([e.train_score for e in rows], dtype=float)
+        valid = np.array([e.valid_score for e in rows], dtype=float)
+        train_all.append(train)
+        valid_all.append(valid)
+        ax_loss.plot(epochs, [e.loss for e in rows], color=colour)
+        ax_score.plot(epochs, train, color=colour, linestyle="--", linewidth=1)
+        ax_score.plot(epochs, valid, color=colour, label=f"network {member}: chosen epoch {best}")
+        ax_score.axvline(best, color=colour, linestyle=":", linewidth=1)
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="loss")
+    limits = _auc_limits(np.concatenate(train_all), np.concatenate(valid_all))
+    ax_score.set(
+        xlabel="epoch", ylabel=metric, title=f"{metric}: validation (solid), train (dashed)", ylim=limits
+    )
+    _outside_legend(ax_score, ncol=min(len(members), 3), gap=0.16)
     fig.suptitle(title)
-    _save(fig, path)
+    return fig
 
 
-def roc_curve(labels: np.ndarray, p_high: np.ndarray, path: str | Path, title: str, auc: float) -> None:
-    """ROC curve with its AUC."""
+def learning_curve(
+    log: list, path: str | Path, title: str, best_epochs: list[int], metric: str = "ROC AUC"
+) -> None:
+    """Training loss and train/validation score per epoch and member; score axis fitted to the data."""
+    _save(build_learning_curve(log, title, best_epochs, metric), path)
+
+
+# --------------------------------------------------------------------------- ROC
+
+
+def build_roc_curve(labels: np.ndarray, p_high: np.ndarray, title: str, auc: float, note: str | None = None):
+    """Figure: ROC curve with its AUC and the number of genes (high / low); ``note`` printed below."""
     from sklearn.metrics import roc_curve as sk_roc_curve
 
-    plt = _pyplot()
+    labels = np.asarray(labels).astype(bool)
+    n_high = int(labels.sum())
+    n_low = int(len(labels) - n_high)
     fpr, tpr, _ = sk_roc_curve(labels, p_high)
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}")
-    ax.plot([0, 1], [0, 1], color="lightgray", linestyle="--")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=title)
-    ax.legend(loc="lower right")
-    _save(fig, path)
+    fig = _figure(figsize=(4.8, 5.2))
+    ax = fig.subplots()
+    ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}\nn = {len(labels)} genes ({n_high} high, {n_low} low)")
+    ax.plot([0, 1], [0, 1], color="lightgray", linestyle="--", label="chance")
+    ax.set(
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        aspect="equal",
+    )
+    _outside_legend(ax, ncol=1, gap=0.14)
+    _note(fig, ax, title, note)
+    return fig
 
 
-def benchmark_bars(table, path: str | Path, title: str) -> None:
-    """Test AUC per method (and cell type), in the style of DeepChrome's Fig. 3."""
-    plt = _pyplot()
+def roc_curve(
+    labels: np.ndarray, p_high: np.ndarray, path: str | Path, title: str, auc: float, note: str | None = None
+) -> None:
+    """ROC curve with its AUC, n genes (high / low) and an optional ``note`` (e.g. "training genes")."""
+    _save(build_roc_curve(labels, p_high, title, auc, note=note), path)
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def _n_label(values) -> str:
+    values = sorted({int(v) for v in values if np.isfinite(v)})
+    if not values:
+        return ""
+    return f"\n(n = {values[0]})" if len(values) == 1 else f"\n(n = {values[0]}–{values[-1]})"
+
+
+def build_benchmark_bars(table, title: str):
+    """Figure: test AUC per method and cell type; 95 % CI error bars and n test genes when the table has them.
+
+    Optional columns: ``test_auc_low`` and ``test_auc_high`` (interval bounds, drawn as error bars)
+    and ``n_test`` (test genes, shown under each cell type).
+    """
     pivot = table.pivot(index="cell_type", columns="method", values="test_auc")
-    fig, ax = plt.subplots(figsize=(min(max(5, 0.3 * len(pivot) * len(pivot.columns)), 24), 4))
+    has_ci = {"test_auc_low", "test_auc_high"} <= set(table.columns)
+    if has_ci:
+        low = table.pivot(index="cell_type", columns="method", values="test_auc_low").reindex_like(pivot)
+        high = table.pivot(index="cell_type", columns="method", values="test_auc_high").reindex_like(pivot)
+    fig = _figure(figsize=(min(max(5, 0.3 * len(pivot) * len(pivot.columns)), 24), 4.2))
+    ax = fig.subplots()
     width = 0.8 / len(pivot.columns)
     x = np.arange(len(pivot))
     for i, method in enumerate(pivot.columns):
-        ax.bar(x + i * width, pivot[method], width, label=method)
-    ax.set_xticks(x + 0.4 - width / 2, pivot.index)
-    ax.set(xlabel="cell type", ylabel="test ROC AUC", ylim=(0.5, 1.0), title=title)
+        yerr = None
+        if has_ci:
+            auc = pivot[method].to_numpy(float)
+            yerr = np.clip(
+                np.vstack([auc - low[method].to_numpy(float), high[method].to_numpy(float) - auc]), 0, None
+            )
+        ax.bar(x + i * width, pivot[method], width, label=method, yerr=yerr, capsize=2 if has_ci else 0)
+    ticks = [str(c) for c in pivot.index]
+    if "n_test" in table.columns:
+        n_by_cell = table.groupby("cell_type")["n_test"].agg(lambda s: _n_label(s.to_numpy(float)))
+        ticks = [t + n_by_cell.get(c, "") for t, c in zip(ticks, pivot.index)]
+    ax.set_xticks(x + 0.4 - width / 2, ticks)
+    limits = _auc_limits(pivot, *((low, high) if has_ci else ()))
+    ax.set(
+        xlabel="cell type",
+        ylabel="test ROC AUC" + (" (bars: 95 % CI)" if has_ci else ""),
+        ylim=(min(limits[0], 0.5), limits[1]),
+        title=title,
+    )
+    ax.axhline(0.5, color="lightgray", linestyle="--", linewidth=1, zorder=0)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
-    _save(fig, path)
+    return fig
+
+
+def benchmark_bars(table, path: str | Path, title: str) -> None:
+    """Test AUC per method (and cell type), in the style of DeepChrome's Fig. 3, CI and n when available."""
+    _save(build_benchmark_bars(table, title), path)
+
+
+# --------------------------------------------------------------------------- explanation figures
 
 
 def _mark_rows(ax, marks, spec) -> None:
     """Label a marks × bins heat map: one row per mark, x in kb from the TSS in the data's orientation."""
-    direction = "5′→3′" if spec.orientation == "5to3" else "genomic"
-    ax.set(
-        yticks=np.arange(len(marks)) + 0.5,
-        yticklabels=marks,
-        xlabel=f"position relative to TSS (kb, {direction})",
+    ax.set(yticks=np.arange(len(marks)) + 0.5, yticklabels=marks, xlabel=position_label(spec))
+
+
+def build_class_map(
+    values: np.ndarray,
+    counts: np.ndarray,
+    flagged: np.ndarray,
+    marks,
+    class_name: str,
+    spec,
+    model_name: str,
+):
+    """Figure: heat map marks × bins of one class's optimised input, TSS marked, active-bin counts beside."""
+    fig = _figure(figsize=(12, 3.6))
+    ax_map, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [4, 1]}, sharey=True)
+    offsets = np.arange(values.shape[1] + 1) * spec.bin_size - spec.flank
+    image = ax_map.pcolormesh(
+        offsets / 1000, np.arange(len(marks) + 1), values, cmap="viridis", vmin=0, vmax=1
     )
+    ax_map.axvline(0, color="white", linestyle="--", linewidth=1)
+    ax_map.text(0, len(marks) + 0.05, "TSS", ha="center", va="bottom", fontsize=8)
+    _mark_rows(ax_map, marks, spec)
+    fig.colorbar(image, ax=ax_map, label="optimised input (÷ max)", pad=0.01)
+    colours = ["tab:red" if f else "tab:gray" for f in flagged]
+    ax_bar.barh(np.arange(len(marks)) + 0.5, counts, color=colours)
+    ax_bar.axvline(counts.mean(), color="k", linestyle=":", linewidth=1, label="mean over marks")
+    ax_bar.set(xlabel="active bins (> 0.25)")
+    _outside_legend(ax_bar, ncol=1, gap=0.2)
+    fig.suptitle(f"{model_name}: class optimisation map, expression {class_name} (red: above-mean marks)")
+    return fig
 
 
 def class_map_figure(
@@ -90,43 +245,81 @@ def class_map_figure(
     model_name: str,
 ) -> None:
     """Heat map marks × bins of one class's optimised input, TSS marked, with active-bin counts beside it (paper Fig. 5)."""
-    plt = _pyplot()
-    fig, (ax_map, ax_bar) = plt.subplots(
-        1, 2, figsize=(12, 3.2), gridspec_kw={"width_ratios": [4, 1]}, sharey=True
-    )
-    offsets = np.arange(values.shape[1] + 1) * spec.bin_size - spec.flank
-    image = ax_map.pcolormesh(
-        offsets / 1000, np.arange(len(marks) + 1), values, cmap="viridis", vmin=0, vmax=1
-    )
-    ax_map.axvline(0, color="white", linestyle="--", linewidth=1)
-    ax_map.text(0, len(marks) + 0.05, "TSS", ha="center", va="bottom", fontsize=8)
-    _mark_rows(ax_map, marks, spec)
-    fig.colorbar(image, ax=ax_map, label="optimised input (÷ max)", pad=0.01)
-    colours = ["tab:red" if f else "tab:gray" for f in flagged]
-    ax_bar.barh(np.arange(len(marks)) + 0.5, counts, color=colours)
-    ax_bar.axvline(counts.mean(), color="k", linestyle=":", linewidth=1, label="mean")
-    ax_bar.set(xlabel="active bins (> 0.25)")
-    ax_bar.legend(fontsize="small", loc="lower right")
-    fig.suptitle(f"{model_name}: class optimisation map, expression {class_name} (red: above-mean marks)")
-    _save(fig, path)
+    _save(build_class_map(values, counts, flagged, marks, class_name, spec, model_name), path)
 
 
-def bin_influence_figure(
-    positions_bp: np.ndarray, influence: np.ndarray, trend: np.ndarray, path, model_name: str, n_genes: int
-) -> None:
-    """Mean convolution activation per position with a fitted trend (paper Fig. 4b)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+def build_bin_influence(
+    positions_bp: np.ndarray,
+    influence: np.ndarray,
+    trend: np.ndarray,
+    model_name: str,
+    n_genes: int,
+    spec=None,
+):
+    """Figure: mean convolution activation per position with a fitted trend; legend below the axes."""
+    fig = _figure(figsize=(7, 4))
+    ax = fig.subplots()
     ax.plot(positions_bp / 1000, influence, ".", color="tab:blue", label="mean activation")
     ax.plot(positions_bp / 1000, trend, color="tab:red", label="trend (Gaussian smoothing, σ = 2 positions)")
     ax.axvline(0, color="gray", linestyle="--", linewidth=1)
     ax.set(
-        xlabel="centre of the convolution window relative to TSS (kb)",
+        xlabel=position_label(spec, "centre of the convolution window"),
         ylabel="mean ReLU(conv) activation",
         title=f"{model_name}: bin influence over {n_genes} genes",
     )
-    ax.legend(fontsize="small")
-    _save(fig, path)
+    _outside_legend(ax, ncol=2, gap=0.16)
+    return fig
+
+
+def bin_influence_figure(
+    positions_bp: np.ndarray,
+    influence: np.ndarray,
+    trend: np.ndarray,
+    path,
+    model_name: str,
+    n_genes: int,
+    spec=None,
+) -> None:
+    """Mean convolution activation per position with a fitted trend (paper Fig. 4b).
+
+    ``spec`` (the model's WindowSpec) lets the x label state the bin orientation; without it the
+    label makes no claim about it.
+    """
+    _save(build_bin_influence(positions_bp, influence, trend, model_name, n_genes, spec=spec), path)
+
+
+def build_attribution(
+    gene_label: str,
+    signal: np.ndarray,
+    attribution: np.ndarray,
+    marks,
+    spec,
+    model_name: str,
+    p_high: float,
+):
+    """Figure: one gene's tracks (top) and integrated-gradients attribution per mark × bin (bottom)."""
+    fig = _figure(figsize=(10, 6))
+    ax_sig, ax_attr = fig.subplots(2, 1, sharex=True)
+    centres = (np.arange(signal.shape[1]) + 0.5) * spec.bin_size / 1000 - spec.flank / 1000
+    for m, mark in enumerate(marks):
+        ax_sig.plot(centres, signal[m], label=mark)
+    ax_sig.set(
+        ylabel="signal (input units, mean per bin)",
+        title=f"{model_name}: {gene_label}, P(high) = {p_high:.3f}",
+    )
+    ax_sig.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    limit = max(float(np.abs(attribution).max()), 1e-9)
+    edges = np.arange(signal.shape[1] + 1) * spec.bin_size / 1000 - spec.flank / 1000
+    image = ax_attr.pcolormesh(
+        edges, np.arange(len(marks) + 1), attribution, cmap="RdBu_r", vmin=-limit, vmax=limit
+    )
+    _mark_rows(ax_attr, marks, spec)
+    fig.colorbar(
+        image, ax=ax_attr, label="attribution to P(high)", orientation="horizontal", pad=0.25, fraction=0.08
+    )
+    for ax in (ax_sig, ax_attr):
+        ax.axvline(0, color="gray", linestyle="--", linewidth=1)
+    return fig
 
 
 def attribution_figure(
@@ -140,25 +333,165 @@ def attribution_figure(
     p_high: float,
 ) -> None:
     """One gene: its tracks (top) and integrated-gradients attribution per mark × bin (bottom)."""
-    plt = _pyplot()
-    fig, (ax_sig, ax_attr) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
-    centres = (np.arange(signal.shape[1]) + 0.5) * spec.bin_size / 1000 - spec.flank / 1000
-    for m, mark in enumerate(marks):
-        ax_sig.plot(centres, signal[m], label=mark)
-    ax_sig.set(
-        ylabel="signal (input units, mean per bin)",
-        title=f"{model_name}: {gene_label}, P(high) = {p_high:.3f}",
+    _save(build_attribution(gene_label, signal, attribution, marks, spec, model_name, p_high), path)
+
+
+# --------------------------------------------------------------------------- expression level
+
+HEXBIN_FROM = 2000  # genes; fewer are drawn as transparent points
+
+
+def _fmt(value, digits: int = 3) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def build_level_scatter(
+    measured: np.ndarray,
+    predicted: np.ndarray,
+    title: str,
+    stats: dict,
+    note: str | None = None,
+    units: str = "expression",
+):
+    """Figure: predicted vs measured level, both log2(1 + units), identity line, n / Spearman / Pearson / R²."""
+    measured = np.asarray(measured, dtype=float).ravel()
+    predicted = np.asarray(predicted, dtype=float).ravel()
+    keep = np.isfinite(measured) & np.isfinite(predicted)
+    x, y = measured[keep], predicted[keep]
+    fig = _figure(figsize=(5.6, 5.2))
+    ax = fig.subplots()
+    if len(x) >= HEXBIN_FROM:
+        cells = ax.hexbin(x, y, gridsize=60, bins="log", mincnt=1, cmap="viridis")
+        fig.colorbar(cells, ax=ax, label="genes per cell (log scale)", pad=0.02)
+    elif len(x):
+        alpha = float(np.clip(30 / np.sqrt(len(x)), 0.15, 0.8))
+        ax.scatter(x, y, s=8, alpha=alpha, color="tab:blue", edgecolors="none")
+    if len(x):
+        low = float(min(x.min(), y.min()))
+        high = float(max(x.max(), y.max()))
+        pad = 0.03 * (high - low) or 0.5
+        low, high = low - pad, high + pad
+    else:
+        low, high = 0.0, 1.0
+    ax.plot([low, high], [low, high], color="k", linestyle="--", linewidth=1)
+    ax.set(
+        xlim=(low, high),
+        ylim=(low, high),
+        aspect="equal",
+        xlabel=f"measured log2(1 + {units})",
+        ylabel=f"predicted log2(1 + {units})",
     )
-    ax_sig.legend(fontsize="small", ncol=len(marks), loc="upper left")
-    limit = max(float(np.abs(attribution).max()), 1e-9)
-    edges = np.arange(signal.shape[1] + 1) * spec.bin_size / 1000 - spec.flank / 1000
-    image = ax_attr.pcolormesh(
-        edges, np.arange(len(marks) + 1), attribution, cmap="RdBu_r", vmin=-limit, vmax=limit
+    _note(fig, ax, title, note)
+    n = stats.get("n_genes", len(x))
+    box = (
+        f"n = {n} genes    Spearman ρ = {_fmt(stats.get('spearman'))}\n"
+        f"Pearson r = {_fmt(stats.get('pearson'))}    R² = {_fmt(stats.get('r2'))}\n"
+        "dashed line: identity (predicted = measured)"
     )
-    _mark_rows(ax_attr, marks, spec)
-    fig.colorbar(
-        image, ax=ax_attr, label="attribution to P(high)", orientation="horizontal", pad=0.25, fraction=0.08
+    # Below the x label, so the statistics never hide points.
+    ax.text(
+        0.5,
+        -0.16,
+        box,
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize="small",
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "lightgray"},
     )
-    for ax in (ax_sig, ax_attr):
-        ax.axvline(0, color="gray", linestyle="--", linewidth=1)
-    _save(fig, path)
+    return fig
+
+
+def level_scatter(
+    measured: np.ndarray,
+    predicted: np.ndarray,
+    path: str | Path,
+    title: str,
+    stats: dict,
+    note: str | None = None,
+    units: str = "expression",
+) -> None:
+    """Predicted vs measured expression level (values already on the log2(1 + units) scale).
+
+    ``stats`` is ``evaluation.regression_metrics``' dict (n_genes, spearman, pearson, r2); ``note`` is
+    printed under the figure. Hexbin from ``HEXBIN_FROM`` genes on, transparent points below.
+    """
+    _save(build_level_scatter(measured, predicted, title, stats, note=note, units=units), path)
+
+
+# --------------------------------------------------------------------------- samples
+
+
+def _cluster_order(rows: np.ndarray) -> np.ndarray:
+    """Leaf order of average-linkage clustering of ``rows`` on correlation distance (1 − r).
+
+    Constant rows have no correlation; they are treated as uncorrelated with everything (distance 1)
+    and identical to each other (distance 0). Fewer than 3 rows or fewer than 2 columns: input order.
+    """
+    from scipy.cluster.hierarchy import leaves_list, linkage
+    from scipy.spatial.distance import squareform
+
+    n, width = rows.shape
+    if n < 3 or width < 2:
+        return np.arange(n)
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(centred, axis=1)
+    constant = norms <= 1e-12 * max(1.0, float(np.abs(rows).max()))
+    unit = np.divide(centred, norms[:, None], out=np.zeros_like(centred), where=~constant[:, None])
+    distance = 1.0 - unit @ unit.T
+    distance[np.ix_(constant, constant)] = 0.0
+    np.fill_diagonal(distance, 0.0)
+    distance = np.clip((distance + distance.T) / 2, 0.0, 2.0)
+    return leaves_list(linkage(squareform(distance, checks=False), method="average"))
+
+
+def build_sample_heatmap(p_high, title: str, n_genes: int = 500):
+    """Figure: P(high) of the ``n_genes`` most variable genes × samples, both clustered, colour scale 0–1."""
+    if p_high.shape[0] == 0 or p_high.shape[1] == 0:
+        raise ValueError(f"sample_heatmap needs at least one gene and one sample, got {p_high.shape}")
+    table = p_high.astype(float)
+    variance = table.var(axis=1, ddof=0, skipna=True).fillna(0.0)
+    top = variance.sort_values(ascending=False, kind="stable").index[: max(1, int(n_genes))]
+    table = table.loc[top]
+    values = table.to_numpy()
+    filled = np.where(np.isnan(values), np.nanmean(np.where(np.isnan(values), 0.5, values)), values)
+    if table.shape[1] >= 2:
+        row_order = _cluster_order(filled)
+        col_order = _cluster_order(filled.T)
+    else:
+        row_order = np.argsort(-filled[:, 0], kind="stable")
+        col_order = np.arange(1)
+    values = values[np.ix_(row_order, col_order)]
+    genes = [str(g) for g in table.index[row_order]]
+    samples = [str(s) for s in table.columns[col_order]]
+    n_rows, n_cols = values.shape
+    show_genes = n_rows <= 60
+    height = min(max(3.5, 0.18 * n_rows + 1.5), 12) if show_genes else 7
+    fig = _figure(figsize=(min(max(4.5, 0.4 * n_cols + 3), 24), height))
+    ax = fig.subplots()
+    image = ax.imshow(values, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0, vmax=1)
+    fig.colorbar(image, ax=ax, label="P(high)", pad=0.02)
+    ax.set_xticks(np.arange(n_cols), samples, rotation=90 if n_cols > 4 else 0)
+    if show_genes:
+        ax.set_yticks(np.arange(n_rows), genes, fontsize="small")
+    else:
+        ax.set_yticks([])
+    ax.set(
+        xlabel="sample",
+        ylabel=f"{n_rows} most variable genes" + (" (clustered)" if n_cols >= 2 else " (sorted by P(high))"),
+        title=title,
+    )
+    return fig
+
+
+def sample_heatmap(p_high, path: str | Path, title: str, n_genes: int = 500) -> None:
+    """P(high) heat map, genes (rows) × samples (columns) of a DataFrame, most variable genes, clustered.
+
+    Rows: the ``n_genes`` genes with the largest variance across samples; rows and columns ordered by
+    average-linkage clustering on correlation distance (with ≥ 2 samples). Gene names shown up to 60 rows.
+    """
+    _save(build_sample_heatmap(p_high, title, n_genes=n_genes), path)

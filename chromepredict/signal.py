@@ -3,8 +3,12 @@
 The one hot path shared by extract, train, predict and explain. Bin ``i`` (0-based) of a gene
 with 1-based TSS ``T`` covers the 0-based half-open interval
 ``[T - flank + i * bin_size, T - flank + (i + 1) * bin_size)``, the convention of the published
-DeepChrome data. A bin's value is the mean over its bases with missing data counted as 0;
-windows running off a chromosome end are zero-padded.
+DeepChrome data. A bin's value is the mean over its bases, where bases without data, bases whose
+value is NaN and bases beyond a chromosome end all count as 0.
+
+Two readers give that one rule: pybigtools ≥ 0.3 computes exact bin means itself (the fast path);
+windows it cannot serve exactly (NaN values, a chromosome end) and every window under pybigtools
+0.2 (whose bin means skip uncovered bases) are read base by base and averaged here.
 """
 
 from __future__ import annotations
@@ -20,9 +24,28 @@ import pandas as pd
 from chromepredict.annotation import match_chroms
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet, WindowSpec
+from chromepredict.trackinfo import TrackProfile, profile_bigwig
 
 _CHUNK_GENES = 500
 _open_tracks: dict[tuple, object] = {}
+
+
+def _pybigtools_version() -> tuple[int, ...]:
+    import pybigtools
+
+    version = getattr(pybigtools, "__version__", "0")
+    return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+
+
+#: pybigtools ≥ 0.3 counts uncovered bases as 0 in an exact bin mean (``uncovered=0``).
+EXACT_BINS = _pybigtools_version() >= (0, 3)
+
+
+def _damaged(path: str, exc: Exception) -> UserError:
+    return UserError(
+        f"{path}: cannot read this bigWig ({' '.join(str(exc).split())}); the file is truncated or "
+        "damaged: download or generate it again"
+    )
 
 
 def open_track(path: str):
@@ -51,27 +74,46 @@ def track_chroms(path: str) -> dict[str, int]:
     return dict(open_track(path).chroms())
 
 
-def _read_chunk(path: str, chroms: list[str], starts: np.ndarray, spec: WindowSpec) -> np.ndarray:
-    """Mean signal per bin for windows starting at ``starts`` (0-based) on ``chroms``: [n, bins].
+def track_profile(path: str) -> TrackProfile:
+    """The :class:`TrackProfile` of a bigWig (whole-track facts; a damaged file is a UserError)."""
+    import pybigtools
 
-    Uncovered bases count as 0 in a bin's mean; bases beyond a chromosome end read as 0.
-    """
+    try:
+        return profile_bigwig(open_track(path))
+    except (pybigtools.BBIReadError, OSError, ValueError, KeyError) as exc:
+        raise _damaged(path, exc) from None
+
+
+def _read_bases(track, chrom: str, lo: int, width: int, length: int) -> np.ndarray:
+    """Per-base values of ``[lo, lo + width)``: no data, NaN and beyond the chromosome all read 0."""
+    bases = np.zeros(width)
+    a, b = max(lo, 0), min(lo + width, length)
+    if a < b:
+        kwargs = {"fillna": 0.0} if EXACT_BINS else {"missing": 0.0}
+        bases[a - lo : b - lo] = np.nan_to_num(track.values(chrom, a, b, **kwargs), nan=0.0)
+    return bases
+
+
+def _read_chunk(path: str, chroms: list[str], starts: np.ndarray, spec: WindowSpec) -> np.ndarray:
+    """Mean signal per bin for windows starting at ``starts`` (0-based) on ``chroms``: [n, bins]."""
+    import pybigtools
+
     track = open_track(path)
-    lengths = track.chroms()
     width = 2 * spec.flank
-    out = np.empty((len(starts), spec.n_bins), dtype=np.float64)
-    for row, (chrom, lo) in enumerate(zip(chroms, starts.tolist(), strict=False)):
-        if lo >= 0 and lo + width <= lengths[chrom]:
-            track.values(
-                chrom, lo, lo + width, bins=spec.n_bins, summary="mean", exact=True,
-                uncovered=0.0, fillna=0.0, oob=0.0, arr=out[row],
-            )  # fmt: skip
-        else:  # crosses a chromosome end: read the bases inside, zero-pad the rest
-            bases = np.zeros(width)
-            a, b = max(lo, 0), min(lo + width, lengths[chrom])
-            if a < b:
-                bases[a - lo : b - lo] = track.values(chrom, a, b, fillna=0.0)
-            out[row] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
+    out = np.full((len(starts), spec.n_bins), np.nan)
+    try:
+        lengths = track.chroms()
+        for row, (chrom, lo) in enumerate(zip(chroms, starts.tolist(), strict=True)):
+            if EXACT_BINS and lo >= 0 and lo + width <= lengths[chrom]:
+                track.values(
+                    chrom, lo, lo + width, bins=spec.n_bins, summary="mean", exact=True,
+                    uncovered=0.0, fillna=np.nan, oob=0.0, arr=out[row],
+                )  # fmt: skip
+            if np.isnan(out[row]).any():  # NaN in the data, a chromosome end, or pybigtools 0.2
+                bases = _read_bases(track, chrom, lo, width, lengths[chrom])
+                out[row] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
+    except (pybigtools.BBIReadError, OSError, ValueError) as exc:
+        raise _damaged(path, exc) from None
     return out.astype(np.float32)
 
 
@@ -89,9 +131,9 @@ def extract(
 ) -> tuple[FeatureSet, pd.DataFrame]:
     """Read the window of every gene from every track (marks in the order of ``tracks``).
 
-    Returns the feature set and the genes dropped because their chromosome is absent from a track;
-    no chromosome in common with a track is a UserError. ``progress`` is called with the
-    number of gene windows finished, summed over marks.
+    Returns the feature set (with each track's profile) and the genes dropped because their
+    chromosome is absent from a track; no chromosome in common with a track is a UserError.
+    ``progress`` is called with the number of gene windows finished, summed over marks.
     """
     chrom_maps = {}
     gene_chroms = genes["chrom"].unique().tolist()
@@ -132,4 +174,5 @@ def extract(
     if spec.orientation == "5to3":
         minus = (kept["strand"] == "-").to_numpy()
         features[minus] = features[minus, :, ::-1]
-    return FeatureSet(features, kept, tuple(tracks), spec), dropped
+    profiles = {mark: track_profile(path) for mark, path in tracks.items()}
+    return FeatureSet(features, kept, tuple(tracks), spec, profiles=profiles), dropped

@@ -1,14 +1,21 @@
-"""Fit loop: recipes, seeds, device choice, early stopping on validation AUC."""
+"""Fit loop: recipes, seeds, device choice, seed ensembles, early stopping on the validation score.
+
+A model is an ensemble of networks that differ only in their seed, averaged inside one ONNX
+graph, so that no single seed decides a call. Inputs are transformed in torch from the raw
+windows and each track's scale, which lets training jitter the scales (robustness to a track's
+unit) and hide marks (mark dropout: the network learns to score any subset of its marks).
+"""
 
 from __future__ import annotations
 
 import copy
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from chromepredict.card import TARGETS
 from chromepredict.errors import UserError
 from chromepredict.evaluation import roc_auc
 from chromepredict.features import FeatureSet
@@ -17,8 +24,9 @@ from chromepredict.transform import InputTransform
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a network is trained: input transform, optimiser and stopping rule."""
+    """How a model is trained: network, input transform, optimiser, stopping rule, ensemble."""
 
+    network: str  # "masked" (any subset of marks) or "deepchrome" (as published)
     transform: str
     optimizer: str
     lr: float
@@ -26,14 +34,22 @@ class Recipe:
     weight_decay: float
     max_epochs: int
     patience: int
+    members: int = 1  # networks averaged, seeds seed·100 + k
+    mark_dropout: float = 0.0  # chance that a training window hides a mark (at least one stays)
+    scale_jitter: float = 0.0  # scales multiplied by exp(U(−j, j)) per window and mark in training
+    hidden: int = 64
+    dropout: float = 0.5
 
 
-#: ``deepchrome-2016`` is the published recipe; ``deepchrome`` (the default) the same network
-#: trained as measured best in docs/benchmarks.md.
+#: ``deepchrome-2016`` is the published recipe; ``deepchrome`` (the default) the one measured best
+#: in docs/benchmarks.md.
 RECIPES = {
-    "deepchrome": Recipe("sample-log1p", "adam", 1e-3, 32, 1e-4, max_epochs=100, patience=15),
-    "deepchrome-2016": Recipe("raw", "sgd", 1e-3, 1, 0.0, max_epochs=50, patience=50),
-}
+    "deepchrome": Recipe(
+        "masked", "track-log1p", "adam", 1e-3, 32, 1e-4, max_epochs=60, patience=10,
+        members=5, mark_dropout=0.3, scale_jitter=0.7,
+    ),
+    "deepchrome-2016": Recipe("deepchrome", "raw", "sgd", 1e-3, 1, 0.0, max_epochs=50, patience=50),
+}  # fmt: skip
 
 
 def get_recipe(architecture: str) -> Recipe:
@@ -47,140 +63,257 @@ def resolve_device(device: str) -> str:
     """``auto`` → CUDA when available, else CPU; asking for CUDA without one is a UserError."""
     import torch
 
+    if device not in ("auto", "cpu", "cuda"):
+        raise UserError(f"--device {device!r} is unknown; use auto, cpu or cuda")
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: no CUDA device is available; use --device cpu or auto")
-    if device not in ("cpu", "cuda"):
-        raise UserError(f"--device {device!r} is unknown; use auto, cpu or cuda")
     return device
 
 
 def seed_everything(seed: int) -> None:
-    """Same seed, same device → same model."""
+    """Same seed, same device, same thread count → same model."""
     import torch
 
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.backends.cudnn.deterministic = True  # CPU kernels used here are deterministic already
+    torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
 
 
 @dataclass
+class TrainingArrays:
+    """Raw windows with each window's track scales and targets, pooled from one or more feature sets."""
+
+    features: np.ndarray  # [genes, marks, bins], raw signal
+    scales: np.ndarray  # [genes, marks]
+    labels: np.ndarray | None
+    levels: np.ndarray | None
+
+    @classmethod
+    def stack(cls, parts: list[FeatureSet]) -> TrainingArrays:
+        marks = parts[0].marks
+        if any(p.marks != marks for p in parts):
+            raise ValueError("pooled feature sets must share their marks")
+        return cls(
+            features=np.concatenate([p.features for p in parts]),
+            scales=np.concatenate([np.tile(p.scales, (len(p.genes), 1)) for p in parts]),
+            labels=None if parts[0].labels is None else np.concatenate([p.labels for p in parts]),
+            levels=None if parts[0].levels is None else np.concatenate([p.levels for p in parts]),
+        )
+
+    def target(self, kind: str) -> np.ndarray:
+        values = self.labels if kind == "class" else self.levels
+        if values is None:
+            raise UserError("training needs expression values for every gene; give --expression")
+        return values
+
+
+def score(kind: str, truth: np.ndarray, predicted: np.ndarray) -> float:
+    """The validation score: ROC AUC (class) or Spearman correlation (level)."""
+    if kind == "class":
+        return roc_auc(truth, predicted)
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(truth, predicted).statistic) if len(truth) > 2 else float("nan")
+
+
+@dataclass
 class EpochLog:
+    member: int
     epoch: int
     loss: float
-    train_auc: float
-    valid_auc: float
+    train_score: float
+    valid_score: float
 
 
 @dataclass
 class TrainedModel:
-    """A fitted network with its transform, recipe and the per-epoch log."""
+    """A fitted ensemble with its transform, recipe and per-member epoch logs."""
 
-    net: object  # torch.nn.Module, kept untyped so this module imports without torch
+    ensemble: object  # chromepredict.model.Ensemble (torch), untyped so this imports without torch
     transform: InputTransform
     architecture: str
     recipe: Recipe
+    target: str
     log: list[EpochLog]
-    best_epoch: int
-    device: str  # where predict_proba runs (the fitted network is moved to the CPU)
+    best_epochs: list[int]
     trained_on: str
 
-    @property
-    def best_valid_auc(self) -> float:  # NaN when trained without validation genes
-        return self.log[self.best_epoch - 1].valid_auc
+    def predict(
+        self, data: FeatureSet, present: np.ndarray | None = None, batch_size: int = 2048
+    ) -> np.ndarray:
+        """P(high) or level per gene in torch on the CPU; ``present`` (bool per mark) hides the others."""
+        import torch
 
-    def predict_proba(self, data: FeatureSet, batch_size: int = 1024) -> np.ndarray:
-        """P(high) per gene with dropout off, in torch."""
-        return network_proba(self.net, self.transform.apply(data.features), self.device, batch_size)
+        x = torch.from_numpy(self.transform.apply(data.features, data.scales))
+        mask = (
+            torch.ones(x.shape[:2])
+            if present is None
+            else torch.from_numpy(np.tile(present, (len(x), 1)).astype(np.float32))
+        )
+        self.ensemble.eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(x), batch_size):
+                result = self.ensemble(x[start : start + batch_size], mask[start : start + batch_size])
+                out.append((result[:, 1] if self.target == "class" else result[:, 0]).numpy())
+        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
     def recipe_dict(self) -> dict:
         return asdict(self.recipe)
 
 
-def network_proba(net, inputs, device: str = "cpu", batch_size: int = 1024) -> np.ndarray:
-    """P(high) for already transformed inputs (array or tensor, on any device)."""
+def _network(recipe: Recipe, n_marks: int, n_bins: int, target: str):
+    from chromepredict.model import DeepChrome, MaskedChrome
+
+    if recipe.network == "deepchrome":
+        if target != "class":
+            raise UserError(
+                "--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target level"
+            )
+        return DeepChrome(n_marks, n_bins)
+    return MaskedChrome(n_marks, n_bins, hidden=recipe.hidden, dropout=recipe.dropout, target=target)
+
+
+class _Inputs:
+    """The transform in torch, with scale jitter and mark dropout for training batches."""
+
+    def __init__(self, arrays: TrainingArrays, transform: InputTransform, device: str):
+        import torch
+
+        self.torch = torch
+        self.x = torch.from_numpy(np.clip(arrays.features, 0, None).astype(np.float32)).to(device)
+        self.s = torch.from_numpy(arrays.scales.astype(np.float32)).to(device)
+        self.kind = transform.kind
+        if self.kind != "raw":
+            self.mean = torch.tensor(transform.log_mean, dtype=torch.float32, device=device)[None, :, None]
+            self.sd = torch.tensor(transform.log_sd, dtype=torch.float32, device=device)[None, :, None]
+
+    def batch(self, idx, generator=None, recipe: Recipe | None = None):
+        torch = self.torch
+        x, s = self.x[idx], self.s[idx]
+        mask = torch.ones(x.shape[:2], device=x.device)
+        if self.kind == "raw":
+            return x, mask
+        if recipe is not None and recipe.scale_jitter:
+            jitter = (torch.rand(s.shape, generator=generator) * 2 - 1) * recipe.scale_jitter
+            s = s * torch.exp(jitter.to(x.device))
+        logged = torch.log1p(x / s[:, :, None]) if self.kind == "track-log1p" else torch.log1p(x)
+        inputs = (logged - self.mean) / self.sd
+        if recipe is not None and recipe.mark_dropout:
+            hide = (torch.rand(mask.shape, generator=generator) < recipe.mark_dropout).to(x.device)
+            keep = torch.randint(mask.shape[1], (mask.shape[0],), generator=generator).to(x.device)
+            hide[torch.arange(mask.shape[0], device=x.device), keep] = False  # one mark always stays
+            mask = (~hide).float()
+        return inputs, mask
+
+
+def _predict(net, inputs: _Inputs, target: str, batch_size: int = 4096) -> np.ndarray:
     import torch
 
     net.eval()
     out = []
     with torch.no_grad():
-        for start in range(0, len(inputs), batch_size):
-            batch = torch.as_tensor(inputs[start : start + batch_size]).to(device)
-            out.append(net.probabilities(batch)[:, 1].cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+        for start in range(0, len(inputs.x), batch_size):
+            x, mask = inputs.batch(torch.arange(start, min(start + batch_size, len(inputs.x))))
+            result = net(x, mask)
+            out.append((torch.softmax(result, 1)[:, 1] if target == "class" else result[:, 0]).cpu().numpy())
+    return np.concatenate(out)
 
 
 def fit(
-    train: FeatureSet,
-    valid: FeatureSet | None,
+    train: TrainingArrays,
+    valid: TrainingArrays | None,
     architecture: str = "deepchrome",
+    target: str = "class",
     seed: int = 0,
     device: str = "auto",
     max_epochs: int | None = None,
     on_epoch: Callable[[EpochLog], None] | None = None,
     transform: str | None = None,
+    members: int | None = None,
 ) -> TrainedModel:
-    """Train one network; keep the epoch with the best validation AUC (early stopping with patience).
+    """Train the recipe's ensemble; each member keeps its epoch with the best validation score.
 
-    ``transform`` overrides the recipe's input transform. Without ``valid``, trains exactly
-    ``max_epochs`` epochs and keeps the last (for a final model whose epoch count was chosen by
-    cross-validation).
+    Without ``valid``, each member trains exactly ``max_epochs`` epochs (a final model whose epoch
+    count was chosen by cross-validation). ``transform`` and ``members`` override the recipe's.
     """
     import torch
 
-    from chromepredict.model import DeepChrome
+    from chromepredict.model import Ensemble
 
     recipe = get_recipe(architecture)
+    recipe = replace(recipe, transform=transform or recipe.transform, members=members or recipe.members)
+    if target not in TARGETS:
+        raise UserError(f"--target {target!r} is unknown; use class or level")
     if valid is None and max_epochs is None:
         raise ValueError("without validation genes, give max_epochs")
-    for name, part in (("training", train), ("validation", valid)):
-        if part is None:
-            continue
-        if part.labels is None or len(np.unique(part.labels)) < 2:
+    y_train = train.target(target)
+    y_valid = None if valid is None else valid.target(target)
+    for name, values in (("training", y_train), ("validation", y_valid)):
+        if values is not None and target == "class" and len(np.unique(values)) < 2:
             raise UserError(
                 f"the {name} genes need both high and low labels; give more genes or another split"
             )
     device = resolve_device(device)
-    seed_everything(seed)
-    transform = InputTransform(transform or recipe.transform).fit(train.features)
-    x_train = torch.from_numpy(transform.apply(train.features)).to(device)
-    y_train = torch.from_numpy(train.labels.astype(np.int64)).to(device)
-    x_valid = None if valid is None else transform.apply(valid.features)
+    fitted = InputTransform(recipe.transform).fit([(train.features, train.scales)])
+    inputs = _Inputs(train, fitted, device)
+    valid_inputs = None if valid is None else _Inputs(valid, fitted, device)
+    y = torch.from_numpy(y_train.astype(np.int64 if target == "class" else np.float32)).to(device)
+    level_mean, level_sd = (
+        (0.0, 1.0) if target == "class" else (float(y_train.mean()), float(y_train.std() or 1.0))
+    )
+    loss_fn = torch.nn.CrossEntropyLoss() if target == "class" else torch.nn.MSELoss()
     n_marks, n_bins = train.features.shape[1:]
-    net = DeepChrome(n_marks, n_bins).to(device)
-    if recipe.optimizer == "adam":
-        optimizer = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(seed)
-    log: list[EpochLog] = []
-    best_state, best_auc, best_epoch = None, -1.0, 0
-    for epoch in range(1, (max_epochs or recipe.max_epochs) + 1):
-        net.train()
-        order = torch.randperm(len(x_train), generator=generator).to(device)
-        total = 0.0
-        for start in range(0, len(order), recipe.batch_size):
-            idx = order[start : start + recipe.batch_size]
-            optimizer.zero_grad()
-            loss = loss_fn(net(x_train[idx]), y_train[idx])
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(idx)
-        train_auc = roc_auc(train.labels, network_proba(net, x_train, device))
-        valid_auc = (
-            float("nan") if valid is None else roc_auc(valid.labels, network_proba(net, x_valid, device))
-        )
-        log.append(EpochLog(epoch, total / len(order), train_auc, valid_auc))
-        if on_epoch is not None:
-            on_epoch(log[-1])
-        if valid is None or valid_auc > best_auc:
-            best_state, best_auc, best_epoch = copy.deepcopy(net.state_dict()), valid_auc, epoch
-        elif epoch - best_epoch >= recipe.patience:
-            break
-    net.load_state_dict(best_state)
-    net.eval()
-    return TrainedModel(net.cpu(), transform, architecture, recipe, log, best_epoch, "cpu", device)
+    nets, log, best_epochs = [], [], []
+    for member in range(recipe.members):
+        member_seed = seed * 100 + member
+        seed_everything(member_seed)
+        net = _network(recipe, n_marks, n_bins, target).to(device)
+        optimizer_type = torch.optim.Adam if recipe.optimizer == "adam" else torch.optim.SGD
+        optimizer = optimizer_type(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        generator = torch.Generator().manual_seed(member_seed)
+        best_state, best_score, best_epoch = None, -np.inf, 0
+        for epoch in range(1, (max_epochs or recipe.max_epochs) + 1):
+            net.train()
+            order = torch.randperm(len(y), generator=generator)
+            total = 0.0
+            for start in range(0, len(order), recipe.batch_size):
+                idx = order[start : start + recipe.batch_size].to(device)
+                x, mask = inputs.batch(idx, generator, recipe)
+                output = net(x, mask)
+                truth = y[idx] if target == "class" else (y[idx] - level_mean) / level_sd
+                loss = loss_fn(output if target == "class" else output[:, 0], truth)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(idx)
+            train_score = score(target, y_train, _predict(net, inputs, target))
+            valid_score = (
+                np.nan if valid is None else score(target, y_valid, _predict(net, valid_inputs, target))
+            )
+            log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score))
+            if on_epoch is not None:
+                on_epoch(log[-1])
+            if valid is None or valid_score > best_score:
+                best_state, best_score, best_epoch = copy.deepcopy(net.state_dict()), valid_score, epoch
+            elif epoch - best_epoch >= recipe.patience:
+                break
+        net.load_state_dict(best_state)
+        nets.append(net.cpu().eval())
+        best_epochs.append(best_epoch)
+    ensemble = Ensemble(nets, target, level_mean, level_sd).eval()
+    return TrainedModel(ensemble, fitted, architecture, recipe, target, log, best_epochs, device)
+
+
+def build_ensemble(card: dict, n_marks: int, n_bins: int):
+    """An untrained ensemble shaped as a card describes (recipe, members, target, level scale)."""
+    from chromepredict.model import Ensemble
+
+    recipe = Recipe(**card["recipe"])
+    members = [_network(recipe, n_marks, n_bins, card["target"]) for _ in range(card["ensemble_members"])]
+    scale = card.get("level_scale", {})
+    return Ensemble(members, card["target"], scale.get("mean", 0.0), scale.get("sd", 1.0))

@@ -1,12 +1,25 @@
 import gzip
 
+import pandas as pd
 import pytest
 from conftest import DATA
 
-from chromepredict.annotation import match_chroms, read_tss
+from chromepredict.annotation import (
+    GENE_COLUMNS,
+    GeneTable,
+    is_primary_chrom,
+    match_chroms,
+    read_genes,
+    read_tss,
+    transcript_gene_map,
+)
 from chromepredict.errors import UserError
 
 GENCODE = DATA / "gencode_human.gtf.gz"
+#: Hand-made: UCSC refGene style (transcripts only, gene_id = symbol, copies on alt contigs/chrY).
+UCSC = DATA / "gtf" / "ucsc_refgene.gtf"
+#: Hand-made: GENCODE style, a PAR gene with its chrY copy as ENSG..._PAR_Y.
+GENCODE_PAR = DATA / "gtf" / "gencode_par.gtf"
 
 
 def test_gene_level_tss_from_gencode():
@@ -36,6 +49,135 @@ def test_transcripts_used_when_no_gene_records(tmp_path):
     common = from_genes.index.intersection(from_tx.index)
     assert len(common) > 100
     assert (from_tx.loc[common, "tss"] == from_genes.loc[common, "tss"]).mean() > 0.95
+
+
+def test_one_locus_per_gene_ucsc_style():
+    table = read_genes(UCSC, gene_type=None)
+    assert isinstance(table, GeneTable)
+    genes = table.genes
+    assert list(genes.columns) == GENE_COLUMNS
+    assert genes["gene_id"].is_unique and len(genes) == 8
+    rows = genes.set_index("gene_id")
+    loci = {g: (r.chrom, r.tss, r.strand) for g, r in rows.iterrows()}
+    # TAP2: chr6 transcripts end at 32806547/32806557 (minus strand); the chr6_ssto_hap7 copy
+    # has three transcripts ending up to 33020000 and must not leak into the TSS.
+    assert loci["TAP2"] == ("chr6", 32806557, "-")
+    assert loci["GENEE"] == ("chr1", 8000, "-")  # chr1 over chrUn_gl000220 (which has more records)
+    assert loci["CD99"] == ("chrX", 2691187, "+")  # chrX over chrY (which has more records)
+    assert loci["GENEA"] == ("chr1", 1000, "+")  # two transcripts on chr1 +, one on chr5 -
+    assert loci["GENEB"] == ("chr2", 3500, "-")  # same chromosome: two on -, one on +
+    assert loci["GENEC"] == ("chr2", 700, "+")  # one each on chr10 and chr2: chr2 (natural order)
+    assert loci["GENED"] == ("chr19_KI270938v1_alt", 100, "+")  # only on an alt contig: kept
+    assert loci["RP11-34P13.3"] == ("chr1", 29554, "+")  # not an Ensembl id: ".3" stays
+    assert table.resolved == {"alt_contig": 2, "par": 1, "multi_locus": 3}
+    assert len(table.notes) == 3
+    assert "2 genes also on alt/unplaced contigs" in table.notes[0]
+    assert "TAP2: chr6 - over chr6_ssto_hap7 -" in table.notes[0]
+    assert "1 gene on chrX and chrY" in table.notes[1] and "CD99" in table.notes[1]
+    assert "3 genes on several chromosomes or strands" in table.notes[2]
+    assert "\n" not in table.summary and table.summary.count(";") >= 2
+
+
+def test_choice_does_not_depend_on_file_order(tmp_path):
+    header, *records = UCSC.read_text().splitlines(keepends=True)
+    reversed_gtf = tmp_path / "reversed.gtf"
+    reversed_gtf.write_text(header + "".join(reversed(records)))
+    forward = read_tss(UCSC, gene_type=None).set_index("gene_id").sort_index()
+    backward = read_tss(reversed_gtf, gene_type=None).set_index("gene_id").sort_index()
+    pd.testing.assert_frame_equal(forward, backward)
+
+
+def test_ucsc_gtf_has_no_gene_type():
+    with pytest.raises(UserError, match="--all-genes"):
+        read_tss(UCSC)
+
+
+def test_par_y_copy_is_dropped():
+    table = read_genes(GENCODE_PAR)
+    assert table.genes.to_dict("records") == [
+        {"gene_id": "ENSG00000186092", "gene_name": "OR4F5", "chrom": "chr1", "tss": 65419, "strand": "+"},
+        {"gene_id": "ENSG00000182378", "gene_name": "PLCXD1", "chrom": "chrX", "tss": 276322, "strand": "+"},
+    ]
+    assert table.resolved == {"par": 1}
+    assert read_tss(GENCODE_PAR).equals(table.genes)
+
+
+def test_nothing_resolved_on_a_clean_gtf():
+    table = read_genes(GENCODE, gene_type=None)
+    assert table.resolved == {} and table.notes == [] and table.summary == ""
+
+
+def test_transcript_only_gtf_spans_transcripts_per_locus(tmp_path):
+    path = tmp_path / "tx.gtf"
+    lines = [line for line in GENCODE_PAR.read_text().splitlines(keepends=True) if "\ttranscript\t" in line]
+    path.write_text("".join(lines))
+    genes = read_tss(path).set_index("gene_id")
+    assert tuple(genes.loc["ENSG00000182378", ["chrom", "tss"]]) == ("chrX", 276322) and len(genes) == 2
+
+
+@pytest.mark.parametrize(
+    "chrom, primary",
+    [
+        ("chr1", True),
+        ("1", True),
+        ("chr19", True),
+        ("chrX", True),
+        ("Y", True),
+        ("chrM", True),
+        ("MT", True),
+        ("NC_000001.11", True),
+        ("chr6_ssto_hap7", False),
+        ("chr17_ctg5_hap1", False),
+        ("chrUn_gl000220", False),
+        ("chr1_KI270706v1_random", False),
+        ("chr19_KI270938v1_alt", False),
+        ("chrUn", False),
+        ("chrEBV", False),
+        ("GL000220.1", False),
+        ("KI270706.1", False),
+        ("JH584299.1", False),
+        ("NT_187361.1", False),
+    ],
+)
+def test_primary_chromosomes(chrom, primary):
+    assert is_primary_chrom(chrom) is primary
+
+
+def test_transcript_gene_map_on_gencode():
+    mapping = transcript_gene_map(GENCODE)
+    assert len(mapping) == 470  # zcat | awk '$3=="transcript"' | wc -l
+    assert len(set(mapping.values())) == 119
+    # looked up by hand in the GTF (zcat | grep), versions stripped on both sides
+    assert mapping["ENST00000456328"] == "ENSG00000223972"  # DDX11L1-202
+    assert mapping["ENST00000332831"] == "ENSG00000284662"  # OR4F16
+    assert mapping["ENST00000379116"] == "ENSG00000162572"  # SCNN1D
+    assert mapping["ENST00000378756"] == "ENSG00000197785"  # ATAD3A
+    assert not any("." in key for key in mapping)
+
+
+def test_transcript_gene_map_par_and_symbols():
+    assert transcript_gene_map(GENCODE_PAR) == {
+        "ENST00000381657": "ENSG00000182378",  # the _PAR_Y copy maps to the same ids
+        "ENST00000641515": "ENSG00000186092",
+    }
+    ucsc = transcript_gene_map(UCSC)
+    assert ucsc["NM_000544"] == "TAP2" and ucsc["NR_600001"] == "RP11-34P13.3"
+
+
+def test_transcript_gene_map_falls_back_to_exons(tmp_path):
+    path = tmp_path / "exons.gtf"
+    lines = [line for line in UCSC.read_text().splitlines(keepends=True) if "\texon\t" in line]
+    path.write_text("".join(lines))
+    assert transcript_gene_map(path) == transcript_gene_map(UCSC)
+
+
+def test_transcript_gene_map_errors(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        transcript_gene_map(tmp_path / "nope.gtf")
+    genes_only = tmp_path / "genes.gtf"
+    genes_only.write_text('chr1\tx\tgene\t1\t10\t.\t+\t.\tgene_id "A";\n')
+    with pytest.raises(UserError, match="no transcript records"):
+        transcript_gene_map(genes_only)
 
 
 def test_chromosome_aliases():

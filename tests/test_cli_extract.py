@@ -52,7 +52,7 @@ def test_explicit_mark_for_unrecognised_name(cli, tracks, example, tmp_path):
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda t, g, d: (t[:4], g), "no bigWig for H3K9me3"),
+        (lambda t, g, d: (t[:4] + [str(d / "sample7.bw")], g), "--mark MARK="),
         (lambda t, g, d: (t, d / "missing.gtf"), "GTF file not found"),
         (lambda t, g, d: (t[:4] + [str(d / "x-H3K9me3.bw")], g), "bigWig file not found"),
         (lambda t, g, d: (t[:4] + [str(d / "text-H3K9me3.bw")], g), "not a bigWig"),
@@ -79,6 +79,13 @@ def test_console_script_entry_point(tracks, example, tmp_path):
     assert "extract" in result.stdout + result.stderr  # no arguments: help
     result = subprocess.run(
         [exe, "extract", *tracks[:4], "--gtf", str(example["gtf"]), "-o", str(tmp_path / "f.npz")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr  # any set of marks can be extracted
+    assert np.load(tmp_path / "f.npz")["features"].shape == (369, 4, 100)
+    result = subprocess.run(
+        [exe, "extract", *tracks, "--gtf", str(tmp_path / "missing.gtf"), "-o", str(tmp_path / "g.npz")],
         capture_output=True,
         text=True,
     )

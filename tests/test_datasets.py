@@ -7,14 +7,13 @@ import pytest
 from conftest import DATA
 
 from chromepredict.datasets import (
-    attach_labels,
     find_cell_types,
     read_csv_dir,
     read_deepchrome_csv,
-    read_expression,
     split_by_chromosome,
     write_deepchrome_csv,
 )
+from chromepredict.expression import read_expression
 from chromepredict.errors import UserError
 from chromepredict.marks import CORE_MARKS
 
@@ -69,39 +68,14 @@ def test_remc_folder_layout(tmp_path):
         find_cell_types(tmp_path / "notes")
 
 
-def test_expression_labels_follow_the_median_rule(example):
-    expr = read_expression(example["expression"])
-    assert expr.median == pytest.approx(3.33)
-    labels = expr.labels
-    assert labels["ENSG00000000003"] == 1  # TSPAN6, rpkm 43.985
-    assert labels["ENSG00000000005"] == 0  # TNMD, rpkm 1.642
-    assert "high" in expr.summary()
-
-
-def test_expression_ids_with_versions_and_csv(tmp_path):
-    path = tmp_path / "tpm.csv"
-    path.write_text("name,tpm,other\nENSG1.4,5,x\nENSG2.1,1,y\nENSG3,3,z\n")
-    expr = read_expression(path)
-    assert list(expr.labels.sort_index()) == [1, 0, 0]
-    assert expr.median == 3
-
-
-@pytest.mark.parametrize("content", ["gene_id\tname\nA\tB\n", "gene_id\trpkm\nA\t1\nB\tNA\n"])
-def test_bad_expression(tmp_path, content):
-    path = tmp_path / "e.tsv"
-    path.write_text(content)
-    with pytest.raises(UserError):
-        read_expression(path)
-
-
-def test_attach_labels_matches_published_labels(example, tracks):
-    from chromepredict.annotation import read_tss
+def test_labels_match_published_labels(example, tracks):
+    from chromepredict.features import WindowSpec
     from chromepredict.marks import assign_marks
-    from chromepredict.signal import extract
+    from chromepredict.sources import from_tracks, with_expression
 
-    data, _ = extract(read_tss(example["gtf"], None), assign_marks(tracks, []))
-    labelled, missing = attach_labels(data, read_expression(example["expression"]))
-    assert missing == 0
+    data = from_tracks(assign_marks(tracks, []), example["gtf"], WindowSpec(), gene_type=None)
+    labelled = with_expression(data, read_expression(example["expression"]))
+    assert len(labelled.genes) == len(data.genes) == 371
     published = read_deepchrome_csv(DATA / "roadmap_E003" / "valid.csv.gz")
     ours = pd.Series(labelled.labels, index=labelled.genes["gene_id"])
     assert (ours.loc[published.genes["gene_id"]].to_numpy() == published.labels).all()
@@ -109,10 +83,27 @@ def test_attach_labels_matches_published_labels(example, tracks):
 
 def test_split_by_chromosome_is_reproducible_and_disjoint():
     genes = pd.DataFrame({"chrom": np.repeat([f"chr{i}" for i in range(1, 21)], 50)})
-    a = split_by_chromosome(genes, seed=1)
-    b = split_by_chromosome(genes, seed=1)
+    a, how = split_by_chromosome(genes, seed=1)
+    b, _ = split_by_chromosome(genes, seed=1)
     assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert how.startswith("by whole chromosome")
     chroms = {k: set(genes["chrom"].iloc[v]) for k, v in a.items()}
     assert not (chroms["train"] & chroms["valid"]) and not (chroms["valid"] & chroms["test"])
     assert sum(len(v) for v in a.values()) == len(genes)
     assert len(a["train"]) > len(a["valid"]) > 0 and len(a["test"]) > 0
+
+
+def test_split_says_when_it_fell_back_to_random_genes():
+    genes = pd.DataFrame({"chrom": ["chr1"] * 30 + ["chr2"] * 30})
+    parts, how = split_by_chromosome(genes, seed=0)
+    assert how.startswith("random genes") and "only 2 chromosome(s)" in how
+    assert sorted(np.concatenate(list(parts.values()))) == list(range(60))
+
+
+def test_csv_profile_is_the_files_own(tmp_path):
+    """A CSV carries no track; its windows are what its profile (and scale) come from."""
+    data = read_deepchrome_csv(DATA / "toy" / "train.csv")
+    values = data.features[:, 3].ravel()  # H3K4me3
+    nonzero = np.sort(values[values != 0])
+    assert data.profiles["H3K4me3"].scale == nonzero[(len(nonzero) - 1) // 2] or data.profiles["H3K4me3"].scale == nonzero[len(nonzero) // 2]
+    assert data.profiles["H3K4me3"].kind == "counts" and not data.provenance.strands_known

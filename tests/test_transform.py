@@ -1,4 +1,5 @@
-"""Input transforms: fitted statistics survive the card round trip; sample-scaled ones ignore depth and unit."""
+"""Input transforms: statistics survive the card round trip; track-log1p follows the track's unit
+and never depends on which other genes are transformed."""
 
 import json
 
@@ -13,30 +14,58 @@ from chromepredict.transform import TRANSFORMS, InputTransform
 
 @pytest.fixture(scope="module")
 def counts():
-    return read_deepchrome_csv(DATA / "roadmap_E003" / "train.csv.gz").features
+    data = read_deepchrome_csv(DATA / "roadmap_E003" / "train.csv.gz")
+    return data.features, data.scales
 
 
 @pytest.mark.parametrize("kind", TRANSFORMS)
 def test_round_trip_through_json(counts, kind):
-    fitted = InputTransform(kind).fit(counts)
+    features, scales = counts
+    fitted = InputTransform(kind).fit([(features, scales)])
     again = InputTransform.from_dict(json.loads(json.dumps(fitted.to_dict())))
-    np.testing.assert_array_equal(fitted.apply(counts), again.apply(counts))
-    assert fitted.apply(counts).dtype == np.float32
+    np.testing.assert_array_equal(fitted.apply(features, scales), again.apply(features, scales))
+    assert fitted.apply(features, scales).dtype == np.float32
 
 
-@pytest.mark.parametrize("kind", ["sample-log1p", "sample-quantile"])
+def test_track_log1p_is_log_of_signal_over_scale(counts):
+    features, scales = counts
+    fitted = InputTransform("track-log1p").fit([(features, scales)])
+    expected = np.log1p(features[0, 3, 50] / scales[3])  # H3K4me3, bin 51 of the first gene, by hand
+    assert fitted.logged(features[:1], scales)[0, 3, 50] == pytest.approx(expected)
+    standardised = (expected - fitted.log_mean[3]) / fitted.log_sd[3]
+    assert fitted.apply(features[:1], scales)[0, 3, 50] == pytest.approx(standardised, rel=1e-5)
+
+
 @pytest.mark.parametrize("factor", [0.36, 10.0])
-def test_sample_scaled_transforms_ignore_depth(counts, kind, factor):
-    fitted = InputTransform(kind).fit(counts)
-    np.testing.assert_allclose(fitted.apply(counts * factor), fitted.apply(counts), atol=1e-5)
+def test_track_log1p_follows_the_tracks_unit(counts, factor):
+    """The same signal in another unit, with its track's scale in that unit, gives the same input."""
+    features, scales = counts
+    fitted = InputTransform("track-log1p").fit([(features, scales)])
+    np.testing.assert_allclose(
+        fitted.apply(features * factor, scales * factor), fitted.apply(features, scales), atol=1e-5
+    )
 
 
-def test_log1p_is_standardised_on_training_data(counts):
-    out = InputTransform("log1p").fit(counts).apply(counts)
-    np.testing.assert_allclose(out.mean(axis=(0, 2)), 0, atol=1e-5)
-    np.testing.assert_allclose(out.std(axis=(0, 2)), 1, atol=1e-4)
+@pytest.mark.parametrize("kind", TRANSFORMS)
+def test_a_gene_is_transformed_alone(counts, kind):
+    features, scales = counts
+    fitted = InputTransform(kind).fit([(features, scales)])
+    np.testing.assert_array_equal(fitted.apply(features[5:7], scales), fitted.apply(features, scales)[5:7])
+
+
+def test_per_window_scales(counts):
+    features, scales = counts
+    fitted = InputTransform("track-log1p").fit([(features, scales)])
+    per_window = np.tile(scales, (len(features), 1))
+    np.testing.assert_array_equal(fitted.logged(features, per_window), fitted.logged(features, scales))
+
+
+def test_select_marks(counts):
+    features, scales = counts
+    fitted = InputTransform("log1p").fit([(features, scales)])
+    np.testing.assert_array_equal(fitted.select([3]).apply(features[:, [3]]), fitted.apply(features)[:, [3]])
 
 
 def test_unknown_transform():
-    with pytest.raises(UserError, match="sample-quantile"):
+    with pytest.raises(UserError, match="--transform 'zscore' is unknown"):
         InputTransform("zscore")

@@ -1,0 +1,147 @@
+"""Transfer benchmark: how well does a model trained on one cell type's tracks of one pipeline score
+another cell type's tracks of another pipeline?
+
+    python benchmarks/transfer.py [--views-dir /tmp/chromepredict-views] [--folds 5] [--members 5]
+                                  [--out docs/figures/transfer.tsv]
+
+The pipeline views of the shared Roadmap tracks come from ``scripts/views.py`` (built on first
+use). Genes are split into folds once (stratified, by gene); in each fold, models are trained on
+the source cell type's training genes and score the *other* cell type's held-out genes (E003 → E123
+and E123 → E003), so neither the genes nor the cell type were seen. For every target view:
+
+- ``default``: the default recipe trained on every view of the source cell type;
+- ``default, family held out``: the same recipe without any view of the target view's family
+  (peaks, fold enrichment/p-values, coarse bins, …): the honest estimate for a pipeline that
+  none of the views imitates;
+- ``counts only``: the default recipe trained on the read counts alone (how the first shipped
+  models were trained);
+- ``floor``: H3K4me3 mean over TSS ± 1 kb, no training;
+- ``same view``: the default recipe trained on that very view of the source cell type.
+
+AUCs are computed on the pooled out-of-fold predictions (369 genes per cell type).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from views import VIEWS, build_views, load_view  # noqa: E402
+
+from chromepredict.evaluation import roc_auc  # noqa: E402
+from chromepredict.expression import read_expression  # noqa: E402
+from chromepredict.features import WindowSpec  # noqa: E402
+from chromepredict.sources import from_tracks, with_expression  # noqa: E402
+from chromepredict.training import TrainingArrays, fit  # noqa: E402
+
+CELL_TYPES = ("E003", "E123")
+#: Views that imitate one kind of pipeline; a family is held out together.
+FAMILIES = {
+    "counts": ("counts100", "cpm", "subsample25", "subsample10"),
+    "per-base coverage": ("coverage1bp",),
+    "fold enrichment / p-value": ("fe-flat", "fe-local", "fe-local1k", "logp"),
+    "peak signal": ("peaks-fe", "peaks-logp", "peaks-broad"),
+    "coarse bins": ("bin1kb", "bin10kb", "smooth1kb"),
+}
+
+
+def family_of(view: str) -> str:
+    return next(f for f, members in FAMILIES.items() if view in members)
+
+
+def load_all(data: Path, views_dir: Path, views: list[str]) -> dict[tuple[str, str], object]:
+    """(cell type, view) → labelled FeatureSet of the protein-coding genes of genes.gtf."""
+    sets = {}
+    for eid in CELL_TYPES:
+        expression = read_expression(data / eid / "expression.tsv")
+        for view in views:
+            files = {m: str(p) for m, p in load_view(views_dir, eid, view).items()}
+            features = from_tracks(files, data / "genes.gtf", WindowSpec())
+            sets[eid, view] = with_expression(features, expression)
+    return sets
+
+
+def floor_scores(data) -> np.ndarray:
+    """H3K4me3 mean over TSS ± 1 kb (the 20 central bins)."""
+    m = data.marks.index("H3K4me3")
+    centre = data.spec.n_bins // 2
+    return data.features[:, m, centre - 10 : centre + 10].mean(axis=1)
+
+
+def train(parts, rows, seed: int, members: int, max_epochs: int | None):
+    """The default recipe on the ``rows`` genes of every part; 20 % of those genes select epochs."""
+    rng = np.random.default_rng(seed)
+    valid = np.zeros(len(rows), dtype=bool)
+    valid[rng.permutation(len(rows))[: len(rows) // 5]] = True
+    train_arrays = TrainingArrays.stack([p.subset(rows[~valid]) for p in parts])
+    valid_arrays = TrainingArrays.stack([p.subset(rows[valid]) for p in parts])
+    return fit(train_arrays, valid_arrays, "deepchrome", "class", seed, "cpu", max_epochs, members=members)
+
+
+def run(sets, views: list[str], folds: int, members: int, seed: int, max_epochs: int | None) -> pd.DataFrame:
+    genes = sets[CELL_TYPES[0], views[0]].genes["gene_id"].to_numpy()
+    labels = sets[CELL_TYPES[0], views[0]].labels
+    for key, part in sets.items():
+        assert (part.genes["gene_id"].to_numpy() == genes).all(), key
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    families = sorted({family_of(v) for v in views})
+    predictions: dict[tuple, np.ndarray] = {}
+    for fold, (train_rows, test_rows) in enumerate(splitter.split(genes, labels)):
+        for source in CELL_TYPES:
+            target = next(c for c in CELL_TYPES if c != source)
+            started = time.time()
+            models = {"default": train([sets[source, v] for v in views], train_rows, seed, members, max_epochs)}
+            for family in families:
+                keep = [v for v in views if family_of(v) != family]
+                models[f"held out: {family}"] = train([sets[source, v] for v in keep], train_rows, seed, members, max_epochs)
+            if "counts100" in views:
+                models["counts only"] = train([sets[source, "counts100"]], train_rows, seed, members, max_epochs)
+            for view in views:
+                test = sets[target, view].subset(test_rows)
+                own = {"same view": train([sets[source, view]], train_rows, seed, members, max_epochs)}
+                for name, model in {**models, **own}.items():
+                    if name.startswith("held out") and name != f"held out: {family_of(view)}":
+                        continue
+                    label = "default, family held out" if name.startswith("held out") else name
+                    predictions.setdefault((source, target, view, label), np.full(len(genes), np.nan))[test_rows] = model.predict(test)
+                predictions.setdefault((source, target, view, "floor"), np.full(len(genes), np.nan))[test_rows] = floor_scores(test)
+            print(f"fold {fold + 1}/{folds} {source}→{target}: {time.time() - started:.0f} s", flush=True)
+    rows = []
+    for (source, target, view, method), scores in predictions.items():
+        truth = sets[target, view].labels
+        rows.append({"source": source, "target": target, "view": view, "family": family_of(view), "method": method, "auc": roc_auc(truth, scores)})
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "roadmap")
+    parser.add_argument("--views-dir", type=Path, default=Path("/tmp/chromepredict-views"))
+    parser.add_argument("--views", nargs="*", default=list(VIEWS))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--members", type=int, default=None, help="networks per model (default: the recipe's)")
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    build_views(args.data, args.views_dir, list(CELL_TYPES), args.views)
+    sets = load_all(args.data, args.views_dir, args.views)
+    table = run(sets, args.views, args.folds, args.members, args.seed, args.max_epochs)
+    if args.out:
+        table.to_csv(args.out, sep="\t", index=False, float_format="%.4f")
+    pivot = table.pivot_table(index=["family", "view"], columns="method", values="auc", aggfunc="mean")
+    print(pivot.round(3).to_string())
+    print(table.groupby("method")["auc"].mean().round(4).to_string())
+
+
+if __name__ == "__main__":
+    main()

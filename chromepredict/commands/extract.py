@@ -1,0 +1,22 @@
+"""``chromepredict extract``: the feature matrix [genes, marks, bins] of any set of tracks."""
+
+from __future__ import annotations
+
+from chromepredict.features import WindowSpec
+from chromepredict.files import check_output_file
+from chromepredict.report import Report
+from chromepredict.sources import TrackInputs
+
+
+def run(report: Report, inputs: TrackInputs, spec: WindowSpec, output: str, tsv: str | None) -> None:
+    """Write ``output`` (.npz) and, with ``tsv``, a long table."""
+    for target in (output, tsv):
+        if target is not None:
+            check_output_file(target)
+    data = inputs.read(inputs.files(), spec, report)
+    report.provenance(data.provenance)
+    data.save_npz(output)
+    if tsv is not None:
+        data.write_tsv(tsv)
+    n, m, b = data.features.shape
+    report.info(f"wrote {output} ({n} genes × {m} marks × {b} bins, orientation {data.spec.orientation})")

@@ -1,0 +1,158 @@
+"""The compatibility gate between an input and a model, checked from the model's card.
+
+Two steps, both on every input kind: :func:`choose_marks` before any track is read (which marks the
+model uses, which it ignores, whether it can score the subset given), and :func:`admit` once the
+features exist (window, orientation, strands, assembly, and tracks unlike the training data).
+Hard mismatches are a UserError; a result that is probably wrong is a warning on the input's
+provenance, which the CLI always prints.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chromepredict.assembly import SPECIES, canonical_build
+from chromepredict.errors import UserError
+from chromepredict.features import FeatureSet
+from chromepredict.onnx_io import LoadedModel
+
+SUBSET_SEPARATOR = "+"
+
+
+def subset_key(marks) -> str:
+    """The card's key for a subset of marks (in the model's order)."""
+    return SUBSET_SEPARATOR.join(marks)
+
+
+def choose_marks(model: LoadedModel, available: list[str], source: str) -> tuple[list[str], list[str]]:
+    """(the model's marks present in ``available``, in card order; notes for the user)."""
+    used = [m for m in model.marks if m in available]
+    missing = [m for m in model.marks if m not in available]
+    extra = [m for m in available if m not in model.marks]
+    notes = []
+    if extra:
+        notes.append(f"model {model.name} does not use {', '.join(extra)}: ignored")
+    if not used:
+        raise UserError(
+            f"{source}: none of model {model.name}'s marks ({', '.join(model.marks)}) is given; "
+            "add their tracks or train a model on the marks you have (chromepredict train)"
+        )
+    if missing and not model.mark_subsets:
+        raise UserError(
+            f"{source}: model {model.name} needs {', '.join(model.marks)}; missing {', '.join(missing)}: "
+            "add the track(s) (--mark MARK=PATH), or train a model on the marks you have (chromepredict train)"
+        )
+    if missing:
+        notes.append(
+            f"scoring from {len(used)} of {len(model.marks)} marks ({', '.join(used)}); {subset_quality(model, used)}"
+        )
+    return used, notes
+
+
+def subset_quality(model: LoadedModel, used: list[str]) -> str:
+    """The card's cross-validated score for this subset of marks, as a phrase."""
+    scores = model.card.get("metrics", {}).get("subsets", {}).get(subset_key(used))
+    if not scores:
+        return "no cross-validated score for this subset on the card"
+    metric = "AUC" if model.target == "class" else "Spearman"
+    return f"cross-validated {metric} for this subset: " + ", ".join(
+        f"{k} {v:.3f}" for k, v in scores.items()
+    )
+
+
+def admit(model: LoadedModel, data: FeatureSet, source: str) -> FeatureSet:
+    """The input as the model needs it: marks in card order, window checked, windows oriented."""
+    used, _ = choose_marks(model, list(data.marks), source)
+    data = data.select_marks(tuple(used))
+    want, have = model.spec, data.spec
+    if (want.flank, want.bin_size, want.n_bins) != (have.flank, have.bin_size, have.n_bins):
+        raise UserError(
+            f"{source}: windows of TSS ± {have.flank} bp in {have.bin_size} bp bins ({have.n_bins} bins), but "
+            f"model {model.name} was trained on TSS ± {want.flank} bp in {want.bin_size} bp bins ({want.n_bins} bins); "
+            "use a model trained on this window"
+        )
+    if want.orientation != have.orientation:
+        if not data.provenance.strands_known:
+            raise UserError(
+                f"{source}: windows are in genomic order with no strand, but model {model.name} reads them "
+                "5′→3′; give the GTF the genes come from (--gtf) so minus-strand windows can be reversed"
+            )
+        data = data.reoriented(want.orientation)
+    _check_assembly(model, data)
+    _check_signal(model, data)
+    return data
+
+
+def _check_assembly(model: LoadedModel, data: FeatureSet) -> None:
+    assembly = data.provenance.assembly
+    builds = {canonical_build(b) for b in model.card.get("genome_builds", [model.card.get("genome_build")])}
+    builds.discard(None)
+    if assembly is None or not builds or assembly in builds:
+        return
+    same_species = {SPECIES[b] for b in builds} == {SPECIES[assembly]}
+    reason = (
+        "windows are TSS-relative, so this only matters if the GTF is of another build"
+        if same_species
+        else "another species: predictions may be off"
+    )
+    data.provenance.warnings.append(
+        f"tracks are {assembly} but model {model.name} was trained on {', '.join(sorted(builds))} tracks ({reason})"
+    )
+
+
+def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
+    """Warn, naming the marks, when tracks look unlike everything the model was trained on."""
+    seen = model.card.get("training_profile", {})
+    transform = model.transform.select([model.marks.index(m) for m in data.marks])
+    differences = []
+    for m, mark in enumerate(data.marks):
+        profile, trained = data.profiles.get(mark), seen.get(mark)
+        if profile is None or not trained:
+            continue
+        what = []
+        if profile.kind not in trained["kinds"]:
+            what.append(f"{profile.kind} signal (trained on {', '.join(trained['kinds'])})")
+        low, high = trained["resolution"]
+        if profile.resolution > 2 * high or 2 * profile.resolution < low:
+            what.append(f"{profile.resolution} bp resolution (trained on {low}–{high} bp)")
+        empty = float((data.features[:, m] == 0).mean())
+        if empty > trained["empty_bins"][1] + 0.1:
+            what.append(f"{empty:.0%} empty bins (trained on at most {trained['empty_bins'][1]:.0%})")
+        logged = transform.logged(data.features[:, [m]], data.scales[[m]])
+        level = float(np.median(logged.mean(axis=(1, 2))))
+        q_low, q_high = trained["window_mean"][0], trained["window_mean"][-1]
+        if not q_low <= level <= q_high:
+            what.append(
+                f"typical window signal {level:.3g} outside the training range {q_low:.3g}–{q_high:.3g}"
+            )
+        if what:
+            differences.append(f"{mark}: {'; '.join(what)}")
+    if differences:
+        data.provenance.warnings.append(
+            f"tracks unlike model {model.name}'s training data ({' | '.join(differences)}); predictions may "
+            "be off: with an expression table for these tracks, train a model on them (chromepredict train)"
+        )
+
+
+def training_profile(parts: list[FeatureSet], transform) -> dict:
+    """What training saw, per mark, for the card (compared by :func:`_check_signal` at prediction):
+    signal kinds, resolution range, the range of per-track empty-bin shares and of the median
+    window signal after the transform's log (with a margin of half a unit)."""
+    profile = {}
+    for m, mark in enumerate(parts[0].marks):
+        kinds, resolutions, empty, level = set(), [], [], []
+        for part in parts:
+            track = part.profiles.get(mark)
+            if track is not None:
+                kinds.add(track.kind)
+                resolutions.append(track.resolution)
+            empty.append(float((part.features[:, m] == 0).mean()))
+            logged = transform.logged(part.features[:, [m]], part.scales[[m]])
+            level.append(float(np.median(logged.mean(axis=(1, 2)))))
+        profile[mark] = {
+            "kinds": sorted(kinds),
+            "resolution": [min(resolutions, default=0), max(resolutions, default=0)],
+            "empty_bins": [round(min(empty), 4), round(max(empty), 4)],
+            "window_mean": [round(min(level) - 0.5, 4), round(max(level) + 0.5, 4)],
+        }
+    return profile

@@ -1,0 +1,315 @@
+"""Safe output: files are delivered whole or not at all, output folders hold exactly one run's files."""
+
+import io
+import json
+import os
+import stat
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from chromepredict.errors import UserError
+from chromepredict.files import (
+    MARKER,
+    atomic_dir,
+    atomic_path,
+    check_output_dir,
+    check_output_file,
+    write_text_atomic,
+)
+
+as_root = pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+
+
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_run(folder: Path, files: dict[str, str]) -> None:
+    with atomic_dir(folder) as tmp:
+        for name, text in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_text(text)
+
+
+def listing(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+# ---- atomic_path -------------------------------------------------------------------------------
+
+
+def test_new_file_gets_content_and_usual_permissions(tmp_path):
+    target = tmp_path / "out.tsv"
+    write_text_atomic(target, "a\tb\n")
+    assert target.read_text() == "a\tb\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask()
+    assert os.listdir(tmp_path) == ["out.tsv"]
+
+
+def test_temporary_file_keeps_the_suffix(tmp_path):
+    with atomic_path(tmp_path / "plot.png") as tmp:
+        assert tmp.suffix == ".png"
+    with atomic_path("-") as tmp:
+        assert tmp.suffix == ""
+
+
+def test_existing_file_replaced_and_kept_on_failure(tmp_path):
+    target = tmp_path / "out.tsv"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("writer failed")
+    assert target.read_text() == "old\n"
+    assert os.listdir(tmp_path) == ["out.tsv"]
+    write_text_atomic(target, "new\n")
+    assert target.read_text() == "new\n"
+    assert os.listdir(tmp_path) == ["out.tsv"]
+
+
+def test_keyboard_interrupt_delivers_nothing(tmp_path):
+    target = tmp_path / "out.tsv"
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == []
+
+
+def test_symlink_to_file_stays_a_link(tmp_path):
+    (tmp_path / "data").mkdir()
+    real = tmp_path / "data" / "real.tsv"
+    real.write_text("old\n")
+    link = tmp_path / "link.tsv"
+    link.symlink_to(real)
+    write_text_atomic(link, "new\n")
+    assert link.is_symlink() and link.resolve() == real
+    assert real.read_text() == "new\n"
+    assert sorted(os.listdir(tmp_path / "data")) == ["real.tsv"]
+
+
+def test_dangling_symlink_creates_the_file_it_names(tmp_path):
+    link = tmp_path / "link.tsv"
+    link.symlink_to(tmp_path / "missing.tsv")
+    write_text_atomic(link, "new\n")
+    assert link.is_symlink()
+    assert (tmp_path / "missing.tsv").read_text() == "new\n"
+
+
+def test_fifo_gets_the_bytes_and_stays_a_fifo(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    payload = os.urandom(300_000)  # larger than a pipe buffer
+    with atomic_path(fifo) as tmp:
+        tmp.write_bytes(payload)
+    reader.join(timeout=10)
+    assert received == [payload]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_fd_link_to_a_pipe_is_written_through():
+    read_end, write_end = os.pipe()
+    try:
+        write_text_atomic(f"/dev/fd/{write_end}", "through the pipe\n")
+        os.close(write_end)
+        assert os.read(read_end, 100) == b"through the pipe\n"
+    finally:
+        os.close(read_end)
+        with pytest.raises(OSError):
+            os.close(write_end)
+
+
+def test_fd_link_to_a_regular_file_is_not_replaced(tmp_path):
+    log = tmp_path / "log.txt"
+    with open(log, "w") as handle:  # like `chromepredict -o /dev/stdout > log.txt`
+        handle.write("before\n")
+        handle.flush()
+        inode = os.fstat(handle.fileno()).st_ino
+        write_text_atomic(f"/dev/fd/{handle.fileno()}", "output\n")
+    assert log.stat().st_ino == inode
+    assert log.read_text() == "before\noutput\n"
+
+
+def test_dev_null_stays_a_character_device(monkeypatch):
+    def refuse(src, dst, *args, **kwargs):  # a regression must fail here, not replace the real /dev/null
+        raise AssertionError(f"renamed {src} to {dst}")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(os, "rename", refuse)
+    write_text_atomic("/dev/null", "discarded\n")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_dash_writes_bytes_to_stdout(capsysbinary):
+    payload = b"gene\tp\n\xff\x00binary"
+    with atomic_path("-") as tmp:
+        tmp.write_bytes(payload)
+    assert capsysbinary.readouterr().out == payload
+
+
+def test_dash_writes_text_to_a_stdout_without_buffer(monkeypatch):
+    out = io.StringIO()  # like a test runner's stdout: text only
+    monkeypatch.setattr(sys, "stdout", out)
+    write_text_atomic("-", "gene\tp\nμ\n")
+    assert out.getvalue() == "gene\tp\nμ\n"
+
+
+def test_dash_prints_nothing_on_failure(capsysbinary):
+    with pytest.raises(RuntimeError), atomic_path("-") as tmp:
+        tmp.write_text("half")
+        raise RuntimeError
+    assert capsysbinary.readouterr().out == b""
+
+
+def test_existing_folder_is_refused(tmp_path):
+    with pytest.raises(UserError, match="is a folder; give a file name"):
+        check_output_file(tmp_path)
+    with pytest.raises(UserError, match=str(tmp_path)), atomic_path(tmp_path):
+        pass
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_folder_with_trailing_slash_is_refused(tmp_path):
+    target = f"{tmp_path}/newdir/"
+    with pytest.raises(UserError, match="names a folder that does not exist"):
+        check_output_file(target)
+    with pytest.raises(UserError, match="newdir"), atomic_path(target):
+        pass
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_parent_is_refused(tmp_path):
+    target = tmp_path / "nope" / "out.tsv"
+    with pytest.raises(UserError, match=f"folder {tmp_path / 'nope'} does not exist"):
+        check_output_file(target)
+    with pytest.raises(UserError, match="does not exist"):
+        write_text_atomic(target, "x")
+    assert os.listdir(tmp_path) == []
+
+
+def test_check_output_file_accepts_good_targets(tmp_path):
+    (tmp_path / "old.tsv").write_text("keep\n")
+    for target in ("-", "/dev/null", tmp_path / "new.tsv", tmp_path / "old.tsv"):
+        check_output_file(target)
+    assert os.listdir(tmp_path) == ["old.tsv"]
+    assert (tmp_path / "old.tsv").read_text() == "keep\n"
+
+
+@as_root
+def test_check_output_file_refuses_a_read_only_folder(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(UserError, match="not writable"):
+            check_output_file(folder / "out.tsv")
+    finally:
+        folder.chmod(0o755)
+
+
+# ---- atomic_dir --------------------------------------------------------------------------------
+
+
+def test_first_run_creates_the_folder_with_the_marker(tmp_path):
+    out = tmp_path / "run"
+    write_run(out, {"a.tsv": "a", "plots/b.png": "b"})
+    assert listing(out) == {"a.tsv", "plots/b.png", MARKER}
+    run = json.loads((out / MARKER).read_text())
+    assert run["files"] == ["a.tsv", "plots/b.png"]
+    assert run["chromepredict_version"] and isinstance(run["command"], str)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask()
+    assert stat.S_IMODE((out / "plots").stat().st_mode) == 0o777 & ~umask()
+    assert stat.S_IMODE((out / "a.tsv").stat().st_mode) == 0o666 & ~umask()
+    assert os.listdir(tmp_path) == ["run"]
+
+
+def test_second_run_leaves_exactly_its_own_files(tmp_path):
+    out = tmp_path / "run"
+    write_run(out, {"a.tsv": "a1", "b.tsv": "b1", "sub/c.tsv": "c1"})
+    write_run(out, {"a.tsv": "a2"})
+    assert listing(out) == {"a.tsv", MARKER}
+    assert (out / "a.tsv").read_text() == "a2"
+    assert json.loads((out / MARKER).read_text())["files"] == ["a.tsv"]
+    assert os.listdir(tmp_path) == ["run"]
+
+
+def test_empty_existing_folder_is_used(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    write_run(out, {"a.tsv": "a"})
+    assert listing(out) == {"a.tsv", MARKER}
+
+
+def test_symlink_to_a_folder_stays_a_link(tmp_path):
+    real = tmp_path / "real"
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    write_run(link, {"a.tsv": "a1", "b.tsv": "b1"})
+    write_run(link, {"a.tsv": "a2"})
+    assert link.is_symlink()
+    assert listing(real) == {"a.tsv", MARKER}
+
+
+def test_foreign_folder_is_refused_and_untouched(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.docx").write_text("precious")
+    with pytest.raises(UserError, match="holds files chromepredict did not write"):
+        check_output_dir(out)
+    with pytest.raises(UserError, match=str(out)):
+        write_run(out, {"a.tsv": "a"})
+    assert listing(out) == {"thesis.docx"}
+    assert (out / "thesis.docx").read_text() == "precious"
+    assert sorted(os.listdir(tmp_path)) == ["mine"]
+
+
+def test_file_in_place_of_the_folder_is_refused(tmp_path):
+    out = tmp_path / "run"
+    out.write_text("a file")
+    with pytest.raises(UserError, match="exists and is not a folder"):
+        write_run(out, {"a.tsv": "a"})
+    assert out.read_text() == "a file"
+
+
+def test_missing_parent_folder_is_refused(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        check_output_dir(tmp_path / "nope" / "run")
+    assert os.listdir(tmp_path) == []
+
+
+@as_root
+def test_read_only_parent_is_refused(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(UserError, match="not writable"):
+            check_output_dir(folder / "run")
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_failed_run_leaves_the_previous_output(tmp_path, error):
+    out = tmp_path / "run"
+    write_run(out, {"a.tsv": "a1", "b.tsv": "b1"})
+    with pytest.raises(error), atomic_dir(out) as tmp:
+        (tmp / "a.tsv").write_text("half")
+        raise error
+    assert listing(out) == {"a.tsv", "b.tsv", MARKER}
+    assert (out / "a.tsv").read_text() == "a1"
+    assert os.listdir(tmp_path) == ["run"]
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_failed_first_run_leaves_nothing(tmp_path, error):
+    with pytest.raises(error), atomic_dir(tmp_path / "run") as tmp:
+        (tmp / "a.tsv").write_text("half")
+        raise error
+    assert os.listdir(tmp_path) == []
