@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chromepredict.annotation import read_tss
-from chromepredict.datasets import attach_labels, read_expression
+from chromepredict.expression import read_expression
 from chromepredict.features import FeatureSet, WindowSpec
 from chromepredict.marks import CORE_MARKS
-from chromepredict.signal import extract
+from chromepredict.sources import from_tracks, with_expression
 
 DEFAULT_DATA = Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap"
 
@@ -22,8 +21,6 @@ def load_cell_type(
     root: Path, eid: str, orientation: str = "5to3", gene_type: str | None = "protein_coding"
 ) -> FeatureSet:
     """One cell type's genes from its bigWigs and genes.gtf, labelled by the median rule."""
-    genes = read_tss(root / "genes.gtf", gene_type=gene_type)
     tracks = {m: str(root / eid / f"{m}.bw") for m in CORE_MARKS}
-    data, _ = extract(genes, tracks, WindowSpec(orientation=orientation))
-    labelled, _ = attach_labels(data, read_expression(root / eid / "expression.tsv"))
-    return labelled
+    data = from_tracks(tracks, root / "genes.gtf", WindowSpec(orientation=orientation), gene_type)
+    return with_expression(data, read_expression(root / eid / "expression.tsv"))

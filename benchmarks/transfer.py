@@ -18,7 +18,14 @@ and E123 → E003), so neither the genes nor the cell type were seen. For every 
 - ``floor``: H3K4me3 mean over TSS ± 1 kb, no training;
 - ``same view``: the default recipe trained on that very view of the source cell type.
 
-AUCs are computed on the pooled out-of-fold predictions (369 genes per cell type).
+AUCs are computed on the pooled out-of-fold predictions (369 genes per cell type). Each model is
+one network of the recipe (``--members``, default 1, to keep the run near an hour on 2 cores).
+
+    python benchmarks/transfer.py --ablation [--seeds 0 1]
+
+measures the gain of each training choice instead: the recipe with one choice changed at a time,
+trained on every view of one cell type and scored on the other's held-out genes, mean AUC over
+views and both directions (and, per seed, the spread).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.model_selection import StratifiedKFold
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +45,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from views import VIEWS, build_views, load_view  # noqa: E402
 
+import chromepredict.training as training  # noqa: E402
 from chromepredict.evaluation import roc_auc  # noqa: E402
 from chromepredict.expression import read_expression  # noqa: E402
 from chromepredict.features import WindowSpec  # noqa: E402
@@ -77,17 +86,61 @@ def floor_scores(data) -> np.ndarray:
     return data.features[:, m, centre - 10 : centre + 10].mean(axis=1)
 
 
-def train(parts, rows, seed: int, members: int, max_epochs: int | None):
+def train(parts, rows, seed: int, members: int, max_epochs: int | None = None, target: str = "class"):
     """The default recipe on the ``rows`` genes of every part; 20 % of those genes select epochs."""
     rng = np.random.default_rng(seed)
     valid = np.zeros(len(rows), dtype=bool)
     valid[rng.permutation(len(rows))[: len(rows) // 5]] = True
     train_arrays = TrainingArrays.stack([p.subset(rows[~valid]) for p in parts])
     valid_arrays = TrainingArrays.stack([p.subset(rows[valid]) for p in parts])
-    return fit(train_arrays, valid_arrays, "deepchrome", "class", seed, "cpu", max_epochs, members=members)
+    return fit(train_arrays, valid_arrays, "deepchrome", target, seed, "cpu", max_epochs, members=members)
 
 
-def run(sets, views: list[str], folds: int, members: int, seed: int, max_epochs: int | None) -> pd.DataFrame:
+#: One training choice changed at a time (recipe fields, views, target): name → (change, views, target).
+ABLATIONS = {
+    "default recipe": ({}, "all", "class"),
+    "read counts only (no views)": ({}, "counts", "class"),
+    "no mark dropout": ({"mark_dropout": 0.0}, "all", "class"),
+    "no scale jitter": ({"scale_jitter": 0.0}, "all", "class"),
+    "no auxiliary level loss": ({"level_weight": 0.0}, "all", "class"),
+    "log1p instead of track-log1p": ({"transform": "log1p"}, "all", "class"),
+    "published network head (625-125)": ({"network": "deepchrome", "mark_dropout": 0.0}, "all", "class"),
+    "level regression, ranked": ({}, "all", "level"),
+}
+
+
+def ablation(sets, views: list[str], folds: int, seeds: list[int]) -> pd.DataFrame:
+    """Mean held-out AUC over views and directions for each recipe change, one network per model."""
+    from dataclasses import replace
+
+    base = training.RECIPES["deepchrome"]
+    rows = []
+    for name, (change, which, target) in ABLATIONS.items():
+        training.RECIPES["deepchrome"] = replace(base, **change)
+        train_views = ["counts100"] if which == "counts" else views
+        for seed in seeds:
+            started = time.time()
+            table = run(sets, views, folds, 1, seed, None, train_views=train_views, target=target, full=False)
+            mean = table[table["method"] == "default"]["auc"].mean()
+            rows.append({"change": name, "seed": seed, "mean_auc": mean})
+            print(f"{name}, seed {seed}: {mean:.4f} ({time.time() - started:.0f} s)", flush=True)
+        training.RECIPES["deepchrome"] = base
+    return pd.DataFrame(rows)
+
+
+def run(
+    sets,
+    views: list[str],
+    folds: int,
+    members: int,
+    seed: int,
+    max_epochs: int | None,
+    train_views: list[str] | None = None,
+    target: str = "class",
+    full: bool = True,
+) -> pd.DataFrame:
+    """Out-of-fold AUC per source → target, view and method (``full``: every method; else the
+    recipe trained on ``train_views`` alone, as "default")."""
     genes = sets[CELL_TYPES[0], views[0]].genes["gene_id"].to_numpy()
     labels = sets[CELL_TYPES[0], views[0]].labels
     for key, part in sets.items():
@@ -97,44 +150,89 @@ def run(sets, views: list[str], folds: int, members: int, seed: int, max_epochs:
     predictions: dict[tuple, np.ndarray] = {}
     for fold, (train_rows, test_rows) in enumerate(splitter.split(genes, labels)):
         for source in CELL_TYPES:
-            target = next(c for c in CELL_TYPES if c != source)
+            target_type = next(c for c in CELL_TYPES if c != source)
             started = time.time()
-            models = {"default": train([sets[source, v] for v in views], train_rows, seed, members, max_epochs)}
-            for family in families:
+            training_views = train_views or views
+            models = {
+                "default": train(
+                    [sets[source, v] for v in training_views], train_rows, seed, members, max_epochs, target
+                )
+            }
+            for family in families if full else []:
                 keep = [v for v in views if family_of(v) != family]
-                models[f"held out: {family}"] = train([sets[source, v] for v in keep], train_rows, seed, members, max_epochs)
-            if "counts100" in views:
-                models["counts only"] = train([sets[source, "counts100"]], train_rows, seed, members, max_epochs)
+                models[f"held out: {family}"] = train(
+                    [sets[source, v] for v in keep], train_rows, seed, members, max_epochs
+                )
+            if full and "counts100" in views:
+                models["counts only"] = train(
+                    [sets[source, "counts100"]], train_rows, seed, members, max_epochs
+                )
             for view in views:
-                test = sets[target, view].subset(test_rows)
-                own = {"same view": train([sets[source, view]], train_rows, seed, members, max_epochs)}
+                test = sets[target_type, view].subset(test_rows)
+                own = (
+                    {"same view": train([sets[source, view]], train_rows, seed, members, max_epochs)}
+                    if full
+                    else {}
+                )
                 for name, model in {**models, **own}.items():
                     if name.startswith("held out") and name != f"held out: {family_of(view)}":
                         continue
                     label = "default, family held out" if name.startswith("held out") else name
-                    predictions.setdefault((source, target, view, label), np.full(len(genes), np.nan))[test_rows] = model.predict(test)
-                predictions.setdefault((source, target, view, "floor"), np.full(len(genes), np.nan))[test_rows] = floor_scores(test)
-            print(f"fold {fold + 1}/{folds} {source}→{target}: {time.time() - started:.0f} s", flush=True)
+                    predictions.setdefault((source, target_type, view, label), np.full(len(genes), np.nan))[
+                        test_rows
+                    ] = model.predict(test)
+                predictions.setdefault((source, target_type, view, "floor"), np.full(len(genes), np.nan))[
+                    test_rows
+                ] = floor_scores(test)
+            if full:
+                print(
+                    f"fold {fold + 1}/{folds} {source}→{target_type}: {time.time() - started:.0f} s",
+                    flush=True,
+                )
     rows = []
     for (source, target, view, method), scores in predictions.items():
         truth = sets[target, view].labels
-        rows.append({"source": source, "target": target, "view": view, "family": family_of(view), "method": method, "auc": roc_auc(truth, scores)})
+        rows.append(
+            {
+                "source": source,
+                "target": target,
+                "view": view,
+                "family": family_of(view),
+                "method": method,
+                "auc": roc_auc(truth, scores),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    torch.set_num_threads(1)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "roadmap")
     parser.add_argument("--views-dir", type=Path, default=Path("/tmp/chromepredict-views"))
     parser.add_argument("--views", nargs="*", default=list(VIEWS))
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--members", type=int, default=None, help="networks per model (default: the recipe's)")
+    parser.add_argument(
+        "--members", type=int, default=1, help="networks per model (the shipped recipe has 5)"
+    )
+    parser.add_argument("--ablation", action="store_true", help="measure the gain of each training choice")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1], help="seeds of the ablation")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     build_views(args.data, args.views_dir, list(CELL_TYPES), args.views)
     sets = load_all(args.data, args.views_dir, args.views)
+    if args.ablation:
+        table = ablation(sets, args.views, args.folds, args.seeds)
+        if args.out:
+            table.to_csv(args.out, sep="\t", index=False, float_format="%.4f")
+        summary = table.groupby("change", sort=False)["mean_auc"].agg(["mean", "min", "max"])
+        summary["gain"] = summary["mean"] - summary.loc["default recipe", "mean"]
+        print(summary.round(4).to_string())
+        return
     table = run(sets, args.views, args.folds, args.members, args.seed, args.max_epochs)
     if args.out:
         table.to_csv(args.out, sep="\t", index=False, float_format="%.4f")

@@ -1,3 +1,3 @@
 """chromepredict: predict gene expression (high/low) from histone-mark bigWigs (DeepChrome)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -114,25 +114,32 @@ BASELINES = {
 }
 
 
+def _tune_level(make: Callable, grid, name: str, x: tuple, train, valid, test) -> dict:
+    """Fit one regressor per grid value; keep the best validation Spearman; score the test genes."""
+    xt, xv, xs = x
+    fitted = [(make(value).fit(xt, train.levels), value) for value in grid]
+    rho, model, value = max(
+        ((_spearman(valid.levels, m.predict(xv)), m, v) for m, v in fitted), key=lambda t: t[0]
+    )
+    scores = model.predict(xs)
+    return {
+        "valid_spearman": rho,
+        "test_spearman": _spearman(test.levels, scores),
+        "setting": f"{name}={value}",
+        "scores": scores,
+    }
+
+
 def ridge_level(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int = 0) -> dict:
     """Ridge regression of the level on log1p of all marks × bins, alpha tuned on validation Spearman."""
     from sklearn.linear_model import Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    xt, xv, xs = (_log(d).reshape(len(d.genes), -1) for d in (train, valid, test))
-    best = max(
-        ((_spearman(valid.levels, m.predict(xv)), m, a) for a in RIDGE_ALPHA
-         for m in [make_pipeline(StandardScaler(), Ridge(alpha=a)).fit(xt, train.levels)]),
-        key=lambda t: t[0],
-    )  # fmt: skip
-    scores = best[1].predict(xs)
-    return {
-        "valid_spearman": best[0],
-        "test_spearman": _spearman(test.levels, scores),
-        "setting": f"alpha={best[2]}",
-        "scores": scores,
-    }
+    x = tuple(_log(d).reshape(len(d.genes), -1) for d in (train, valid, test))
+    return _tune_level(
+        lambda a: make_pipeline(StandardScaler(), Ridge(alpha=a)), RIDGE_ALPHA, "alpha", x, train, valid, test
+    )
 
 
 def forest_level(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int = 0) -> dict:
@@ -143,19 +150,12 @@ def forest_level(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: i
         x = _log(d)
         return x.reshape(len(d.genes), x.shape[1], 10, -1).mean(axis=3).reshape(len(d.genes), -1)
 
-    xt, xv, xs = blocks(train), blocks(valid), blocks(test)
-    best = max(
-        ((_spearman(valid.levels, m.predict(xv)), m, depth) for depth in RF_DEPTH
-         for m in [RandomForestRegressor(n_estimators=300, max_depth=depth, random_state=seed, n_jobs=1).fit(xt, train.levels)]),
-        key=lambda t: t[0],
-    )  # fmt: skip
-    scores = best[1].predict(xs)
-    return {
-        "valid_spearman": best[0],
-        "test_spearman": _spearman(test.levels, scores),
-        "setting": f"depth={best[2]}",
-        "scores": scores,
-    }
+    def make(depth):
+        return RandomForestRegressor(n_estimators=300, max_depth=depth, random_state=seed, n_jobs=1)
+
+    return _tune_level(
+        make, RF_DEPTH, "depth", tuple(blocks(d) for d in (train, valid, test)), train, valid, test
+    )
 
 
 def _spearman(truth: np.ndarray, predicted: np.ndarray) -> float:

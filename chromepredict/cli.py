@@ -196,7 +196,17 @@ def predict(
     expression_column: ExpressionColumnOpt = None,
     bed: Annotated[
         str | None,
-        typer.Option("--bed", help="Also write a BED9 track (TSS, score = p_high × 1000, red/blue)."),
+        typer.Option(
+            "--bed",
+            help="Also write a BED9 track here (TSS, score = p_high × 1000, red high / blue low); "
+            "with --samplesheet any value adds <sample>/predictions.bed.",
+        ),
+    ] = None,
+    samplesheet: Annotated[
+        str | None,
+        typer.Option(
+            "--samplesheet", help="CSV sample,mark,bigwig[,expression]: predict every sample; -o is a folder."
+        ),
     ] = None,
     mark: MarkOpt = None,
     gene_type: GeneTypeOpt = "protein_coding",
@@ -207,8 +217,22 @@ def predict(
     """Score every gene with a pretrained or trained model (CPU, onnxruntime only)."""
     from chromepredict.commands import predict as command
 
-    inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads)
-    command.run(report(), model, inputs, output, threshold, expression, expression_column, bed)
+    if samplesheet is None:
+        inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads)
+        command.run(report(), model, inputs, output, threshold, expression, expression_column, bed)
+        return
+    if tracks or mark or expression:
+        raise UserError(
+            "--samplesheet names every track and expression table; give no bigWigs, --mark or --expression"
+        )
+    if output == "-":
+        raise UserError("--samplesheet writes a folder; give it with -o OUTDIR")
+    summary = command.run_samplesheet(
+        report(), model, samplesheet, gtf, output, threshold, None if all_genes else gene_type,
+        threads or default_threads(), bed is not None,
+    )  # fmt: skip
+    if (summary["status"] != "ok").any():
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -247,6 +271,15 @@ def train(
     name: Annotated[
         str | None, typer.Option(help="Model name for the card (default: output folder name).")
     ] = None,
+    samplesheet: Annotated[
+        str | None,
+        typer.Option(
+            "--samplesheet", help="CSV sample,mark,bigwig,expression: one model per sample (or --pooled)."
+        ),
+    ] = None,
+    pooled: Annotated[
+        bool, typer.Option("--pooled", help="With --samplesheet: one model on all samples (cross-cell-type).")
+    ] = False,
     mark: MarkOpt = None,
     flank: FlankOpt = 5000,
     bin_size: BinOpt = 100,
@@ -256,16 +289,27 @@ def train(
     threads: ThreadsOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a model from tracks + expression, a CSV folder, or every REMC cell type."""
+    """Train a model from tracks + expression, a samplesheet, a CSV folder, or every REMC cell type."""
     from chromepredict.commands import train as command
     from chromepredict.features import WindowSpec
-    from chromepredict.sources import training_sets
+    from chromepredict.sources import samplesheet_training_sets, training_sets
 
     inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads) if tracks or mark else None
     out = report()
+    if pooled and samplesheet is None:
+        raise UserError("--pooled pools the samples of a --samplesheet; give one")
 
     def sets_of():
         spec = WindowSpec(flank, bin_size, orientation)
+        if samplesheet is not None:
+            if inputs or csv_dir or remc_root or expression:
+                raise UserError(
+                    "--samplesheet names every track and expression table; give no other data source"
+                )
+            genes = None if all_genes else gene_type
+            return samplesheet_training_sets(
+                out, samplesheet, gtf, genes, threads or default_threads(), split_seed, pooled, spec
+            )
         return training_sets(out, inputs, expression, expression_column, csv_dir, remc_root, split_seed, spec)
 
     command.run(

@@ -34,8 +34,10 @@ def metrics(labels: np.ndarray, p_high: np.ndarray, threshold: float = 0.5) -> d
 def gene_table(
     genes: pd.DataFrame, predicted: np.ndarray, truth: np.ndarray | None = None, target: str = "class"
 ) -> pd.DataFrame:
-    """gene_id with p_high and label (1/0), or level and measured_level (log2(1 + value))."""
-    table = pd.DataFrame({"gene_id": genes["gene_id"].to_numpy()})
+    """gene_id (and sample, for pooled samples) with p_high and label (1/0), or level and
+    measured_level (log2(1 + value))."""
+    columns = ["sample", "gene_id"] if "sample" in genes else ["gene_id"]
+    table = genes[columns].reset_index(drop=True)
     table["p_high" if target == "class" else "level"] = np.round(predicted, 6)
     if truth is not None:
         if target == "class":

@@ -72,6 +72,7 @@ class FeatureSet:
     levels: np.ndarray | None = field(default=None)
     profiles: dict[str, TrackProfile] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
+    window_scales: np.ndarray | None = field(default=None)  # [genes, marks] when pooled from several samples
 
     def __post_init__(self) -> None:
         expected = (len(self.genes), len(self.marks), self.spec.n_bins)
@@ -80,8 +81,35 @@ class FeatureSet:
 
     @property
     def scales(self) -> np.ndarray:
-        """Per-mark scale from the tracks' profiles (1 where a mark has none), shape [marks]."""
+        """The tracks' scales: per mark from the profiles (1 where a mark has none), shape [marks];
+        per window and mark, [genes, marks], for a set pooled from several samples."""
+        if self.window_scales is not None:
+            return self.window_scales
         return np.array([self.profiles[m].scale if m in self.profiles else 1.0 for m in self.marks])
+
+    @classmethod
+    def pooled(cls, parts: list[FeatureSet], names: list[str]) -> FeatureSet:
+        """Several samples' genes in one set (a ``sample`` column names each gene's sample); each
+        window keeps its own track's scales. Profiles are the first sample's."""
+        first = parts[0]
+        if any(p.marks != first.marks or p.spec != first.spec for p in parts):
+            raise UserError("pooled samples need the same marks and window; give every sample the same marks")
+        genes = pd.concat(
+            [p.genes.assign(sample=n) for p, n in zip(parts, names, strict=True)], ignore_index=True
+        )
+        return cls(
+            features=np.concatenate([p.features for p in parts]),
+            genes=genes,
+            marks=first.marks,
+            spec=first.spec,
+            labels=None if first.labels is None else np.concatenate([p.labels for p in parts]),
+            levels=None if first.levels is None else np.concatenate([p.levels for p in parts]),
+            profiles=first.profiles,
+            provenance=first.provenance,
+            window_scales=np.concatenate(
+                [np.broadcast_to(p.scales, (len(p.genes), len(p.marks))) for p in parts]
+            ),
+        )
 
     def subset(self, rows: np.ndarray) -> FeatureSet:
         """The genes at ``rows`` (indices or boolean mask)."""
@@ -94,6 +122,7 @@ class FeatureSet:
             genes=self.genes.iloc[rows].reset_index(drop=True),
             labels=None if self.labels is None else self.labels[rows],
             levels=None if self.levels is None else self.levels[rows],
+            window_scales=None if self.window_scales is None else self.window_scales[rows],
         )
 
     def select_marks(self, marks: tuple[str, ...]) -> FeatureSet:
@@ -104,6 +133,7 @@ class FeatureSet:
             features=self.features[:, index],
             marks=tuple(marks),
             profiles={m: self.profiles[m] for m in marks if m in self.profiles},
+            window_scales=None if self.window_scales is None else self.window_scales[:, index],
         )
 
     def reoriented(self, orientation: str) -> FeatureSet:

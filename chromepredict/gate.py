@@ -25,7 +25,10 @@ def subset_key(marks) -> str:
 
 
 def choose_marks(model: LoadedModel, available: list[str], source: str) -> tuple[list[str], list[str]]:
-    """(the model's marks present in ``available``, in card order; notes for the user)."""
+    """(the model's marks present in ``available``, in card order; notes for the user).
+
+    Missing marks are an error for a model that needs all of them; otherwise :func:`admit` warns.
+    """
     used = [m for m in model.marks if m in available]
     missing = [m for m in model.marks if m not in available]
     extra = [m for m in available if m not in model.marks]
@@ -42,28 +45,34 @@ def choose_marks(model: LoadedModel, available: list[str], source: str) -> tuple
             f"{source}: model {model.name} needs {', '.join(model.marks)}; missing {', '.join(missing)}: "
             "add the track(s) (--mark MARK=PATH), or train a model on the marks you have (chromepredict train)"
         )
-    if missing:
-        notes.append(
-            f"scoring from {len(used)} of {len(model.marks)} marks ({', '.join(used)}); {subset_quality(model, used)}"
-        )
     return used, notes
 
 
 def subset_quality(model: LoadedModel, used: list[str]) -> str:
-    """The card's cross-validated score for this subset of marks, as a phrase."""
-    scores = model.card.get("metrics", {}).get("subsets", {}).get(subset_key(used))
+    """The card's cross-validated score for this subset of marks and for all of them, as a phrase."""
+    subsets = model.card.get("metrics", {}).get("subsets", {})
+    scores, full = subsets.get(subset_key(used)), subsets.get(subset_key(model.marks))
     if not scores:
         return "no cross-validated score for this subset on the card"
     metric = "AUC" if model.target == "class" else "Spearman"
-    return f"cross-validated {metric} for this subset: " + ", ".join(
+    text = f"cross-validated {metric} for this subset: " + ", ".join(
         f"{k} {v:.3f}" for k, v in scores.items()
     )
+    if full:
+        text += " (all marks: " + ", ".join(f"{k} {v:.3f}" for k, v in full.items()) + ")"
+    return text
 
 
 def admit(model: LoadedModel, data: FeatureSet, source: str) -> FeatureSet:
     """The input as the model needs it: marks in card order, window checked, windows oriented."""
     used, _ = choose_marks(model, list(data.marks), source)
     data = data.select_marks(tuple(used))
+    if len(used) < len(model.marks):
+        missing = [m for m in model.marks if m not in used]
+        data.provenance.warnings.append(
+            f"scoring from {len(used)} of {len(model.marks)} marks ({', '.join(used)}; no {', '.join(missing)}); "
+            + subset_quality(model, used)
+        )
     want, have = model.spec, data.spec
     if (want.flank, want.bin_size, want.n_bins) != (have.flank, have.bin_size, have.n_bins):
         raise UserError(
@@ -118,7 +127,7 @@ def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
         empty = float((data.features[:, m] == 0).mean())
         if empty > trained["empty_bins"][1] + 0.1:
             what.append(f"{empty:.0%} empty bins (trained on at most {trained['empty_bins'][1]:.0%})")
-        logged = transform.logged(data.features[:, [m]], data.scales[[m]])
+        logged = transform.logged(data.features[:, [m]], data.scales[..., [m]])
         level = float(np.median(logged.mean(axis=(1, 2))))
         q_low, q_high = trained["window_mean"][0], trained["window_mean"][-1]
         if not q_low <= level <= q_high:
@@ -147,7 +156,7 @@ def training_profile(parts: list[FeatureSet], transform) -> dict:
                 kinds.add(track.kind)
                 resolutions.append(track.resolution)
             empty.append(float((part.features[:, m] == 0).mean()))
-            logged = transform.logged(part.features[:, [m]], part.scales[[m]])
+            logged = transform.logged(part.features[:, [m]], part.scales[..., [m]])
             level.append(float(np.median(logged.mean(axis=(1, 2)))))
         profile[mark] = {
             "kinds": sorted(kinds),

@@ -35,7 +35,8 @@ class MaskedChrome(nn.Module):
     """DeepChrome's convolution over the marks *and* a presence mask per mark, then a small head.
 
     Absent marks enter as zeros with their mask channel at 0, so one network scores any non-empty
-    subset of its marks. ``target="class"`` gives 2 logits (low, high); ``"level"`` one value.
+    subset of its marks. ``target="class"`` gives 2 logits (low, high), plus the standardised level
+    as a third output when ``aux_level`` (a second task that helps the first); ``"level"`` one value.
     """
 
     masked = True
@@ -50,6 +51,7 @@ class MaskedChrome(nn.Module):
         hidden: int = 64,
         dropout: float = 0.5,
         target: str = "class",
+        aux_level: bool = False,
     ):
         super().__init__()
         pooled = (n_bins - kernel + 1) // pool
@@ -57,7 +59,7 @@ class MaskedChrome(nn.Module):
         self.features = nn.Sequential(nn.ReLU(), nn.MaxPool1d(pool), nn.Dropout(dropout), nn.Flatten())
         self.head = nn.Sequential(
             nn.Linear(filters * pooled, hidden), nn.ReLU(), nn.Dropout(dropout / 2),
-            nn.Linear(hidden, 2 if target == "class" else 1),
+            nn.Linear(hidden, (3 if aux_level else 2) if target == "class" else 1),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -82,5 +84,5 @@ class Ensemble(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         outputs = [m(x, mask) for m in self.members]
         if self.target == "class":
-            return torch.stack([torch.softmax(o, dim=1) for o in outputs]).mean(dim=0)
+            return torch.stack([torch.softmax(o[:, :2], dim=1) for o in outputs]).mean(dim=0)
         return torch.stack(outputs).mean(dim=0) * self.level_sd + self.level_mean

@@ -117,7 +117,7 @@ class LoadedModel:
         full = np.zeros((len(data.genes), len(self.marks), data.spec.n_bins), dtype=np.float32)
         index = [i for i, p in enumerate(present) if p]
         order = [data.marks.index(self.marks[i]) for i in index]
-        scales = data.scales[order] if order else None
+        scales = data.scales[..., order] if order else None
         full[:, index] = self.transform.select(index).apply(data.features[:, order], scales)
         mask = np.tile(np.array(present, dtype=np.float32), (len(data.genes), 1))
         return full, mask

@@ -20,7 +20,9 @@ from chromepredict.marks import assign_marks
 from chromepredict.report import Report
 from chromepredict.signal import extract, track_chroms
 
-NO_SIGNAL_WARNING = 0.5  # share of genes without signal in any track that suggests a mismatch
+#: Share of genes without signal in any track that suggests a build mismatch (peak-only tracks
+#: leave many genes empty by design, so they need a higher share).
+NO_SIGNAL_WARNING = {"peak-signal": 0.9, "other": 0.5}
 
 
 def _examples(genes: pd.DataFrame, n: int = 3) -> str:
@@ -108,7 +110,8 @@ def from_tracks(
         if len(data.genes)
         else 0.0
     )
-    if silent > NO_SIGNAL_WARNING:
+    peaks_only = all(p.kind == "peak-signal" for p in data.profiles.values())
+    if silent > NO_SIGNAL_WARNING["peak-signal" if peaks_only else "other"]:
         warnings.append(
             f"{silent:.0%} of genes have no signal in any track: the GTF is probably of another genome build "
             f"than the tracks{f' ({assembly})' if assembly else ''}, or the tracks cover only part of the genome"
@@ -164,7 +167,7 @@ def with_expression(data: FeatureSet, expression) -> FeatureSet:
     labelled.labels = matched.labels[known].to_numpy(np.int8)
     labelled.levels = matched.levels[known].to_numpy(np.float64)
     labelled.provenance.labels_from = expression.describe()
-    labelled.provenance.notes.extend(expression.notes)
+    labelled.provenance.notes.extend(expression.notes + matched.notes)
     if matched.n_unmatched:
         labelled.provenance.notes.append(
             f"{matched.n_unmatched} genes have no value in {expression.source} and are left out"
@@ -270,3 +273,44 @@ def training_sets(
     labelled = with_expression(inputs.read(inputs.files(), spec, report), values)
     report.provenance(labelled.provenance)
     return {"tracks": split_tracks(labelled, split_seed)}
+
+
+def samplesheet_training_sets(
+    report: Report,
+    sheet: str,
+    gtf: str | None,
+    gene_type: str | None,
+    threads: int,
+    split_seed: int,
+    pooled: bool,
+    spec: WindowSpec = WindowSpec(),
+) -> dict[str, TrainingSet]:
+    """One TrainingSet per sample of a samplesheet, or with ``pooled`` one over all samples (split
+    by chromosome together, so a gene is on one side of the split in every sample)."""
+    from chromepredict.samplesheet import read_samplesheet
+
+    if gtf is None:
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    samples = read_samplesheet(sheet)
+    lacking = [s.name for s in samples if s.expression is None]
+    if lacking:
+        raise UserError(
+            f"{sheet}: training needs an expression table per sample; add an expression column for {', '.join(lacking[:5])}"
+        )
+    labelled = {}
+    for sample in samples:
+        inputs = TrackInputs([], [f"{m}={p}" for m, p in sample.tracks.items()], gtf, gene_type, threads)
+        values = read_expression_for(sample.expression, None, gtf)
+        labelled[sample.name] = with_expression(inputs.read(inputs.files(), spec, report), values)
+        for warning in labelled[sample.name].provenance.warnings:
+            report.warn(f"{sample.name}: {warning}")
+    if not pooled:
+        return {name: split_tracks(data, split_seed) for name, data in labelled.items()}
+    data = FeatureSet.pooled(list(labelled.values()), list(labelled))
+    data.provenance = Provenance(
+        source="samplesheet",
+        description=f"{len(labelled)} samples of {sheet} pooled ({', '.join(labelled)})",
+        assembly=next(iter(labelled.values())).provenance.assembly,
+        labels_from="each sample's expression table (its own median rule)",
+    )
+    return {"pooled": split_tracks(data, split_seed)}

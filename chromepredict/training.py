@@ -39,6 +39,7 @@ class Recipe:
     scale_jitter: float = 0.0  # scales multiplied by exp(U(−j, j)) per window and mark in training
     hidden: int = 64
     dropout: float = 0.5
+    level_weight: float = 0.0  # class models: weight of the auxiliary level regression in the loss
 
 
 #: ``deepchrome-2016`` is the published recipe; ``deepchrome`` (the default) the one measured best
@@ -46,7 +47,7 @@ class Recipe:
 RECIPES = {
     "deepchrome": Recipe(
         "masked", "track-log1p", "adam", 1e-3, 32, 1e-4, max_epochs=60, patience=10,
-        members=5, mark_dropout=0.3, scale_jitter=0.7,
+        members=5, mark_dropout=0.3, scale_jitter=0.7, level_weight=1.0,
     ),
     "deepchrome-2016": Recipe("deepchrome", "raw", "sgd", 1e-3, 1, 0.0, max_epochs=50, patience=50),
 }  # fmt: skip
@@ -99,7 +100,7 @@ class TrainingArrays:
             raise ValueError("pooled feature sets must share their marks")
         return cls(
             features=np.concatenate([p.features for p in parts]),
-            scales=np.concatenate([np.tile(p.scales, (len(p.genes), 1)) for p in parts]),
+            scales=np.concatenate([np.broadcast_to(p.scales, (len(p.genes), len(marks))) for p in parts]),
             labels=None if parts[0].labels is None else np.concatenate([p.labels for p in parts]),
             levels=None if parts[0].levels is None else np.concatenate([p.levels for p in parts]),
         )
@@ -175,7 +176,10 @@ def _network(recipe: Recipe, n_marks: int, n_bins: int, target: str):
                 "--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target level"
             )
         return DeepChrome(n_marks, n_bins)
-    return MaskedChrome(n_marks, n_bins, hidden=recipe.hidden, dropout=recipe.dropout, target=target)
+    aux = target == "class" and recipe.level_weight > 0
+    return MaskedChrome(
+        n_marks, n_bins, hidden=recipe.hidden, dropout=recipe.dropout, target=target, aux_level=aux
+    )
 
 
 class _Inputs:
@@ -211,16 +215,22 @@ class _Inputs:
         return inputs, mask
 
 
-def _predict(net, inputs: _Inputs, target: str, batch_size: int = 4096) -> np.ndarray:
+def _predict(
+    net, inputs: _Inputs, target: str, rows: np.ndarray | None = None, batch_size: int = 4096
+) -> np.ndarray:
+    """The network's output for ``rows`` (default: all) of ``inputs``, no augmentation."""
     import torch
 
+    rows = np.arange(len(inputs.x)) if rows is None else rows
     net.eval()
     out = []
     with torch.no_grad():
-        for start in range(0, len(inputs.x), batch_size):
-            x, mask = inputs.batch(torch.arange(start, min(start + batch_size, len(inputs.x))))
+        for start in range(0, len(rows), batch_size):
+            x, mask = inputs.batch(torch.from_numpy(rows[start : start + batch_size]))
             result = net(x, mask)
-            out.append((torch.softmax(result, 1)[:, 1] if target == "class" else result[:, 0]).cpu().numpy())
+            out.append(
+                (torch.softmax(result[:, :2], 1)[:, 1] if target == "class" else result[:, 0]).cpu().numpy()
+            )
     return np.concatenate(out)
 
 
@@ -243,8 +253,6 @@ def fit(
     """
     import torch
 
-    from chromepredict.model import Ensemble
-
     recipe = get_recipe(architecture)
     recipe = replace(recipe, transform=transform or recipe.transform, members=members or recipe.members)
     if target not in TARGETS:
@@ -259,15 +267,41 @@ def fit(
                 f"the {name} genes need both high and low labels; give more genes or another split"
             )
     device = resolve_device(device)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(
+        1
+    )  # one thread: the same seed gives the same bytes on any CPU (and it is barely slower)
+    try:
+        return _fit(train, valid, architecture, recipe, target, seed, device, max_epochs, on_epoch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(train, valid, architecture, recipe, target, seed, device, max_epochs, on_epoch) -> TrainedModel:
+    """:func:`fit` once its arguments are checked."""
+    import torch
+
+    from chromepredict.model import Ensemble
+
+    y_train = train.target(target)
+    y_valid = None if valid is None else valid.target(target)
     fitted = InputTransform(recipe.transform).fit([(train.features, train.scales)])
     inputs = _Inputs(train, fitted, device)
     valid_inputs = None if valid is None else _Inputs(valid, fitted, device)
     y = torch.from_numpy(y_train.astype(np.int64 if target == "class" else np.float32)).to(device)
+    levels = train.levels if target == "level" else (train.levels if recipe.level_weight > 0 else None)
     level_mean, level_sd = (
-        (0.0, 1.0) if target == "class" else (float(y_train.mean()), float(y_train.std() or 1.0))
+        (0.0, 1.0) if levels is None else (float(levels.mean()), float(levels.std() or 1.0))
+    )
+    z_level = (
+        None
+        if levels is None
+        else torch.from_numpy(((levels - level_mean) / level_sd).astype(np.float32)).to(device)
     )
     loss_fn = torch.nn.CrossEntropyLoss() if target == "class" else torch.nn.MSELoss()
     n_marks, n_bins = train.features.shape[1:]
+    # the training score each epoch is taken on at most 2,000 windows (a fixed, seeded sample)
+    monitor = np.sort(np.random.default_rng(seed).permutation(len(y_train))[:2000])
     nets, log, best_epochs = [], [], []
     for member in range(recipe.members):
         member_seed = seed * 100 + member
@@ -285,13 +319,19 @@ def fit(
                 idx = order[start : start + recipe.batch_size].to(device)
                 x, mask = inputs.batch(idx, generator, recipe)
                 output = net(x, mask)
-                truth = y[idx] if target == "class" else (y[idx] - level_mean) / level_sd
-                loss = loss_fn(output if target == "class" else output[:, 0], truth)
+                if target == "level":
+                    loss = loss_fn(output[:, 0], z_level[idx])
+                else:
+                    loss = loss_fn(output[:, :2], y[idx])
+                    if z_level is not None and output.shape[1] == 3:
+                        loss = loss + recipe.level_weight * torch.nn.functional.mse_loss(
+                            output[:, 2], z_level[idx]
+                        )
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach()) * len(idx)
-            train_score = score(target, y_train, _predict(net, inputs, target))
+            train_score = score(target, y_train[monitor], _predict(net, inputs, target, monitor))
             valid_score = (
                 np.nan if valid is None else score(target, y_valid, _predict(net, valid_inputs, target))
             )
@@ -305,7 +345,7 @@ def fit(
         net.load_state_dict(best_state)
         nets.append(net.cpu().eval())
         best_epochs.append(best_epoch)
-    ensemble = Ensemble(nets, target, level_mean, level_sd).eval()
+    ensemble = Ensemble(nets, target, *((level_mean, level_sd) if target == "level" else (0.0, 1.0))).eval()
     return TrainedModel(ensemble, fitted, architecture, recipe, target, log, best_epochs, device)
 
 

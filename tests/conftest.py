@@ -33,3 +33,16 @@ def cli():
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, example):
+    """A small class model trained through the real CLI on the bundled E003 tracks (3 epochs)."""
+    out = tmp_path_factory.mktemp("trained") / "model"
+    result = CliRunner().invoke(
+        app,
+        ["train", *[str(t) for t in example["tracks"]], "--gtf", str(example["gtf"]),
+         "--expression", str(example["expression"]), "-o", str(out), "--max-epochs", "3", "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    return out

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 import chromepredict
 
@@ -69,10 +70,35 @@ def test_versions_agree():
 
 def test_recipe_conventions():
     text = recipe()
-    for needle in ("noarch: python", "pin_subpackage('chromepredict', max_pin=\"x.x\")", "entry_points:", "sha256:",
+    for needle in ("noarch: python", "pin_subpackage('chromepredict', max_pin=\"x.x\")", "entry_points:",
                    "license_file: LICENSE", "doi:10.1093/bioinformatics/btw427", "recipe-maintainers:",
                    "chromepredict --version", "chromepredict models", "chromepredict demo"):  # fmt: skip
         assert needle in text, needle
+
+
+def test_recipe_builds_from_this_repository():
+    """No placeholder checksum: the recipe's source is this repository (its root has pyproject.toml)."""
+    source = re.search(r"^source:\n((?:  .*\n|\s*#.*\n)+)", recipe(), re.MULTILINE).group(1)
+    path = re.search(r"^  path: (\S+)$", source, re.MULTILINE)
+    assert path, "recipe source must be a path (sha256 placeholders are not allowed)"
+    assert (ROOT / "recipe" / path.group(1) / "pyproject.toml").is_file()
+    assert "0000000000" not in recipe()
+
+
+def test_lowest_versions_ci_pins_exactly_the_floors():
+    """.ci/run tests once with every core and train dependency at its pyproject floor."""
+    pins = {}
+    for line in (ROOT / ".ci" / "lowest-constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.lower()] = version
+    project = pyproject()["project"]
+    for requirement in [*project["dependencies"], *project["optional-dependencies"]["train"]]:
+        req = Requirement(requirement)
+        if req.name == "torch":
+            continue  # only torch 2.13.0 (CPU) is installable on the project's machines
+        floor = next(s.version for s in req.specifier if s.operator == ">=")
+        assert Version(pins.get(req.name.lower(), "0")) == Version(floor), req
 
 
 def test_version_option(cli):
@@ -89,13 +115,13 @@ def test_wheel_holds_models_and_example_data_but_no_tests(tmp_path):
     )
     (wheel,) = tmp_path.glob("chromepredict-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for model in ("E003", "E123", "E003-E123"):
-        for part in ("model.onnx", "model.card.json", "golden.npz", "training_genes.tsv"):
+    for model in ("E003", "E123", "E003-E123", "E003-E123-level"):
+        for part in ("model.onnx", "model.card.json", "golden.npz"):
             assert f"chromepredict/pretrained/{model}/{part}" in names
     assert sum(n.startswith("chromepredict/data/example/") and n.endswith(".bw") for n in names) == 5
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "scripts/", "recipe/"))]
     assert not [n for n in names if n.endswith("model.pt")]
-    assert wheel.stat().st_size < 12_000_000
+    assert wheel.stat().st_size < 15_000_000
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ from chromepredict.datasets import read_deepchrome_csv
 from chromepredict.errors import UserError
 from chromepredict.features import WindowSpec
 from chromepredict.marks import CORE_MARKS, assign_marks
-from chromepredict.signal import extract
+from chromepredict.signal import EXACT_BINS, extract
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +136,68 @@ def test_not_a_bigwig(tmp_path, genes, files):
 def test_bad_window_spec(flank, bin_size, orientation):
     with pytest.raises(UserError):
         WindowSpec(flank, bin_size, orientation)
+
+
+def one_gene(tss: int, chrom: str = "chr1", strand: str = "+"):
+    import pandas as pd
+
+    return pd.DataFrame(
+        {"gene_id": ["A"], "gene_name": ["A"], "chrom": [chrom], "tss": [tss], "strand": [strand]}
+    )
+
+
+def test_nan_counts_as_zero_in_both_paths(tmp_path):
+    """25 bp of 4.0 then 25 bp of NaN in a 50 bp bin reads 2.0 (NaN counts 0), inside a chromosome and
+    across its end alike."""
+    path = tmp_path / "H3K4me3.bw"
+    write_bigwig(
+        path,
+        [("chr1", 1000)],
+        [
+            ("chr1", 0, 25, 4.0),
+            ("chr1", 25, 50, float("nan")),
+            ("chr1", 950, 975, 4.0),
+            ("chr1", 975, 1000, float("nan")),
+        ],
+    )
+    inside, _ = extract(
+        one_gene(50), {"H3K4me3": str(path)}, WindowSpec(flank=50, bin_size=50, orientation="genomic")
+    )
+    np.testing.assert_allclose(inside.features[0, 0], [2.0, 0.0])
+    across, _ = extract(
+        one_gene(1000), {"H3K4me3": str(path)}, WindowSpec(flank=50, bin_size=50, orientation="genomic")
+    )
+    np.testing.assert_allclose(across.features[0, 0], [2.0, 0.0])  # [950, 1000) then beyond the end
+
+
+@pytest.mark.skipif(not EXACT_BINS, reason="pybigtools 0.2 has only the base-by-base reader (the whole suite tests it)")
+def test_base_by_base_path_equals_the_fast_path(genes, files, monkeypatch):
+    """The reader used under pybigtools 0.2 (base by base) gives the fast path's values."""
+    import chromepredict.signal as signal
+
+    fast, _ = extract(genes.head(60), files)
+    monkeypatch.setattr(signal, "EXACT_BINS", False)
+    monkeypatch.setattr(signal, "_read_bases", _kwargs_for_old_reader(signal._read_bases))
+    slow, _ = extract(genes.head(60), files)
+    np.testing.assert_allclose(slow.features, fast.features, rtol=1e-5, atol=1e-6)
+
+
+def _kwargs_for_old_reader(read_bases):
+    """Under pybigtools 0.3 the base-by-base read takes ``fillna``; emulate 0.2's ``missing`` keyword."""
+
+    def read(track, chrom, lo, width, length):
+        class Old:
+            def values(self, chrom, a, b, missing=0.0):
+                return track.values(chrom, a, b, fillna=missing)
+
+        return read_bases(Old(), chrom, lo, width, length)
+
+    return read
+
+
+def test_truncated_bigwig_is_one_line_error(tmp_path, genes, files):
+    source = open(files["H3K4me3"], "rb").read()
+    cut = tmp_path / "H3K4me3.bw"
+    cut.write_bytes(source[: len(source) // 3])
+    with pytest.raises(UserError, match="truncated or damaged"):
+        extract(genes, {**files, "H3K4me3": str(cut)})

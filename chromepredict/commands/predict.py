@@ -90,3 +90,115 @@ def run(
         summary += f": median predicted level {np.median(scored.table['level']):.3g}"
     report.info(summary + ("" if output == "-" else f" → {output}"))
     return scored
+
+
+@dataclass
+class SampleResult:
+    """What one sample's worker sends back: its summary row, its values per gene and its warnings."""
+
+    row: dict
+    values: pd.Series | None
+    warnings: list[str]
+
+
+def _predict_sample(task: tuple) -> SampleResult:
+    """Worker: predict one sample of a samplesheet into its folder (runs in its own process)."""
+    from chromepredict.errors import UserError
+    from chromepredict.onnx_io import load_model
+
+    model_path, sample, gtf, gene_type, folder, threshold, bed = task
+    row = {"sample": sample.name, "status": "ok"}
+    try:
+        model = load_model(model_path)
+        inputs = TrackInputs([], [f"{m}={p}" for m, p in sample.tracks.items()], gtf, gene_type, 1)
+        values = read_expression_for(sample.expression, None, gtf) if sample.expression else None
+        scored = score_sample(model, inputs, Report(quiet=True), threshold, values)
+    except UserError as exc:
+        return SampleResult({**row, "status": "failed", "error": " ".join(str(exc).split())}, None, [])
+    folder.mkdir(parents=True, exist_ok=True)
+    write_predictions(scored.table, folder / "predictions.tsv", scored.header)
+    if bed:
+        write_bed(scored.table, folder / "predictions.bed", model.name)
+    table = scored.table
+    column = "p_high" if model.target == "class" else "level"
+    row.update(genes=len(table), warnings=len(scored.warnings))
+    if model.target == "class":
+        row.update(high=int((table["call"] == "high").sum()), low=int((table["call"] == "low").sum()))
+    if scored.score is not None:
+        row["auc" if model.target == "class" else "spearman"] = round(scored.score, 4)
+    values = table.set_index("gene_id")[column].rename(sample.name)
+    return SampleResult(row, values, scored.warnings)
+
+
+def multiqc_table(summary: pd.DataFrame) -> str:
+    """MultiQC custom content (``*_mqc.tsv``): the summary as a general-stats-like table."""
+    header = [
+        "# id: 'chromepredict'",
+        "# section_name: 'chromepredict'",
+        "# description: 'Genes scored per sample by chromepredict (high/low calls, warnings, agreement with RNA-seq).'",
+        "# format: 'tsv'",
+        "# plot_type: 'table'",
+    ]
+    columns = [
+        c for c in ("sample", "status", "genes", "high", "low", "warnings", "auc", "spearman") if c in summary
+    ]
+    return "\n".join(header) + "\n" + summary[columns].to_csv(sep="\t", index=False)
+
+
+def run_samplesheet(
+    report: Report,
+    model_spec: str,
+    sheet: str,
+    gtf: str | None,
+    outdir: str,
+    threshold: float,
+    gene_type: str | None,
+    threads: int,
+    bed: bool,
+) -> pd.DataFrame:
+    """Predict every sample of a samplesheet in parallel processes into ``outdir``.
+
+    Writes ``<sample>/predictions.tsv`` (as a single-sample run would), the genes × samples matrix
+    ``p_high.tsv`` (``level.tsv`` for level models), ``summary.tsv``, ``summary_mqc.tsv`` and
+    ``samples.png``. A failing sample is reported in the summary; the others still finish.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from chromepredict.errors import UserError
+    from chromepredict.files import atomic_dir, check_output_dir
+    from chromepredict.plots import sample_heatmap
+    from chromepredict.samplesheet import read_samplesheet
+
+    model, note = open_model(model_spec)
+    if note:
+        report.info(note)
+    if gtf is None:
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    check_output_dir(outdir)
+    samples = read_samplesheet(sheet)
+    workers = max(1, min(threads, len(samples)))
+    report.info(f"{len(samples)} samples from {sheet}, {workers} at a time, model {model.name}")
+    results = []
+    with atomic_dir(outdir) as tmp:
+        tasks = [(model.path, s, gtf, gene_type, tmp / s.name, threshold, bed) for s in samples]
+        with ProcessPoolExecutor(workers) as pool, report.progress("samples", len(samples)) as advance:
+            for result in pool.map(_predict_sample, tasks):
+                for warning in result.warnings:
+                    report.warn(f"{result.row['sample']}: {warning}")
+                if result.row["status"] != "ok":
+                    report.error(f"{result.row['sample']}: {result.row['error']}")
+                results.append(result)
+                advance(1)
+        summary = pd.DataFrame([r.row for r in results]).convert_dtypes()
+        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False)
+        (tmp / "summary_mqc.tsv").write_text(multiqc_table(summary))
+        matrix = [r.values for r in results if r.values is not None]
+        if matrix:
+            values = pd.concat(matrix, axis=1)
+            name = "p_high" if model.target == "class" else "level"
+            values.reset_index().to_csv(tmp / f"{name}.tsv", sep="\t", index=False, float_format="%.6g")
+            if model.target == "class":
+                sample_heatmap(
+                    values, tmp / "samples.png", f"{model.name}: P(high) of the most variable genes"
+                )
+    return summary

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict import gate
+from chromepredict.card import TARGETS
 from chromepredict.errors import UserError
 from chromepredict.evaluation import gene_table, metrics, regression_metrics
 from chromepredict.features import FeatureSet
@@ -160,6 +161,8 @@ def run(
 
     require_torch("train")
     get_recipe(architecture)
+    if target not in TARGETS:
+        raise UserError(f"--target {target!r} is unknown; use class or level")
     check_output_dir(output)
     device = resolve_device(device)
     sets: dict[str, TrainingSet] = sets_of()
@@ -186,22 +189,18 @@ def run(
                 report,
                 extra,
             )
+            metric = "roc_auc" if target == "class" else "spearman"
             row = {
                 "name": label,
                 **{
-                    f"{k}_{m}": v
-                    for k, s in card["metrics"].items()
-                    if k != "subsets"
-                    for m, v in s.items()
-                    if m in ("roc_auc", "spearman")
+                    f"{split}_{metric}": card["metrics"][split][metric]
+                    for split in ("valid", "test")
+                    if split in card["metrics"]
                 },
             }
             summary.append(row)
-            report.info(
-                f"{label}: "
-                + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "name")
-                + f" → {Path(output) / (key if several else '')}"
-            )
+            scores = ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "name")
+            report.info(f"{label}: {scores} → {Path(output) / key if several else output}")
         if len(sets) > 1:
             pd.DataFrame(summary).to_csv(tmp / "summary.tsv", sep="\t", index=False, float_format="%.4f")
     return summary

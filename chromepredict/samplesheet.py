@@ -1,0 +1,82 @@
+"""Samplesheets, as nf-core pipelines write them: a CSV with one row per track.
+
+Columns ``sample,mark,bigwig`` and optionally ``expression`` (a table per sample, on any of its
+rows). Marks are named explicitly (no file-name guessing); relative paths are relative to the
+samplesheet's folder. Sample names become folder names, so they are letters, digits, ``.``, ``_``
+and ``-`` only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from chromepredict.errors import UserError
+from chromepredict.marks import EXAMPLES, canonical_mark, mark_order
+
+REQUIRED = ("sample", "mark", "bigwig")
+_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+@dataclass
+class Sample:
+    """One sample of a samplesheet: its tracks by mark and its expression table, if any."""
+
+    name: str
+    tracks: dict[str, str] = field(default_factory=dict)
+    expression: str | None = None
+
+
+def read_samplesheet(path: str | Path) -> list[Sample]:
+    """The samples of a samplesheet, in the order they first appear; every mistake is a UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: samplesheet not found; check the --samplesheet path")
+    try:
+        table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False, comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(
+            f"{path}: cannot read the samplesheet ({exc}); give a CSV with columns sample,mark,bigwig"
+        ) from None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise UserError(
+            f"{path}: samplesheet lacks column(s) {', '.join(missing)}; columns are sample,mark,bigwig[,expression]"
+        )
+    if table.empty:
+        raise UserError(f"{path}: samplesheet has no rows; add one row per sample and mark")
+    samples: dict[str, Sample] = {}
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        name, given, bigwig = row.sample.strip(), row.mark.strip(), row.bigwig.strip()
+        where = f"{path}, line {line}"
+        if not _SAFE.match(name):
+            raise UserError(
+                f"{where}: sample {name!r} must be letters, digits, '.', '_' or '-' (it names a folder)"
+            )
+        mark = canonical_mark(given)
+        if mark is None:
+            raise UserError(f"{where}: mark {given!r} is not recognised; write it like {EXAMPLES}")
+        if not bigwig:
+            raise UserError(f"{where}: no bigwig path; give the track of {name} {mark}")
+        sample = samples.setdefault(name, Sample(name))
+        if mark in sample.tracks:
+            raise UserError(f"{where}: sample {name} has {mark} twice; give one bigWig per sample and mark")
+        sample.tracks[mark] = str(_resolve(path, bigwig))
+        expression = getattr(row, "expression", "").strip() if "expression" in table.columns else ""
+        if expression:
+            resolved = str(_resolve(path, expression))
+            if sample.expression not in (None, resolved):
+                raise UserError(f"{where}: sample {name} names two expression tables; give one per sample")
+            sample.expression = resolved
+    for sample in samples.values():
+        sample.tracks = {m: sample.tracks[m] for m in mark_order(sample.tracks)}
+    return list(samples.values())
+
+
+def _resolve(sheet: Path, value: str) -> Path:
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else sheet.parent / candidate

@@ -1,0 +1,75 @@
+"""The model card: schema and version checked on load, sealed together with the model."""
+
+import json
+import shutil
+
+import pytest
+
+from chromepredict.card import CARD_FORMAT, read_card
+from chromepredict.errors import UserError
+from chromepredict.onnx_io import load_model
+
+
+@pytest.fixture
+def copy(trained_model, tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(trained_model, folder)
+    return folder
+
+
+def edit_card(folder, change):
+    path = folder / "model.card.json"
+    card = json.loads(path.read_text())
+    change(card)
+    path.write_text(json.dumps(card, indent=2))
+
+
+def test_a_sealed_card_loads(trained_model):
+    card, data = read_card(trained_model / "model.onnx")
+    assert card["format_version"] == CARD_FORMAT and len(card["integrity"]) == 64
+    assert data == (trained_model / "model.onnx").read_bytes()
+
+
+def test_tampered_transform_statistics_are_refused(copy, cli, tracks, example, tmp_path):
+    def times_ten(card):
+        card["transform"]["log_mean"] = [10 * v for v in card["transform"]["log_mean"]]
+
+    edit_card(copy, times_ten)
+    with pytest.raises(UserError, match="integrity check failed"):
+        load_model(copy)
+    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", copy, "-o", tmp_path / "p.tsv")
+    assert code == 2 and "integrity check failed" in stderr and len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "p.tsv").exists()
+
+
+def test_tampered_mark_order_is_refused(copy):
+    edit_card(copy, lambda card: card["inputs"]["marks"].reverse())
+    with pytest.raises(UserError, match="integrity check failed"):
+        load_model(copy)
+
+
+def test_replaced_model_file_is_refused(copy):
+    onnx = copy / "model.onnx"
+    onnx.write_bytes(onnx.read_bytes() + b"\0")
+    with pytest.raises(UserError, match="sha256 differs"):
+        load_model(copy)
+
+
+@pytest.mark.parametrize("version", [1, 3, "2", None])
+def test_unknown_format_versions_are_refused(copy, version):
+    edit_card(copy, lambda card: card.update(format_version=version))
+    with pytest.raises(UserError, match="format_version"):
+        load_model(copy)
+
+
+@pytest.mark.parametrize("field", ["target", "inputs", "transform", "integrity"])
+def test_missing_fields_are_refused(copy, field):
+    edit_card(copy, lambda card: card.pop(field))
+    with pytest.raises(UserError, match=f"lacks a valid '{field}'"):
+        load_model(copy)
+
+
+def test_not_json(copy):
+    (copy / "model.card.json").write_text("{not json")
+    with pytest.raises(UserError, match="not a chromepredict model card"):
+        load_model(copy)

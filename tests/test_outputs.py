@@ -1,0 +1,140 @@
+"""Every output path through the installed command line: files, stdout, pipes, devices, symlinks,
+folders; outputs complete or absent; torch missing; truncated inputs; the model-name rule."""
+
+import gzip
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+
+import pandas as pd
+import pytest
+
+EXE = shutil.which("chromepredict")
+
+
+def predict(tracks, example, model, *extra, **kwargs):
+    args = [EXE, "predict", *tracks, "--gtf", str(example["gtf"]), "--model", str(model), *map(str, extra)]
+    return subprocess.run(args, capture_output=True, text=True, **kwargs)
+
+
+def rows(text):
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def test_stdout_by_default_and_with_dash(tracks, example, trained_model):
+    for extra in ([], ["-o", "-"]):
+        result = predict(tracks, example, trained_model, *extra)
+        assert result.returncode == 0, result.stderr
+        assert len(rows(result.stdout)) == 370  # header + 369 genes
+
+
+def test_dev_null_stays_a_device(tracks, example, trained_model):
+    result = predict(tracks, example, trained_model, "-o", "/dev/null")
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_named_pipe_is_written_through(tracks, example, trained_model, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo).read()))
+    reader.start()
+    result = predict(tracks, example, trained_model, "-o", fifo)
+    reader.join(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and len(rows(received[0])) == 370
+
+
+def test_process_substitution(tracks, example, trained_model, tmp_path):
+    quoted = " ".join(f"'{t}'" for t in tracks)
+    command = f"'{EXE}' predict {quoted} --gtf '{example['gtf']}' --model '{trained_model}' -o >(gzip > '{tmp_path}/p.tsv.gz')"
+    result = subprocess.run(["bash", "-c", command + "; wait"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for _ in range(50):  # the substituted gzip may finish just after bash
+        if (tmp_path / "p.tsv.gz").stat().st_size > 1000:
+            break
+        threading.Event().wait(0.1)
+    assert len(rows(gzip.decompress((tmp_path / "p.tsv.gz").read_bytes()).decode())) == 370
+
+
+def test_symlink_is_followed_not_replaced(tracks, example, trained_model, tmp_path):
+    real, link = tmp_path / "real.tsv", tmp_path / "link.tsv"
+    real.write_text("old\n")
+    link.symlink_to(real)
+    result = predict(tracks, example, trained_model, "-o", link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and len(rows(real.read_text())) == 370
+
+
+@pytest.mark.parametrize("target, message", [("existing/", "is a folder"), ("newdir/", "names a folder that does not exist")])
+def test_folders_are_clear_errors_before_reading(tracks, example, trained_model, tmp_path, target, message):
+    (tmp_path / "existing").mkdir()
+    result = predict(tracks, example, trained_model, "-o", tmp_path / target)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "newdir").exists()
+
+
+def test_output_checked_before_any_track_is_read(example, trained_model, tmp_path):
+    """A bad -o fails even when every track is missing: nothing was read."""
+    result = predict([str(tmp_path / "missing-H3K4me3.bw")], example, trained_model, "-o", tmp_path / "no" / "p.tsv")
+    assert result.returncode == 2 and "does not exist" in result.stderr and "bigWig" not in result.stderr
+
+
+def test_truncated_bigwig_names_the_file(tracks, example, trained_model, tmp_path):
+    broken = tmp_path / "E003-H3K4me3.bw"
+    data = open(next(t for t in tracks if "H3K4me3" in t), "rb").read()
+    broken.write_bytes(data[: len(data) // 2])
+    others = [t for t in tracks if "H3K4me3" not in t]
+    result = predict([*others, broken], example, trained_model, "-o", tmp_path / "p.tsv")
+    assert result.returncode == 2 and str(broken) in result.stderr and "truncated or damaged" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "p.tsv").exists()
+
+
+def test_rerun_into_a_folder_leaves_only_this_runs_files(cli, trained_model, tracks, example, tmp_path):
+    out = tmp_path / "ev"
+    code, _, stderr = cli("evaluate", "--model", trained_model, *tracks, "--gtf", example["gtf"], "--expression", example["expression"], "-o", out)
+    assert code == 0, stderr
+    (out / "stale.txt").write_text("from an earlier run")
+    marker = (out / "chromepredict-run.json").read_text()
+    assert "metrics.json" in marker
+    code, _, stderr = cli("evaluate", "--model", trained_model, *tracks, "--gtf", example["gtf"], "--expression", example["expression"], "-o", out)
+    assert code == 0, stderr
+    assert not (out / "stale.txt").exists() and (out / "metrics.json").is_file()
+
+
+def test_a_foreign_folder_is_never_overwritten(cli, trained_model, tracks, example, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    code, _, stderr = cli("evaluate", "--model", trained_model, *tracks, "--gtf", example["gtf"], "--expression", example["expression"], "-o", out)
+    assert code == 2 and "holds files chromepredict did not write" in stderr
+    assert (out / "thesis.tex").read_text() == "precious" and len(list(out.iterdir())) == 1
+
+
+@pytest.mark.parametrize("command", ["train", "benchmark", "explain"])
+def test_without_torch_one_line_up_front(command, tmp_path):
+    code = "import sys; sys.modules['torch'] = None; from chromepredict.cli import main; sys.argv = ['chromepredict'] + sys.argv[1:]; main()"
+    args = {"train": ["--csv-dir", "tests/data/toy", "-o", str(tmp_path / "m")],
+            "benchmark": ["--csv-dir", "tests/data/toy", "-o", str(tmp_path / "b")],
+            "explain": ["--model", "E003", "-o", str(tmp_path / "x")]}[command]  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code, command, *args], capture_output=True, text=True)
+    assert result.returncode == 2 and "pip install 'chromepredict[train]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not any(tmp_path.iterdir())
+
+
+def test_a_pretrained_name_wins_over_a_local_folder(cli, trained_model, tracks, example, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(trained_model, tmp_path / "E003")
+    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", "E003", "-o", "a.tsv")
+    assert code == 0, stderr
+    assert "--model E003 is the pretrained model; write ./E003" in stderr
+    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", "./E003", "-o", "b.tsv")
+    assert code == 0, stderr
+    header = lambda name: [line for line in open(name) if line.startswith("# model:")][0]  # noqa: E731
+    assert "model: E003 (" in header("a.tsv") and "model: model (" in header("b.tsv")
+    assert pd.read_csv("a.tsv", sep="\t", comment="#")["p_high"].ne(pd.read_csv("b.tsv", sep="\t", comment="#")["p_high"]).any()

@@ -1,0 +1,142 @@
+"""Samplesheets: the reader, predict for many samples (identical to single runs), train per sample
+and pooled, BED output and the Snakemake workflow."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chromepredict.errors import UserError
+from chromepredict.samplesheet import read_samplesheet
+
+WORKFLOW = Path(__file__).parents[1] / "workflow" / "Snakefile"
+
+
+def sheet(tmp_path, tracks, samples=("A", "B"), expression=None, extra_rows=()):
+    """A samplesheet over the bundled E003 tracks, with relative paths (copied beside the sheet)."""
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    rows = ["sample,mark,bigwig,expression"]
+    for path in tracks:
+        shutil.copy(path, data / Path(path).name)
+    for name in samples:
+        for i, path in enumerate(tracks):
+            mark = Path(path).name.split("-")[1].split(".")[0]
+            rows.append(f"{name},{mark},data/{Path(path).name},{expression if expression and i == 0 else ''}")
+    rows.extend(extra_rows)
+    path = tmp_path / "samples.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
+    samples = read_samplesheet(sheet(tmp_path, tracks[::-1], samples=("x1", "y.2")))
+    assert [s.name for s in samples] == ["x1", "y.2"]
+    assert list(samples[0].tracks) == ["H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3"]
+    assert all(Path(p).is_file() and Path(p).is_absolute() for p in samples[0].tracks.values())
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("sample,bigwig\nA,x.bw\n", r"lacks column\(s\) mark"),
+        ("sample,mark,bigwig\n", "has no rows"),
+        ("sample,mark,bigwig\nA b,H3K4me3,x.bw\n", "must be letters, digits"),
+        ("sample,mark,bigwig\nA,H3K4me9,x.bw\n", "mark 'H3K4me9' is not recognised"),
+        ("sample,mark,bigwig\nA,H3K4me3,x.bw\nA,h3k4me3,y.bw\n", "has H3K4me3 twice"),
+        ("sample,mark,bigwig,expression\nA,H3K4me3,x.bw,a.tsv\nA,H3K27me3,y.bw,b.tsv\n", "two expression tables"),
+        ("sample,mark,bigwig\nA,H3K4me3,\n", "no bigwig path"),
+    ],
+)
+def test_reader_errors_name_the_line(tmp_path, text, message):
+    path = tmp_path / "s.csv"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        read_samplesheet(path)
+
+
+def test_predict_samplesheet_equals_single_runs(cli, tmp_path, tracks, example, trained_model):
+    path = sheet(tmp_path, tracks, expression=str(example["expression"]), extra_rows=["C,H3K4me3,data/missing.bw,"])
+    out = tmp_path / "out"
+    code, _, stderr = cli("predict", "--samplesheet", path, "--gtf", example["gtf"], "--model", trained_model, "-o", out, "--bed", "yes")
+    assert code == 1  # sample C failed; A and B finished
+    assert "C: " in stderr and "missing.bw" in stderr
+    summary = pd.read_csv(out / "summary.tsv", sep="\t").set_index("sample")
+    assert summary.loc["C", "status"] == "failed" and summary.loc["A", "status"] == "ok"
+    assert summary.loc["A", "genes"] == 369 and summary.loc["A", "high"] + summary.loc["A", "low"] == 369
+    assert summary.loc["A", "auc"] > 0.8
+    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "single.tsv")
+    assert code == 0, stderr
+    single = pd.read_csv(tmp_path / "single.tsv", sep="\t", comment="#").set_index("gene_id")
+    for name in ("A", "B"):
+        many = pd.read_csv(out / name / "predictions.tsv", sep="\t", comment="#").set_index("gene_id")
+        np.testing.assert_allclose(many["p_high"], single.loc[many.index, "p_high"], atol=1e-6)
+        assert (out / name / "predictions.bed").is_file()
+    matrix = pd.read_csv(out / "p_high.tsv", sep="\t").set_index("gene_id")
+    assert list(matrix.columns) == ["A", "B"] and len(matrix) == 369
+    np.testing.assert_allclose(matrix["A"], single.loc[matrix.index, "p_high"], atol=1e-6)
+    mqc = (out / "summary_mqc.tsv").read_text().splitlines()
+    assert mqc[0] == "# id: 'chromepredict'" and "# plot_type: 'table'" in mqc
+    assert (out / "samples.png").stat().st_size > 5000
+
+
+def test_bed_reads_back_with_an_independent_parser(cli, tmp_path, tracks, example, trained_model):
+    bed = tmp_path / "p.bed"
+    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "p.tsv", "--bed", bed)
+    assert code == 0, stderr
+    lines = bed.read_text().splitlines()
+    assert lines[0].startswith('track name="chromepredict') and 'itemRgb="On"' in lines[0]
+    table = pd.read_csv(tmp_path / "p.tsv", sep="\t", comment="#").set_index("gene_name")
+    rows = [line.split("\t") for line in lines[1:]]
+    assert len(rows) == 369 and all(len(r) == 9 for r in rows)
+    for chrom, start, end, name, score, strand, thick_start, thick_end, rgb in rows[:50]:
+        gene = table.loc[name]
+        assert (chrom, int(start), int(end), strand) == (gene["chrom"], gene["tss"] - 1, gene["tss"], gene["strand"])
+        assert int(score) == round(gene["p_high"] * 1000)
+        assert rgb == ("215,48,39" if gene["call"] == "high" else "69,117,180")
+    starts = [(r[0], int(r[1])) for r in rows]
+    assert starts == sorted(starts)  # sorted for browsers
+
+
+def test_train_per_sample_and_pooled(cli, tmp_path, tracks, example):
+    path = sheet(tmp_path, tracks, expression=str(example["expression"]))
+    code, _, stderr = cli("train", "--samplesheet", path, "--gtf", example["gtf"], "-o", tmp_path / "each", "--max-epochs", "1")
+    assert code == 0, stderr
+    assert (tmp_path / "each" / "A" / "model.onnx").is_file() and (tmp_path / "each" / "B" / "model.onnx").is_file()
+    assert list(pd.read_csv(tmp_path / "each" / "summary.tsv", sep="\t")["name"]) == ["A", "B"]
+    code, _, stderr = cli("train", "--samplesheet", path, "--gtf", example["gtf"], "-o", tmp_path / "pooled", "--pooled", "--max-epochs", "1")
+    assert code == 0, stderr
+    import json
+
+    card = json.loads((tmp_path / "pooled" / "model.card.json").read_text())
+    assert card["training_data"]["splits"]["train"]["genes"] == 2 * 222  # both samples' training genes
+    test = pd.read_csv(tmp_path / "pooled" / "test_predictions.tsv", sep="\t")
+    assert set(test["sample"]) == {"A", "B"}
+
+
+def test_train_samplesheet_needs_expression(cli, tmp_path, tracks, example):
+    code, _, stderr = cli("train", "--samplesheet", sheet(tmp_path, tracks), "--gtf", example["gtf"], "-o", tmp_path / "m")
+    assert code == 2 and "needs an expression table per sample" in stderr
+
+
+def test_snakemake_workflow_two_samples(tmp_path, tracks, example, trained_model):
+    pytest.importorskip("snakemake")
+    path = sheet(tmp_path, tracks)
+    out = tmp_path / "results"
+    result = subprocess.run(
+        [shutil.which("snakemake"), "-s", str(WORKFLOW), "--cores", "2", "--config", f"samplesheet={path}",
+         f"gtf={example['gtf']}", f"outdir={out}", f"model={trained_model}"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    single = subprocess.run(
+        [shutil.which("chromepredict"), "predict", *tracks, "--gtf", str(example["gtf"]), "--model", str(trained_model)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    expected = [line for line in single.stdout.splitlines() if not line.startswith("#")]
+    for name in ("A", "B"):
+        got = [line for line in (out / name / "predictions.tsv").read_text().splitlines() if not line.startswith("#")]
+        assert got == expected
