@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from chromepredict.workflows import explain_model
 
 from chromepredict.datasets import example_data
-from chromepredict.workflows import explain_model
 from chromepredict.zoo import open_model
 
 ROOT = Path(__file__).parents[1]

@@ -52,6 +52,7 @@ class Provenance:
     gtf_build: str | None = None  # named in the GTF header, when it says
     split: str | None = None  # how genes were split for training, when they were
     labels_from: str | None = None  # the expression table and column, when labelled
+    units: str | None = None  # the expression column's name (TPM, RPKM, …): levels are log2(1 + units)
     notes: list[str] = field(default_factory=list)  # one-line facts the CLI prints
     warnings: list[str] = field(default_factory=list)  # one-line warnings, never hidden by --quiet
 

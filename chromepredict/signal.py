@@ -27,7 +27,9 @@ from chromepredict.features import FeatureSet, WindowSpec
 from chromepredict.trackinfo import TrackProfile, profile_bigwig
 
 _CHUNK_GENES = 500
-_open_tracks: dict[tuple, object] = {}
+#: The bigWig last opened in this process. One at a time: pybigtools caches the blocks it has read
+#: (≈ 35 MB per genome-wide track), and tasks come mark by mark.
+_open_track: dict[tuple, object] = {}
 
 
 def _pybigtools_version() -> tuple[int, ...]:
@@ -49,7 +51,8 @@ def _damaged(path: str, exc: Exception) -> UserError:
 
 
 def open_track(path: str):
-    """Open a bigWig once per process (pybigtools); a missing or non-bigWig file is a UserError."""
+    """Open a bigWig (pybigtools), reusing the last one opened in this process; a missing or
+    non-bigWig file is a UserError."""
     import pybigtools
 
     if not Path(path).is_file():
@@ -57,15 +60,16 @@ def open_track(path: str):
     stat = os.stat(path)
     # per process (a handle inherited across fork shares its file offset) and per file version
     key = (os.getpid(), path, stat.st_mtime_ns, stat.st_size)
-    if key in _open_tracks:
-        return _open_tracks[key]
+    if key in _open_track:
+        return _open_track[key]
+    _open_track.clear()
     try:
         handle = pybigtools.open(open(path, "rb"))  # noqa: SIM115  (kept open with the handle; any file name)
     except (pybigtools.BBIReadError, ValueError, OSError):
         handle = None
     if handle is None or not getattr(handle, "is_bigwig", False):
         raise UserError(f"{path}: not a bigWig file; convert bedGraph with bedGraphToBigWig first")
-    _open_tracks[key] = handle
+    _open_track[key] = handle
     return handle
 
 

@@ -167,6 +167,7 @@ def with_expression(data: FeatureSet, expression) -> FeatureSet:
     labelled.labels = matched.labels[known].to_numpy(np.int8)
     labelled.levels = matched.levels[known].to_numpy(np.float64)
     labelled.provenance.labels_from = expression.describe()
+    labelled.provenance.units = expression.column
     labelled.provenance.notes.extend(expression.notes + matched.notes)
     if matched.n_unmatched:
         labelled.provenance.notes.append(
@@ -312,5 +313,6 @@ def samplesheet_training_sets(
         description=f"{len(labelled)} samples of {sheet} pooled ({', '.join(labelled)})",
         assembly=next(iter(labelled.values())).provenance.assembly,
         labels_from="each sample's expression table (its own median rule)",
+        units=next(iter(labelled.values())).provenance.units,
     )
     return {"pooled": split_tracks(data, split_seed)}

@@ -32,16 +32,16 @@ class InputTransform:
         if self.kind not in TRANSFORMS:
             raise UserError(f"--transform {self.kind!r} is unknown; use one of {', '.join(TRANSFORMS)}")
 
-    def logged(self, features: np.ndarray, scales: np.ndarray | None = None) -> np.ndarray:
-        """log(1 + x) or log(1 + x / scale), float64, before standardisation. ``scales`` is per mark
+    def logged(self, features: np.ndarray, scales: np.ndarray | None = None, dtype=np.float64) -> np.ndarray:
+        """log(1 + x) or log(1 + x / scale), before standardisation. ``scales`` is per mark
         [marks] or per window and mark [genes, marks]."""
-        x = np.clip(features.astype(np.float64), 0, None)
+        x = np.clip(features, 0, None).astype(dtype)
         if self.kind == "track-log1p":
             if scales is None:
                 raise ValueError("track-log1p needs the tracks' scales")
-            scales = np.asarray(scales, dtype=np.float64)
-            x = x / (scales[None, :, None] if scales.ndim == 1 else scales[:, :, None])
-        return np.log1p(x)
+            scales = np.asarray(scales, dtype=dtype)
+            x /= scales[None, :, None] if scales.ndim == 1 else scales[:, :, None]
+        return np.log1p(x, out=x)
 
     def fit(self, parts: list[tuple[np.ndarray, np.ndarray | None]]) -> InputTransform:
         """Fit the per-mark mean and sd on training parts, each (features, its tracks' scales)."""
@@ -55,9 +55,10 @@ class InputTransform:
         """Transform features for the network (float32, same shape)."""
         if self.kind == "raw":
             return np.asarray(features, dtype=np.float32)
-        mean = np.array(self.log_mean)[None, :, None]
-        sd = np.array(self.log_sd)[None, :, None]
-        return ((self.logged(features, scales) - mean) / sd).astype(np.float32)
+        x = self.logged(features, scales, dtype=np.float32)
+        x -= np.array(self.log_mean, dtype=np.float32)[None, :, None]
+        x /= np.array(self.log_sd, dtype=np.float32)[None, :, None]
+        return x
 
     def select(self, index: list[int]) -> InputTransform:
         """The same transform for a subset of its marks (positions ``index``)."""

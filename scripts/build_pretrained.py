@@ -105,14 +105,23 @@ def cross_validate(sets: dict, target: str, seed: int) -> tuple[list[int], dict]
                     present = np.array([m in subset for m in marks])
                     key = (eid, gate.subset_key(subset))
                     subsets.setdefault(key, np.full(n, np.nan))[test_rows] = model.predict(held, present)
-        print(f"  fold {fold + 1}/{FOLDS}: epochs {model.best_epochs}, {time.time() - started:.0f} s", flush=True)
+        print(
+            f"  fold {fold + 1}/{FOLDS}: epochs {model.best_epochs}, {time.time() - started:.0f} s",
+            flush=True,
+        )
     per_view = {
-        view: {eid: round(score(target, truth_of(sets[eid][view], target), p), 4) for (eid, v), p in out_of_fold.items() if v == view}
+        view: {
+            eid: round(score(target, truth_of(sets[eid][view], target), p), 4)
+            for (eid, v), p in out_of_fold.items()
+            if v == view
+        }
         for view in next(iter(sets.values()))
     }
     subset_scores = {}
     for (eid, key), predicted in subsets.items():
-        subset_scores.setdefault(key, {})[eid] = round(score(target, truth_of(sets[eid][REFERENCE_VIEW], target), predicted), 4)
+        subset_scores.setdefault(key, {})[eid] = round(
+            score(target, truth_of(sets[eid][REFERENCE_VIEW], target), predicted), 4
+        )
     metrics = {
         "cross_validated": {eid: per_view[REFERENCE_VIEW][eid] for eid in sets},
         "cv_folds": FOLDS,
@@ -170,17 +179,28 @@ def build(name: str, spec: dict, data: Path, views_dir: Path, views: list[str], 
         },
         "metrics": metrics,
         "licence": "model: MIT; training data: " + LICENCE,
-        **({"level_units": "RPKM", "level_scale": {"mean": model.ensemble.level_mean, "sd": model.ensemble.level_sd}} if target == "level" else {}),
+        **(
+            {
+                "level_units": "RPKM",
+                "level_scale": {"mean": model.ensemble.level_mean, "sd": model.ensemble.level_sd},
+            }
+            if target == "level"
+            else {}
+        ),
     }
     card = write_card(folder / "model.onnx", card)
     loaded = load_model(folder / "model.onnx")
     golden = sets[eids[0]][REFERENCE_VIEW].subset(np.arange(16))
-    np.savez(folder / "golden.npz", features=golden.features, scales=golden.scales, expected=loaded.predict(golden))
+    np.savez(
+        folder / "golden.npz", features=golden.features, scales=golden.scales, expected=loaded.predict(golden)
+    )
     return card
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "roadmap")
     parser.add_argument("--views-dir", type=Path, default=Path("/tmp/chromepredict-views"))
     parser.add_argument("--views", nargs="*", default=list(VIEWS))

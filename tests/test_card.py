@@ -37,7 +37,9 @@ def test_tampered_transform_statistics_are_refused(copy, cli, tracks, example, t
     edit_card(copy, times_ten)
     with pytest.raises(UserError, match="integrity check failed"):
         load_model(copy)
-    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", copy, "-o", tmp_path / "p.tsv")
+    code, _, stderr = cli(
+        "predict", *tracks, "--gtf", example["gtf"], "--model", copy, "-o", tmp_path / "p.tsv"
+    )
     assert code == 2 and "integrity check failed" in stderr and len(stderr.strip().splitlines()) == 1
     assert not (tmp_path / "p.tsv").exists()
 

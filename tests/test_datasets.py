@@ -13,8 +13,8 @@ from chromepredict.datasets import (
     split_by_chromosome,
     write_deepchrome_csv,
 )
-from chromepredict.expression import read_expression
 from chromepredict.errors import UserError
+from chromepredict.expression import read_expression
 from chromepredict.marks import CORE_MARKS
 
 
@@ -105,5 +105,8 @@ def test_csv_profile_is_the_files_own(tmp_path):
     data = read_deepchrome_csv(DATA / "toy" / "train.csv")
     values = data.features[:, 3].ravel()  # H3K4me3
     nonzero = np.sort(values[values != 0])
-    assert data.profiles["H3K4me3"].scale == nonzero[(len(nonzero) - 1) // 2] or data.profiles["H3K4me3"].scale == nonzero[len(nonzero) // 2]
+    assert (
+        data.profiles["H3K4me3"].scale == nonzero[(len(nonzero) - 1) // 2]
+        or data.profiles["H3K4me3"].scale == nonzero[len(nonzero) // 2]
+    )
     assert data.profiles["H3K4me3"].kind == "counts" and not data.provenance.strands_known

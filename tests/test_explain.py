@@ -1,8 +1,5 @@
 """explain through the real CLI on a small model trained on real data."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,12 +58,12 @@ def test_explain_files_columns_and_ranges(cli, small_model, tmp_path):
 
 
 def test_optimised_inputs_reach_their_class(cli, small_model, tmp_path):
-    # a weaker L2 penalty than the paper's λ = 0.009 (which keeps this small model at P ≈ 0.7–0.8,
-    # see docs/explanations.md): the optimiser itself must drive P(class) high
-    run_explain(cli, small_model, tmp_path / "ex", "--lambda", "0.001", "--steps", "1000")
+    # without the L2 penalty (the paper's λ = 0.009 keeps the maps near the training average, see
+    # docs/explanations.md) the optimiser itself must drive P(class) to near 1
+    run_explain(cli, small_model, tmp_path / "ex", "--lambda", "0", "--steps", "1000")
     restarts = pd.read_csv(tmp_path / "ex" / "class_map_restarts.tsv", sep="\t")
     assert len(restarts) == 4
-    assert (restarts["probability"] > 0.9).all(), restarts
+    assert (restarts["probability"] > 0.99).all(), restarts
 
 
 def test_class_maps_are_deterministic_with_a_seed(cli, small_model, tmp_path):
@@ -89,7 +86,9 @@ def test_integrated_gradients_completeness(small_model):
     inputs, _ = model.inputs(data)
     baseline = explain.no_signal_baseline(model.transform, 5, 100)
     attribution = explain.integrated_gradients(net, inputs, baseline, steps=128)
-    empty = FeatureSet(np.zeros((1, 5, 100), np.float32), data.genes.head(1), data.marks, WindowSpec(5000, 100, "genomic"))
+    empty = FeatureSet(
+        np.zeros((1, 5, 100), np.float32), data.genes.head(1), data.marks, WindowSpec(5000, 100, "genomic")
+    )
     gap = model.predict(data) - model.predict(empty)[0]  # the ONNX graph, not the torch rebuild
     np.testing.assert_allclose(attribution.sum(axis=(1, 2)), gap, atol=0.02)
 
@@ -130,7 +129,9 @@ def test_explain_pretrained_model_with_tracks(cli, tracks, example, tmp_path):
     assert (out / "attribution_ENSG00000197530.png").is_file()
 
 
-def test_attribution_bigwigs_read_back_with_an_independent_reader(cli, trained_model, tracks, example, tmp_path):
+def test_attribution_bigwigs_read_back_with_an_independent_reader(
+    cli, trained_model, tracks, example, tmp_path
+):
     """--bigwig: per-mark attribution tracks in genome coordinates, checked with pyBigWig."""
     import pyBigWig
 
@@ -149,7 +150,11 @@ def test_attribution_bigwigs_read_back_with_an_independent_reader(cli, trained_m
         bw = pyBigWig.open(str(out / f"attribution_{mark}.bw"))
         for gene_id in genes.split(","):
             gene = gtf.loc[gene_id]
-            values = table[(table["gene_id"] == gene_id) & (table["mark"] == mark)].sort_values("bin")["attribution"].to_numpy()
+            values = (
+                table[(table["gene_id"] == gene_id) & (table["mark"] == mark)]
+                .sort_values("bin")["attribution"]
+                .to_numpy()
+            )
             if gene["strand"] == "-":
                 values = values[::-1]  # bins run 5′→3′; the track is in genome order
             starts = gene["tss"] - 5000 + 100 * np.arange(100)

@@ -129,7 +129,9 @@ def test_kallisto_is_transcript_level_whatever_its_ids(tmp_path):
     # ids that do not look like Ensembl transcripts: kallisto quantifies transcripts all the same
     text = "target_id\tlength\teff_length\test_counts\ttpm\ntxA\t900\t700\t100\t6\ntxB\t800\t600\t5\t1\n"
     path = write(tmp_path, "abundance.tsv", text)
-    expr = read_expression(path, transcript_to_gene=lambda: {"txA": "ENSG00000000007", "txB": "ENSG00000000007"})
+    expr = read_expression(
+        path, transcript_to_gene=lambda: {"txA": "ENSG00000000007", "txB": "ENSG00000000007"}
+    )
     assert expr.values.to_dict() == {"ENSG00000000007": 7}
 
 

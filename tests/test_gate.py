@@ -5,7 +5,6 @@ import shutil
 
 import pandas as pd
 import pyBigWig
-import pytest
 from conftest import DATA
 
 from chromepredict.assembly import KNOWN_SIZES
@@ -33,16 +32,39 @@ def test_subset_of_marks_is_scored_and_said(cli, trained_model, tracks, example,
 def test_extra_mark_is_ignored_with_a_note(cli, trained_model, tracks, example, tmp_path):
     extra = tmp_path / "K562_H3K27ac.bw"
     shutil.copy(tracks[0], extra)
-    code, _, stderr = cli("predict", *tracks, extra, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "p.tsv")
+    code, _, stderr = cli(
+        "predict", *tracks, extra, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "p.tsv"
+    )
     assert code == 0, stderr
     assert "does not use H3K27ac: ignored" in stderr and "rename" not in stderr
 
 
 def test_model_without_subsets_needs_every_mark(cli, tracks, example, tmp_path):
     model = tmp_path / "published"
-    code, _, stderr = cli("train", "--csv-dir", DATA / "toy", "-o", model, "--architecture", "deepchrome-2016", "--max-epochs", "1")
+    code, _, stderr = cli(
+        "train",
+        "--csv-dir",
+        DATA / "toy",
+        "-o",
+        model,
+        "--architecture",
+        "deepchrome-2016",
+        "--max-epochs",
+        "1",
+    )
     assert code == 0, stderr
-    code, _, stderr = cli("evaluate", "--model", model, *tracks[:4], "--gtf", example["gtf"], "--expression", example["expression"], "-o", tmp_path / "ev")
+    code, _, stderr = cli(
+        "evaluate",
+        "--model",
+        model,
+        *tracks[:4],
+        "--gtf",
+        example["gtf"],
+        "--expression",
+        example["expression"],
+        "-o",
+        tmp_path / "ev",
+    )
     assert code == 2 and "missing H3K9me3" in stderr and "chromepredict train" in stderr
 
 
@@ -50,7 +72,9 @@ def test_csv_needs_strands_for_a_five_to_three_model(cli, trained_model, example
     csv = DATA / "roadmap_E003" / "valid.csv.gz"
     code, _, stderr = cli("evaluate", "--model", trained_model, "--csv", csv, "-o", tmp_path / "a")
     assert code == 2 and "no strand" in stderr and "--gtf" in stderr
-    code, stdout, stderr = cli("evaluate", "--model", trained_model, "--csv", csv, "--gtf", example["gtf"], "-o", tmp_path / "b")
+    code, stdout, stderr = cli(
+        "evaluate", "--model", trained_model, "--csv", csv, "--gtf", example["gtf"], "-o", tmp_path / "b"
+    )
     assert code == 0, stderr
     assert "ROC AUC" in stdout
 
@@ -62,9 +86,22 @@ def test_csv_and_tracks_agree_once_oriented(cli, trained_model, tracks, example,
 
     csv = tmp_path / "valid.csv"
     csv.write_bytes(gzip.decompress((DATA / "roadmap_E003" / "valid.csv.gz").read_bytes()))
-    code, _, stderr = cli("evaluate", "--model", trained_model, "--csv", csv, "--gtf", example["gtf"], "-o", tmp_path / "csv")
+    code, _, stderr = cli(
+        "evaluate", "--model", trained_model, "--csv", csv, "--gtf", example["gtf"], "-o", tmp_path / "csv"
+    )
     assert code == 0, stderr
-    code, _, stderr = cli("evaluate", "--model", trained_model, *tracks, "--gtf", example["gtf"], "--expression", example["expression"], "-o", tmp_path / "bw")
+    code, _, stderr = cli(
+        "evaluate",
+        "--model",
+        trained_model,
+        *tracks,
+        "--gtf",
+        example["gtf"],
+        "--expression",
+        example["expression"],
+        "-o",
+        tmp_path / "bw",
+    )
     assert code == 0, stderr
     by_csv = pd.read_csv(tmp_path / "csv" / "predictions.tsv", sep="\t").set_index("gene_id")
     by_tracks = pd.read_csv(tmp_path / "bw" / "predictions.tsv", sep="\t").set_index("gene_id")
@@ -81,7 +118,9 @@ def test_csv_and_tracks_agree_once_oriented(cli, trained_model, tracks, example,
 
 def test_grch38_genes_on_hg19_tracks_are_named_on_stderr(cli, tracks, trained_model, tmp_path):
     out = tmp_path / "p.tsv"
-    code, _, stderr = cli("predict", *tracks, "--gtf", DATA / "gencode_human.gtf.gz", "--model", trained_model, "-o", out)
+    code, _, stderr = cli(
+        "predict", *tracks, "--gtf", DATA / "gencode_human.gtf.gz", "--model", trained_model, "-o", out
+    )
     assert code == 0, stderr
     assert "the GTF says hg38 but the tracks are hg19" in stderr
     assert "of genes have no signal in any track" in stderr
@@ -91,7 +130,16 @@ def test_grch38_genes_on_hg19_tracks_are_named_on_stderr(cli, tracks, trained_mo
 
 def test_quiet_never_hides_warnings(cli, tracks, trained_model, tmp_path):
     for args in (("-q", "predict"), ("predict", "-q")):
-        code, _, stderr = cli(*args, *tracks, "--gtf", DATA / "gencode_human.gtf.gz", "--model", trained_model, "-o", tmp_path / "p.tsv")
+        code, _, stderr = cli(
+            *args,
+            *tracks,
+            "--gtf",
+            DATA / "gencode_human.gtf.gz",
+            "--model",
+            trained_model,
+            "-o",
+            tmp_path / "p.tsv",
+        )
         assert code == 0
         assert "warning: the GTF says hg38" in stderr
         assert "genes from" not in stderr  # status lines are hidden
@@ -121,7 +169,9 @@ def test_tracks_of_two_builds_are_named(cli, tracks, trained_model, example, tmp
     bw.addEntries(["chr1"], [1_000_000], ends=[1_000_100], values=[1.0])
     bw.close()
     others = [t for t in tracks if "H3K9me3" not in t]
-    code, _, stderr = cli("predict", *others, odd, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "p.tsv")
+    code, _, stderr = cli(
+        "predict", *others, odd, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "p.tsv"
+    )
     assert code == 0, stderr
     assert "tracks disagree on chromosome sizes" in stderr and "H3K9me3.bw: hg38" in stderr
 
@@ -146,7 +196,9 @@ def test_tracks_unlike_the_training_data_are_named(cli, tracks, trained_model, e
             bw.addEntries([chrom], [lo], ends=[hi], values=[7.5])
     bw.close()
     others = [t for t in tracks if "H3K4me3" not in t]
-    code, _, stderr = cli("predict", *others, peaks, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "p.tsv")
+    code, _, stderr = cli(
+        "predict", *others, peaks, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "p.tsv"
+    )
     assert code == 0, stderr
     warning = next(line for line in stderr.splitlines() if "unlike model" in line)
     assert "H3K4me3: peak-signal signal (trained on counts)" in warning and "chromepredict train" in warning

@@ -22,7 +22,11 @@ def test_pretrained_models_are_shipped_with_cards():
     assert sorted(cards) == NAMES
     for name, card in cards.items():
         assert card["inputs"]["marks"] == list(CORE_MARKS) and card["inputs"]["mark_subsets"]
-        assert (card["inputs"]["flank"], card["inputs"]["bin_size"], card["inputs"]["orientation"]) == (5000, 100, "5to3")
+        assert (card["inputs"]["flank"], card["inputs"]["bin_size"], card["inputs"]["orientation"]) == (
+            5000,
+            100,
+            "5to3",
+        )
         assert card["genome_build"] == "hg19" and card["transform"]["kind"] == "track-log1p"
         assert card["target"] == ("level" if name.endswith("level") else "class")
         assert set(card["metrics"]["cross_validated"]) == set(card["cell_types"])
@@ -37,7 +41,9 @@ def test_golden_pairs_replay(name):
     golden = np.load(pretrained_dir() / name / "golden.npz")
     model, _ = open_model(name)
     n = len(golden["features"])
-    genes = pd.DataFrame({"gene_id": [f"g{i}" for i in range(n)], "gene_name": "", "chrom": "", "tss": 0, "strand": "+"})
+    genes = pd.DataFrame(
+        {"gene_id": [f"g{i}" for i in range(n)], "gene_name": "", "chrom": "", "tss": 0, "strand": "+"}
+    )
     profiles = {m: TrackProfile(scale=float(s)) for m, s in zip(CORE_MARKS, golden["scales"], strict=True)}
     data = FeatureSet(golden["features"], genes, CORE_MARKS, WindowSpec(), profiles=profiles)
     np.testing.assert_allclose(model.predict(data), golden["expected"], atol=1e-6)
@@ -73,7 +79,18 @@ def test_predict_to_file_with_labels(cli, tracks, example, tmp_path):
 
 def test_level_model_writes_levels(cli, tracks, example, tmp_path):
     out = tmp_path / "levels.tsv"
-    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", "E003-E123-level", "-o", out, "--expression", example["expression"])
+    code, _, stderr = cli(
+        "predict",
+        *tracks,
+        "--gtf",
+        example["gtf"],
+        "--model",
+        "E003-E123-level",
+        "-o",
+        out,
+        "--expression",
+        example["expression"],
+    )
     assert code == 0, stderr
     assert any("level: predicted log2(1 + RPKM)" in line for line in out.read_text().splitlines()[:10])
     table = pd.read_csv(out, sep="\t", comment="#")
@@ -105,7 +122,9 @@ def test_predict_without_torch_to_stdout(tracks, example):
         "from chromepredict.cli import main; sys.argv = ['chromepredict'] + sys.argv[1:]; main()"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, "-q", "predict", *tracks, "--gtf", str(example["gtf"])], capture_output=True, text=True
+        [sys.executable, "-c", code, "-q", "predict", *tracks, "--gtf", str(example["gtf"])],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     assert "model: E003-E123" in result.stdout
@@ -135,10 +154,21 @@ def test_evaluate_pretrained_on_its_training_genes_says_so(cli, tracks, example,
     import json
 
     code, stdout, stderr = cli(
-        "evaluate", *tracks, "--gtf", example["gtf"], "--expression", example["expression"], "--model", "E123", "-o", tmp_path / "ev"
+        "evaluate",
+        *tracks,
+        "--gtf",
+        example["gtf"],
+        "--expression",
+        example["expression"],
+        "--model",
+        "E123",
+        "-o",
+        tmp_path / "ev",
     )
     assert code == 0, stderr
     result = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     assert result["n_genes"] == 369 and result["roc_auc"] > 0.8
     assert result["training_genes"] == 369 and "not a test" in result["caveat"]
-    assert "E123 on 369 genes" in stdout and "caveat: 369 of 369 genes were used to train model E123" in stdout
+    assert (
+        "E123 on 369 genes" in stdout and "caveat: 369 of 369 genes were used to train model E123" in stdout
+    )

@@ -47,7 +47,10 @@ def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
         ("sample,mark,bigwig\nA b,H3K4me3,x.bw\n", "must be letters, digits"),
         ("sample,mark,bigwig\nA,H3K4me9,x.bw\n", "mark 'H3K4me9' is not recognised"),
         ("sample,mark,bigwig\nA,H3K4me3,x.bw\nA,h3k4me3,y.bw\n", "has H3K4me3 twice"),
-        ("sample,mark,bigwig,expression\nA,H3K4me3,x.bw,a.tsv\nA,H3K27me3,y.bw,b.tsv\n", "two expression tables"),
+        (
+            "sample,mark,bigwig,expression\nA,H3K4me3,x.bw,a.tsv\nA,H3K27me3,y.bw,b.tsv\n",
+            "two expression tables",
+        ),
         ("sample,mark,bigwig\nA,H3K4me3,\n", "no bigwig path"),
     ],
 )
@@ -59,16 +62,32 @@ def test_reader_errors_name_the_line(tmp_path, text, message):
 
 
 def test_predict_samplesheet_equals_single_runs(cli, tmp_path, tracks, example, trained_model):
-    path = sheet(tmp_path, tracks, expression=str(example["expression"]), extra_rows=["C,H3K4me3,data/missing.bw,"])
+    path = sheet(
+        tmp_path, tracks, expression=str(example["expression"]), extra_rows=["C,H3K4me3,data/missing.bw,"]
+    )
     out = tmp_path / "out"
-    code, _, stderr = cli("predict", "--samplesheet", path, "--gtf", example["gtf"], "--model", trained_model, "-o", out, "--bed", "yes")
+    code, _, stderr = cli(
+        "predict",
+        "--samplesheet",
+        path,
+        "--gtf",
+        example["gtf"],
+        "--model",
+        trained_model,
+        "-o",
+        out,
+        "--bed",
+        "yes",
+    )
     assert code == 1  # sample C failed; A and B finished
     assert "C: " in stderr and "missing.bw" in stderr
     summary = pd.read_csv(out / "summary.tsv", sep="\t").set_index("sample")
     assert summary.loc["C", "status"] == "failed" and summary.loc["A", "status"] == "ok"
     assert summary.loc["A", "genes"] == 369 and summary.loc["A", "high"] + summary.loc["A", "low"] == 369
     assert summary.loc["A", "auc"] > 0.8
-    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "single.tsv")
+    code, _, stderr = cli(
+        "predict", *tracks, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "single.tsv"
+    )
     assert code == 0, stderr
     single = pd.read_csv(tmp_path / "single.tsv", sep="\t", comment="#").set_index("gene_id")
     for name in ("A", "B"):
@@ -85,7 +104,18 @@ def test_predict_samplesheet_equals_single_runs(cli, tmp_path, tracks, example, 
 
 def test_bed_reads_back_with_an_independent_parser(cli, tmp_path, tracks, example, trained_model):
     bed = tmp_path / "p.bed"
-    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", trained_model, "-o", tmp_path / "p.tsv", "--bed", bed)
+    code, _, stderr = cli(
+        "predict",
+        *tracks,
+        "--gtf",
+        example["gtf"],
+        "--model",
+        trained_model,
+        "-o",
+        tmp_path / "p.tsv",
+        "--bed",
+        bed,
+    )
     assert code == 0, stderr
     lines = bed.read_text().splitlines()
     assert lines[0].startswith('track name="chromepredict') and 'itemRgb="On"' in lines[0]
@@ -94,7 +124,12 @@ def test_bed_reads_back_with_an_independent_parser(cli, tmp_path, tracks, exampl
     assert len(rows) == 369 and all(len(r) == 9 for r in rows)
     for chrom, start, end, name, score, strand, thick_start, thick_end, rgb in rows[:50]:
         gene = table.loc[name]
-        assert (chrom, int(start), int(end), strand) == (gene["chrom"], gene["tss"] - 1, gene["tss"], gene["strand"])
+        assert (chrom, int(start), int(end), strand) == (
+            gene["chrom"],
+            gene["tss"] - 1,
+            gene["tss"],
+            gene["strand"],
+        )
         assert int(score) == round(gene["p_high"] * 1000)
         assert rgb == ("215,48,39" if gene["call"] == "high" else "69,117,180")
     starts = [(r[0], int(r[1])) for r in rows]
@@ -103,11 +138,26 @@ def test_bed_reads_back_with_an_independent_parser(cli, tmp_path, tracks, exampl
 
 def test_train_per_sample_and_pooled(cli, tmp_path, tracks, example):
     path = sheet(tmp_path, tracks, expression=str(example["expression"]))
-    code, _, stderr = cli("train", "--samplesheet", path, "--gtf", example["gtf"], "-o", tmp_path / "each", "--max-epochs", "1")
+    code, _, stderr = cli(
+        "train", "--samplesheet", path, "--gtf", example["gtf"], "-o", tmp_path / "each", "--max-epochs", "1"
+    )
     assert code == 0, stderr
-    assert (tmp_path / "each" / "A" / "model.onnx").is_file() and (tmp_path / "each" / "B" / "model.onnx").is_file()
+    assert (tmp_path / "each" / "A" / "model.onnx").is_file() and (
+        tmp_path / "each" / "B" / "model.onnx"
+    ).is_file()
     assert list(pd.read_csv(tmp_path / "each" / "summary.tsv", sep="\t")["name"]) == ["A", "B"]
-    code, _, stderr = cli("train", "--samplesheet", path, "--gtf", example["gtf"], "-o", tmp_path / "pooled", "--pooled", "--max-epochs", "1")
+    code, _, stderr = cli(
+        "train",
+        "--samplesheet",
+        path,
+        "--gtf",
+        example["gtf"],
+        "-o",
+        tmp_path / "pooled",
+        "--pooled",
+        "--max-epochs",
+        "1",
+    )
     assert code == 0, stderr
     import json
 
@@ -118,7 +168,9 @@ def test_train_per_sample_and_pooled(cli, tmp_path, tracks, example):
 
 
 def test_train_samplesheet_needs_expression(cli, tmp_path, tracks, example):
-    code, _, stderr = cli("train", "--samplesheet", sheet(tmp_path, tracks), "--gtf", example["gtf"], "-o", tmp_path / "m")
+    code, _, stderr = cli(
+        "train", "--samplesheet", sheet(tmp_path, tracks), "--gtf", example["gtf"], "-o", tmp_path / "m"
+    )
     assert code == 2 and "needs an expression table per sample" in stderr
 
 
@@ -138,5 +190,9 @@ def test_snakemake_workflow_two_samples(tmp_path, tracks, example, trained_model
     )  # fmt: skip
     expected = [line for line in single.stdout.splitlines() if not line.startswith("#")]
     for name in ("A", "B"):
-        got = [line for line in (out / name / "predictions.tsv").read_text().splitlines() if not line.startswith("#")]
+        got = [
+            line
+            for line in (out / name / "predictions.tsv").read_text().splitlines()
+            if not line.startswith("#")
+        ]
         assert got == expected

@@ -170,7 +170,9 @@ def test_nan_counts_as_zero_in_both_paths(tmp_path):
     np.testing.assert_allclose(across.features[0, 0], [2.0, 0.0])  # [950, 1000) then beyond the end
 
 
-@pytest.mark.skipif(not EXACT_BINS, reason="pybigtools 0.2 has only the base-by-base reader (the whole suite tests it)")
+@pytest.mark.skipif(
+    not EXACT_BINS, reason="pybigtools 0.2 has only the base-by-base reader (the whole suite tests it)"
+)
 def test_base_by_base_path_equals_the_fast_path(genes, files, monkeypatch):
     """The reader used under pybigtools 0.2 (base by base) gives the fast path's values."""
     import chromepredict.signal as signal

@@ -29,7 +29,9 @@ def test_counts_track(tmp_path):
     assert profile.scale == 1.0
     assert profile.trimmed_mean == pytest.approx((60 * 1 + 30 * 2) / 90)  # values up to the 90th percentile
     assert profile.assembly == "hg19"
-    assert profile.covered_fraction == pytest.approx(10_000 / KNOWN_SIZES["hg19"]["chr1"])  # chr2 holds no data
+    assert profile.covered_fraction == pytest.approx(
+        10_000 / KNOWN_SIZES["hg19"]["chr1"]
+    )  # chr2 holds no data
 
 
 def test_peak_signal_track(tmp_path):
@@ -52,7 +54,10 @@ def test_coarse_track(tmp_path):
 def test_per_base_signal_track(tmp_path):
     rng = np.random.default_rng(0)
     starts = np.cumsum(rng.integers(5, 40, size=2000)) + 1000
-    entries = [("chr1", int(a), int(b), round(float(v), 3)) for a, b, v in zip(starts[:-1], starts[1:], rng.gamma(2, 0.7, 1999), strict=False)]
+    entries = [
+        ("chr1", int(a), int(b), round(float(v), 3))
+        for a, b, v in zip(starts[:-1], starts[1:], rng.gamma(2, 0.7, 1999), strict=False)
+    ]
     profile = track_profile(write(tmp_path / "s.bw", HG19, entries))
     assert profile.kind == "signal" and profile.resolution < 50
 
@@ -82,6 +87,8 @@ def test_unknown_or_contradictory_sizes():
 def test_build_names():
     assert canonical_build("GRCh38") == "hg38" and canonical_build("hg19") == "hg19"
     assert canonical_build("GRCm39") == "mm39" and canonical_build("dm6") is None
-    header = ["##description: evidence-based annotation of the human genome (GRCh38), version 29 (Ensembl 94)\n"]
+    header = [
+        "##description: evidence-based annotation of the human genome (GRCh38), version 29 (Ensembl 94)\n"
+    ]
     assert build_from_gtf_header(header) == "hg38"
     assert build_from_gtf_header(["##provider: GENCODE\n"]) is None

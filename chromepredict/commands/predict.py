@@ -71,7 +71,7 @@ def run(
     bed: str | None = None,
 ) -> Scored:
     """Predict one sample into ``output`` (``-`` = stdout) and optionally a BED9 track."""
-    model, note = open_model(model_spec)
+    model, note = open_model(model_spec, inputs.threads)
     if note:
         report.info(note)
     for target in (output, bed):

@@ -75,7 +75,10 @@ def model_card(
         },
         "metrics": scores,
         **(
-            {"level_scale": {"mean": model.ensemble.level_mean, "sd": model.ensemble.level_sd}}
+            {
+                "level_scale": {"mean": model.ensemble.level_mean, "sd": model.ensemble.level_sd},
+                "level_units": train.provenance.units or "expression",
+            }
             if model.target == "level"
             else {}
         ),
