@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -41,7 +42,7 @@ def test_named_pipe_is_written_through(tracks, example, trained_model, tmp_path)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     received = []
-    reader = threading.Thread(target=lambda: received.append(open(fifo).read()))
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
     reader.start()
     result = predict(tracks, example, trained_model, "-o", fifo)
     reader.join(timeout=60)
@@ -93,7 +94,7 @@ def test_output_checked_before_any_track_is_read(example, trained_model, tmp_pat
 
 def test_truncated_bigwig_names_the_file(tracks, example, trained_model, tmp_path):
     broken = tmp_path / "E003-H3K4me3.bw"
-    data = open(next(t for t in tracks if "H3K4me3" in t), "rb").read()
+    data = Path(next(t for t in tracks if "H3K4me3" in t)).read_bytes()
     broken.write_bytes(data[: len(data) // 2])
     others = [t for t in tracks if "H3K4me3" not in t]
     result = predict([*others, broken], example, trained_model, "-o", tmp_path / "p.tsv")
@@ -176,7 +177,10 @@ def test_a_pretrained_name_wins_over_a_local_folder(
     assert "--model E003 is the pretrained model; write ./E003" in stderr
     code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", "./E003", "-o", "b.tsv")
     assert code == 0, stderr
-    header = lambda name: [line for line in open(name) if line.startswith("# model:")][0]  # noqa: E731
+
+    def header(name):
+        return next(line for line in Path(name).read_text().splitlines() if line.startswith("# model:"))
+
     assert "model: E003 (" in header("a.tsv") and "model: model (" in header("b.tsv")
     assert (
         pd.read_csv("a.tsv", sep="\t", comment="#")["p_high"]

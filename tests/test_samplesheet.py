@@ -122,7 +122,7 @@ def test_bed_reads_back_with_an_independent_parser(cli, tmp_path, tracks, exampl
     table = pd.read_csv(tmp_path / "p.tsv", sep="\t", comment="#").set_index("gene_name")
     rows = [line.split("\t") for line in lines[1:]]
     assert len(rows) == 369 and all(len(r) == 9 for r in rows)
-    for chrom, start, end, name, score, strand, thick_start, thick_end, rgb in rows[:50]:
+    for chrom, start, end, name, score, strand, _thick_start, _thick_end, rgb in rows[:50]:
         gene = table.loc[name]
         assert (chrom, int(start), int(end), strand) == (
             gene["chrom"],

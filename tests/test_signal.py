@@ -1,5 +1,7 @@
 """Extraction on the real Roadmap E003 bigWigs against the published DeepChrome counts."""
 
+from pathlib import Path
+
 import numpy as np
 import pyBigWig
 import pytest
@@ -198,7 +200,7 @@ def _kwargs_for_old_reader(read_bases):
 
 
 def test_truncated_bigwig_is_one_line_error(tmp_path, genes, files):
-    source = open(files["H3K4me3"], "rb").read()
+    source = Path(files["H3K4me3"]).read_bytes()
     cut = tmp_path / "H3K4me3.bw"
     cut.write_bytes(source[: len(source) // 3])
     with pytest.raises(UserError, match="truncated or damaged"):
