@@ -1,32 +1,41 @@
-"""Prediction speed: onnxruntime vs the same network in torch eager (CPU), and end-to-end
-`chromepredict predict` on the genome-wide synthetic case against deeptools computeMatrix (which
-only extracts the matrix), in one run.
+"""Prediction speed and memory, in one run:
+
+1. the network alone: the default model's ONNX graph in onnxruntime (1 and 2 intra-op threads)
+   and the same ensemble rebuilt in torch eager (``chromepredict.explain.torch_network``), genes/s
+   on 20,000 random inputs in batches of 512 (as ``LoadedModel.predict`` scores them);
+2. end to end: ``chromepredict predict`` (default threads, and ``-p 1``) on the genome-wide
+   synthetic case (benchmarks/synthetic.py) against deeptools ``computeMatrix reference-point -p 2``
+   extracting the same matrix, interleaved, best of 3, and the ratio;
+3. peak memory of that ``predict``: maximum RSS with ``-p 1`` (``/usr/bin/time -v``), and with the
+   default threads the peak over time of the summed RSS (and PSS) of the process and its children,
+   sampled every 10 ms from /proc.
 
     python benchmarks/predict_speed.py [--work /tmp/chromepredict-bench] [--computematrix PATH]
+                                       [--repeats 3] [--skip network,e2e,memory]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+import contextlib
+
 from extract_vs_computematrix import timed  # noqa: E402
 from synthetic import build  # noqa: E402
 
 from chromepredict.marks import CORE_MARKS  # noqa: E402
-from chromepredict.model import DeepChrome  # noqa: E402
+from chromepredict.zoo import DEFAULT_MODEL, open_model  # noqa: E402
 
-TOY = Path(__file__).parents[1] / "tests" / "data" / "toy"
+BATCH = 512
 
 
 def best_of(repeats: int, run) -> float:
@@ -38,6 +47,123 @@ def best_of(repeats: int, run) -> float:
     return min(times)
 
 
+def network_speed(n_genes: int, repeats: int) -> None:
+    """genes/s of the default model's graph in onnxruntime and of the same ensemble in torch eager."""
+    import torch
+
+    from chromepredict.explain import torch_network
+
+    model, _ = open_model(DEFAULT_MODEL)
+    ensemble = torch_network(model)
+    n_marks, n_bins = len(model.marks), model.spec.n_bins
+    x = np.random.default_rng(0).normal(size=(n_genes, n_marks, n_bins)).astype(np.float32)
+    mask = np.ones((n_genes, n_marks), dtype=np.float32)
+    output = model.card["outputs"]["name"]
+    members = len(ensemble.members)
+    print(f"model {model.name}: {members} networks in one graph; {n_genes:,} genes, batches of {BATCH}")
+    results = {}
+    for threads in (1, 2):
+        session = open_model(DEFAULT_MODEL, threads)[0].session
+
+        def run_ort(session=session):
+            for i in range(0, n_genes, BATCH):
+                session.run([output], {"features": x[i : i + BATCH], "mask": mask[i : i + BATCH]})
+
+        torch.set_num_threads(threads)
+
+        def run_torch():
+            with torch.no_grad():
+                for i in range(0, n_genes, BATCH):
+                    ensemble(torch.from_numpy(x[i : i + BATCH]), torch.from_numpy(mask[i : i + BATCH]))
+
+        results[f"onnxruntime, {threads} thread{'s' * (threads > 1)}"] = n_genes / best_of(repeats, run_ort)
+        results[f"torch eager, {threads} thread{'s' * (threads > 1)}"] = n_genes / best_of(repeats, run_torch)
+    reference = results["torch eager, 1 thread"]
+    for name, speed in results.items():
+        print(f"{name:26s} {speed:10,.0f} genes/s   ×{speed / reference:.2f} vs torch eager 1 thread")
+
+
+def end_to_end(work: Path, computematrix: str, repeats: int) -> None:
+    """predict (default threads, -p 1) against computeMatrix -p 2, interleaved, best of ``repeats``."""
+    tracks = [str(work / f"synthetic-{m}.bw") for m in CORE_MARKS]
+    predict = [sys.executable, "-m", "chromepredict", "-q", "predict", *tracks, "--gtf", str(work / "genes.gtf")]
+    commands = {
+        "computeMatrix reference-point -p 2": [
+            computematrix, "reference-point", "--referencePoint", "TSS", "-b", "5000", "-a", "5000",
+            "--binSize", "100", "--missingDataAsZero", "--averageTypeBins", "mean", "-p", "2",
+            "-S", *tracks, "-R", str(work / "genes.bed"), "-o", str(work / "computematrix.gz"),
+        ],
+        "chromepredict predict (default threads)": [*predict, "-o", str(work / "predictions.tsv")],
+        "chromepredict predict -p 1": [*predict, "-p", "1", "-o", str(work / "predictions-p1.tsv")],
+    }  # fmt: skip
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            times[name].append(timed(command))
+    best = {name: min(values) for name, values in times.items()}
+    reference = best["computeMatrix reference-point -p 2"]
+    print(f"\nend to end, {os.cpu_count()} cores, best of {repeats} (all runs: seconds)")
+    for name, seconds in best.items():
+        runs = ", ".join(f"{t:.2f}" for t in times[name])
+        print(f"{name:40s} {seconds:6.2f} s   ×{reference / seconds:.2f} vs computeMatrix   ({runs})")
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and all its descendants (from /proc/<pid>/task/*/children)."""
+    pids, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        pids.append(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                queue.extend(int(c) for c in (task / "children").read_text().split())
+    return pids
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """VmRSS (from status) or Pss (from smaps_rollup) of one process, KiB; 0 once it is gone."""
+    path, key = (f"/proc/{pid}/status", "VmRSS:") if field == "rss" else (f"/proc/{pid}/smaps_rollup", "Pss:")
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_peak(command: list[str], field: str, interval: float = 0.01) -> tuple[float, int]:
+    """Run ``command``; the peak of the summed ``field`` over its process tree (MiB) and the most processes seen."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    peak, most = 0, 0
+    while process.poll() is None:
+        pids = tree_pids(process.pid)
+        peak = max(peak, sum(memory_kib(p, field) for p in pids))
+        most = max(most, len(pids))
+        time.sleep(interval)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command)
+    return peak / 1024, most
+
+
+def memory(work: Path) -> None:
+    tracks = [str(work / f"synthetic-{m}.bw") for m in CORE_MARKS]
+    predict = [sys.executable, "-m", "chromepredict", "-q", "predict", *tracks, "--gtf", str(work / "genes.gtf"),
+               "-o", str(work / "predictions-mem.tsv")]  # fmt: skip
+    result = subprocess.run(
+        ["/usr/bin/time", "-v", *predict, "-p", "1"], check=True, capture_output=True, text=True
+    )
+    max_rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
+    print(f"\npeak memory of one genome-wide predict ({len(tracks)} tracks, synthetic case)")
+    print(f"-p 1, /usr/bin/time -v maximum RSS:                        {max_rss / 1024:6.0f} MiB")
+    for field in ("rss", "pss"):
+        peak, most = tree_peak(predict, field)
+        print(
+            f"default threads, peak of summed {field.upper()} over the process tree: {peak:6.0f} MiB "
+            f"(up to {most} processes, sampled every 10 ms)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -45,77 +171,18 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/chromepredict-bench"))
     parser.add_argument("--computematrix", default="/tmp/dt-venv/bin/computeMatrix")
     parser.add_argument("--genes", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: network, e2e, memory")
     args = parser.parse_args()
+    skip = set(args.skip.split(","))
     if not (args.work / "genes.gtf").is_file():
         build(args.work)
-
-    # 1. the network alone: same weights (a model from `chromepredict train`), same inputs
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "model"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "chromepredict",
-                "-q",
-                "train",
-                "--csv-dir",
-                str(TOY),
-                "-o",
-                str(folder),
-                "--max-epochs",
-                "1",
-            ],
-            check=True,
-        )
-        saved = torch.load(folder / "model.pt")
-        net = DeepChrome(saved["n_marks"], saved["n_bins"])
-        net.load_state_dict(saved["state_dict"])
-        net.eval()
-        session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
-    x = np.random.default_rng(0).normal(size=(args.genes, 5, 100)).astype(np.float32)
-    print(f"threads: torch {torch.get_num_threads()}, cores {os.cpu_count()}")
-    for batch in (4096, args.genes):
-
-        def run_ort(batch=batch):
-            for i in range(0, len(x), batch):
-                session.run(["probabilities"], {"features": x[i : i + batch]})
-
-        def run_torch(batch=batch):
-            with torch.no_grad():
-                for i in range(0, len(x), batch):
-                    net.probabilities(torch.from_numpy(x[i : i + batch]))
-
-        t_ort, t_torch = best_of(3, run_ort), best_of(3, run_torch)
-        print(
-            f"batch {batch:6d}: onnxruntime {args.genes / t_ort:10,.0f} genes/s, torch eager {args.genes / t_torch:10,.0f} genes/s, "
-            f"ratio ×{t_torch / t_ort:.2f}"
-        )
-
-    # 2. end to end on the genome-wide synthetic case
-    tracks = [str(args.work / f"synthetic-{m}.bw") for m in CORE_MARKS]
-    predict = [
-        sys.executable,
-        "-m",
-        "chromepredict",
-        "-q",
-        "predict",
-        *tracks,
-        "--gtf",
-        str(args.work / "genes.gtf"),
-        "-o",
-        str(args.work / "predictions.tsv"),
-    ]
-    computematrix = [
-        args.computematrix, "reference-point", "--referencePoint", "TSS", "-b", "5000", "-a", "5000",
-        "--binSize", "100", "--missingDataAsZero", "--averageTypeBins", "mean", "-p", str(os.cpu_count()),
-        "-S", *tracks, "-R", str(args.work / "genes.bed"), "-o", str(args.work / "computematrix.gz"),
-    ]  # fmt: skip
-    t_cm = min(timed(computematrix) for _ in range(2))
-    t_predict = {p: min(timed([*predict, "-p", str(p)]) for _ in range(2)) for p in (1, 2)}
-    print(f"computeMatrix -p 2 (matrix only)      {t_cm:6.2f} s")
-    for p, seconds in t_predict.items():
-        print(f"chromepredict predict -p {p} (end to end) {seconds:6.2f} s   ×{t_cm / seconds:.2f} faster")
+    if "network" not in skip:
+        network_speed(args.genes, args.repeats)
+    if "e2e" not in skip:
+        end_to_end(args.work, args.computematrix, args.repeats)
+    if "memory" not in skip:
+        memory(args.work)
 
 
 if __name__ == "__main__":

@@ -264,6 +264,10 @@ def train(
         int | None,
         typer.Option("--max-epochs", min=1, help="Cap on epochs per network (default: the recipe's)."),
     ] = None,
+    members: Annotated[
+        int | None,
+        typer.Option("--members", min=1, help="Networks in the seed ensemble (default: the recipe's, 5)."),
+    ] = None,
     genome_build: Annotated[
         str | None,
         typer.Option("--genome-build", help="Recorded in the card (default: recognised from the tracks)."),
@@ -312,19 +316,8 @@ def train(
             )
         return training_sets(out, inputs, expression, expression_column, csv_dir, remc_root, split_seed, spec)
 
-    command.run(
-        out,
-        sets_of,
-        output,
-        architecture,
-        target,
-        seed,
-        device,
-        transform,
-        max_epochs,
-        name,
-        {"genome_build": genome_build},
-    )
+    settings = command.Settings(architecture, target, seed, device, transform, max_epochs, members)
+    command.run(out, sets_of, output, settings, name, {"genome_build": genome_build})
 
 
 @app.command()
@@ -386,6 +379,7 @@ def benchmark(
 ) -> None:
     """The paper's comparison: CNN vs SVM, random forest and linear baselines, test score per cell type."""
     from chromepredict.commands import benchmark as command
+    from chromepredict.commands.train import Settings
     from chromepredict.sources import training_sets
 
     inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads) if tracks or mark else None
@@ -397,7 +391,8 @@ def benchmark(
             out, inputs, expression, expression_column, csv_dir, remc_root, split_seed, need_test=True
         )
 
-    table = command.run(out, sets_of, output, target, seed, device, tuple(architecture or default))
+    settings = Settings(target=target, seed=seed, device=device)
+    table = command.run(out, sets_of, output, settings, tuple(architecture or default))
     metric = "test_auc" if target == "class" else "test_spearman"
     typer.echo(table.pivot(index="method", columns="cell_type", values=metric).round(4).to_string())
 

@@ -35,7 +35,7 @@ class Recipe:
     max_epochs: int
     patience: int
     members: int = 1  # networks averaged, seeds seed·100 + k
-    mark_dropout: float = 0.0  # chance that a training window hides a mark (at least one stays)
+    mark_dropout: float = 0.0  # chance that a training window sees only a random subset of its marks
     scale_jitter: float = 0.0  # scales multiplied by exp(U(−j, j)) per window and mark in training
     hidden: int = 64
     dropout: float = 0.5
@@ -182,6 +182,19 @@ def _network(recipe: Recipe, n_marks: int, n_bins: int, target: str):
     )
 
 
+def subset_masks(shape: tuple[int, int], chance: float, generator=None):
+    """Presence masks [windows, marks]: with probability ``chance`` a window keeps a random proper
+    subset of its marks, of a size drawn uniformly from 1 to marks − 1 (so that every subset size,
+    down to single marks, is trained as often); otherwise all marks."""
+    import torch
+
+    n, marks = shape
+    size = torch.randint(1, marks, (n,), generator=generator)  # marks kept, when hiding
+    rank = torch.rand(n, marks, generator=generator).argsort(dim=1).argsort(dim=1)  # a random order
+    hiding = torch.rand(n, generator=generator) < chance
+    return torch.where(hiding[:, None], rank < size[:, None], torch.ones(n, marks, dtype=torch.bool)).float()
+
+
 class _Inputs:
     """The transform in torch, with scale jitter and mark dropout for training batches."""
 
@@ -208,10 +221,7 @@ class _Inputs:
         logged = torch.log1p(x / s[:, :, None]) if self.kind == "track-log1p" else torch.log1p(x)
         inputs = (logged - self.mean) / self.sd
         if recipe is not None and recipe.mark_dropout:
-            hide = (torch.rand(mask.shape, generator=generator) < recipe.mark_dropout).to(x.device)
-            keep = torch.randint(mask.shape[1], (mask.shape[0],), generator=generator).to(x.device)
-            hide[torch.arange(mask.shape[0], device=x.device), keep] = False  # one mark always stays
-            mask = (~hide).float()
+            mask = subset_masks(mask.shape, recipe.mark_dropout, generator).to(x.device)
         return inputs, mask
 
 

@@ -178,3 +178,25 @@ def test_explain_a_level_model(cli, tracks, example, tmp_path):
     restarts = pd.read_csv(out / "class_map_restarts.tsv", sep="\t")
     assert "level_change" in restarts.columns
     assert (out / "attribution_ENSG00000197530.png").is_file()
+
+
+def test_genes_are_checked_before_the_optimisation(cli, small_model, tmp_path, monkeypatch):
+    """An unknown gene fails at once (the optimisation is never started); versioned ids and names
+    are accepted, and the message counts genes, not their aliases."""
+    from chromepredict import explain
+
+    def never(*args, **kwargs):
+        raise AssertionError("class maps computed before the genes were checked")
+
+    monkeypatch.setattr(explain, "class_maps", never)
+    code, _, stderr = cli(
+        "explain", "--model", small_model, "-o", tmp_path / "x", "--csv", TOY / "test.csv", "--genes", "NOPE"
+    )
+    assert code == 2 and "NOPE not among the 9 genes of the input" in stderr
+    monkeypatch.undo()
+    code, _, stderr = cli(
+        "explain", "--model", small_model, "-o", tmp_path / "y", "--csv", TOY / "test.csv",
+        "--genes", "ENSG00000172936.13", "--steps", "2", "--restarts", "1",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert set(pd.read_csv(tmp_path / "y" / "attributions.tsv", sep="\t")["gene_id"]) == {"ENSG00000172936"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,36 @@ def require_torch(command: str) -> None:
         import torch  # noqa: F401
     except ImportError:
         raise UserError(f"{command} needs torch and onnx: pip install 'chromepredict[train]'") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How ``train`` fits: the recipe by name and the choices that override it."""
+
+    architecture: str = "deepchrome"
+    target: str = "class"
+    seed: int = 0
+    device: str = "auto"
+    transform: str | None = None
+    max_epochs: int | None = None
+    members: int | None = None
+
+    def check(self) -> Settings:
+        """Fail fast on an unknown recipe, target or device; returns the settings with the device resolved."""
+        from chromepredict.training import get_recipe, resolve_device
+
+        get_recipe(self.architecture)
+        if self.target not in TARGETS:
+            raise UserError(f"--target {self.target!r} is unknown; use class or level")
+        return replace(self, device=resolve_device(self.device))
+
+    def fit(self, train, valid, on_epoch=None):
+        from chromepredict.training import fit
+
+        return fit(
+            train, valid, self.architecture, self.target, self.seed, self.device, self.max_epochs,
+            on_epoch=on_epoch, transform=self.transform, members=self.members,
+        )  # fmt: skip
 
 
 def evaluate_split(target: str, truth: np.ndarray, predicted: np.ndarray) -> dict:
@@ -87,35 +117,25 @@ def model_card(
 
 
 def train_one(
-    training: TrainingSet,
-    folder: Path,
-    name: str,
-    architecture: str,
-    target: str,
-    seed: int,
-    device: str,
-    transform: str | None,
-    max_epochs: int | None,
-    report: Report,
-    extra: dict,
+    training: TrainingSet, folder: Path, name: str, settings: Settings, report: Report, extra: dict
 ) -> dict:
     """Fit one model on a training set and write its folder; returns the card."""
     import torch
 
     from chromepredict.onnx_io import export_onnx, write_card
     from chromepredict.plots import learning_curve
-    from chromepredict.training import TrainingArrays, fit, get_recipe
+    from chromepredict.training import TrainingArrays, get_recipe
 
-    splits = training.splits
+    splits, target = training.splits, settings.target
     arrays = {k: TrainingArrays.stack([v]) for k, v in splits.items()}
-    recipe = get_recipe(architecture)
-    epochs = (max_epochs or recipe.max_epochs) * recipe.members
+    recipe = get_recipe(settings.architecture)
+    epochs = (settings.max_epochs or recipe.max_epochs) * (settings.members or recipe.members)
     with report.progress(f"{name}: epochs", epochs) as advance:
-        model = fit(
-            arrays["train"], arrays["valid"], architecture, target, seed, device, max_epochs,
-            on_epoch=lambda entry: advance(1, f"{name}: network {entry.member}, valid {entry.valid_score:.3f}"),
-            transform=transform,
-        )  # fmt: skip
+        model = settings.fit(
+            arrays["train"],
+            arrays["valid"],
+            lambda entry: advance(1, f"{name}: network {entry.member}, valid {entry.valid_score:.3f}"),
+        )
     truth = {k: (v.labels if target == "class" else v.levels) for k, v in splits.items()}
     predicted = {k: model.predict(v) for k, v in splits.items() if k != "train"}
     scores = {k: evaluate_split(target, truth[k], predicted[k]) for k in predicted}
@@ -133,7 +153,7 @@ def train_one(
     learning_curve(
         model.log,
         folder / "learning_curve.png",
-        f"{name}: {architecture}, seed {seed}",
+        f"{name}: {settings.architecture}, seed {settings.seed}",
         model.best_epochs,
         metric,
     )
@@ -144,32 +164,17 @@ def train_one(
 
 
 def run(
-    report: Report,
-    sets_of,
-    output: str,
-    architecture: str,
-    target: str,
-    seed: int,
-    device: str,
-    transform: str | None,
-    max_epochs: int | None,
-    name: str | None,
-    extra: dict,
+    report: Report, sets_of, output: str, settings: Settings, name: str | None, extra: dict
 ) -> list[dict]:
     """Train every training set ``sets_of()`` gives into ``output`` (one subfolder each when several).
 
     The output folder is complete or absent: an interrupted run leaves nothing behind.
     """
-    from chromepredict.training import get_recipe, resolve_device
-
     require_torch("train")
-    get_recipe(architecture)
-    if target not in TARGETS:
-        raise UserError(f"--target {target!r} is unknown; use class or level")
+    settings = settings.check()
     check_output_dir(output)
-    device = resolve_device(device)
     sets: dict[str, TrainingSet] = sets_of()
-    report.info(f"training on {device}")
+    report.info(f"training on {settings.device}")
     summary = []
     with atomic_dir(output) as tmp:
         for key, training in sets.items():
@@ -179,20 +184,8 @@ def run(
             folder.mkdir(exist_ok=True)
             sizes = ", ".join(f"{k} {len(v.genes)}" for k, v in training.splits.items())
             report.info(f"{label}: {sizes} genes; split {training.split}")
-            card = train_one(
-                training,
-                folder,
-                label,
-                architecture,
-                target,
-                seed,
-                device,
-                transform,
-                max_epochs,
-                report,
-                extra,
-            )
-            metric = "roc_auc" if target == "class" else "spearman"
+            card = train_one(training, folder, label, settings, report, extra)
+            metric = "roc_auc" if settings.target == "class" else "spearman"
             row = {
                 "name": label,
                 **{
