@@ -466,6 +466,17 @@ def demo(
     typer.echo(command.run(report(), output))
 
 
+def _terminated(signum, frame) -> None:
+    """SIGTERM/SIGHUP (a scheduler's kill, a closed terminal) unwind like Ctrl-C, so that no
+    half-written output is left behind."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminated)
     app()

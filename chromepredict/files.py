@@ -87,30 +87,71 @@ def _deliver(source: Path, kind: str, dest: Path, name: str) -> None:
         sys.stdout.flush()
 
 
-@contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write the whole output to; deliver it to ``target`` on success only."""
-    kind, dest = _output_target(target)
-    suffix = Path(os.fspath(target)).suffix  # writers such as savefig pick the format from it
+#: Outputs staged inside :func:`delivered_together`, delivered when it ends: (tmp, kind, dest, name).
+_batch: list[tuple[Path, str, Path, str]] | None = None
+
+
+def _stage(kind: str, dest: Path, suffix: str) -> Path:
+    """A temporary file for an output: beside a file to replace (same file system), else anywhere."""
     if kind == "replace":
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part" + suffix, dir=dest.parent)
         os.close(fd)
-        tmp_path = Path(tmp)
-        tmp_path.chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
-        try:
-            yield tmp_path
-            os.replace(tmp_path, dest)
-        finally:
-            tmp_path.unlink(missing_ok=True)
-        return
-    tmp_dir = Path(tempfile.mkdtemp())
+        Path(tmp).chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
+        return Path(tmp)
+    tmp = Path(tempfile.mkdtemp()) / f"output{suffix}"
+    tmp.touch()
+    return tmp
+
+
+def _finish(tmp: Path, kind: str, dest: Path, name: str) -> None:
+    """Deliver a staged output to its target."""
+    if kind == "replace":
+        os.replace(tmp, dest)
+    else:
+        _deliver(tmp, kind, dest, name)
+
+
+def _discard(tmp: Path, kind: str) -> None:
+    if kind == "replace":
+        tmp.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(tmp.parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path to write the whole output to; deliver it to ``target`` on success only
+    (inside :func:`delivered_together`, when that block ends)."""
+    kind, dest = _output_target(target)
+    suffix = Path(os.fspath(target)).suffix  # writers such as savefig pick the format from it
+    tmp = _stage(kind, dest, suffix)
     try:
-        tmp_path = tmp_dir / f"output{suffix}"
-        tmp_path.touch()
-        yield tmp_path
-        _deliver(tmp_path, kind, dest, os.fspath(target))
+        yield tmp
+        if _batch is not None:
+            _batch.append((tmp, kind, dest, os.fspath(target)))
+            return
+        _finish(tmp, kind, dest, os.fspath(target))
+    except BaseException:
+        _discard(tmp, kind)
+        raise
+    _discard(tmp, kind)
+
+
+@contextlib.contextmanager
+def delivered_together() -> Iterator[None]:
+    """The outputs written inside this block reach their targets together when it ends, or none do."""
+    global _batch
+    outer, _batch = _batch, []
+    staged = _batch
+    try:
+        yield
+        _batch = outer
+        for tmp, kind, dest, name in staged:
+            _finish(tmp, kind, dest, name)
     finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+        _batch = outer
+        for tmp, kind, _, _ in staged:
+            _discard(tmp, kind)
 
 
 def write_text_atomic(target: str | Path, text: str) -> None:

@@ -152,8 +152,9 @@ def _n_label(values) -> str:
     return f"\n(n = {values[0]})" if len(values) == 1 else f"\n(n = {values[0]}–{values[-1]})"
 
 
-def build_benchmark_bars(table, title: str):
-    """Figure: test AUC per method and cell type; 95 % CI error bars and n test genes when the table has them.
+def build_benchmark_bars(table, title: str, metric: str = "ROC AUC"):
+    """Figure: test score (``metric``: ROC AUC or Spearman) per method and cell type; 95 % CI error
+    bars and n test genes when the table has them. The dashed line is chance (0.5 AUC, 0 Spearman).
 
     Optional columns: ``test_auc_low`` and ``test_auc_high`` (interval bounds, drawn as error bars)
     and ``n_test`` (test genes, shown under each cell type).
@@ -181,20 +182,21 @@ def build_benchmark_bars(table, title: str):
         ticks = [t + n_by_cell.get(c, "") for t, c in zip(ticks, pivot.index)]
     ax.set_xticks(x + 0.4 - width / 2, ticks)
     limits = _auc_limits(pivot, *((low, high) if has_ci else ()))
+    chance = 0.5 if metric == "ROC AUC" else 0.0
     ax.set(
         xlabel="cell type",
-        ylabel="test ROC AUC" + (" (bars: 95 % CI)" if has_ci else ""),
-        ylim=(min(limits[0], 0.5), limits[1]),
+        ylabel=f"test {metric}" + (" (bars: 95 % CI)" if has_ci else ""),
+        ylim=(min(limits[0], chance), limits[1]),
         title=title,
     )
-    ax.axhline(0.5, color="lightgray", linestyle="--", linewidth=1, zorder=0)
+    ax.axhline(chance, color="lightgray", linestyle="--", linewidth=1, zorder=0)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1, 1))
     return fig
 
 
-def benchmark_bars(table, path: str | Path, title: str) -> None:
-    """Test AUC per method (and cell type), in the style of DeepChrome's Fig. 3, CI and n when available."""
-    _save(build_benchmark_bars(table, title), path)
+def benchmark_bars(table, path: str | Path, title: str, metric: str = "ROC AUC") -> None:
+    """Test score per method (and cell type), in the style of DeepChrome's Fig. 3, CI and n when available."""
+    _save(build_benchmark_bars(table, title, metric), path)
 
 
 # --------------------------------------------------------------------------- explanation figures

@@ -74,17 +74,22 @@ def write_predictions(table: pd.DataFrame, path: str | Path, header: list[str]) 
         tmp.write_text(text)
 
 
-def write_bed(table: pd.DataFrame, path: str | Path, model_name: str) -> None:
-    """BED9 for genome browsers: the TSS (1 bp) of each gene; score = p_high × 1000 and red (high) /
-    blue (low) for class models, score = level ÷ the highest level × 1000 and red above the median
-    level for level models."""
+def write_bed(table: pd.DataFrame, path: str | Path, model) -> None:
+    """BED9 for genome browsers: the TSS (1 bp) of each gene. Class models: score = p_high × 1000,
+    red (high) / blue (low). Level models: score = 1000 × the normal CDF of the level on the
+    training levels' scale (the card's ``level_scale``), red at or above the training mean. Either
+    way a gene's line depends on its own prediction only, never on the other genes of the run."""
+    from scipy.stats import norm
+
     tss = table["tss"].to_numpy()
     if "p_high" in table:
         score, high, what = table["p_high"] * 1000, table["call"] == "high", "P(high expression) × 1000"
     else:
-        level = table["level"].clip(lower=0)
-        score, high = level / max(float(level.max()), 1e-9) * 1000, level > level.median()
-        what = "predicted level ÷ max × 1000"
+        scale = model.card.get("level_scale", {})
+        mean, sd = float(scale.get("mean", 0.0)), float(scale.get("sd", 1.0)) or 1.0
+        score = norm.cdf((table["level"] - mean) / sd) * 1000
+        high = table["level"] >= mean
+        what = f"predicted level as a training-level percentile × 1000 (red: ≥ training mean {mean:.2f})"
     bed = pd.DataFrame(
         {
             "chrom": table["chrom"],
@@ -99,7 +104,7 @@ def write_bed(table: pd.DataFrame, path: str | Path, model_name: str) -> None:
         }
     ).sort_values(["chrom", "start"], kind="stable")
     track = (
-        f'track name="chromepredict {model_name}" description="{what}, red high / blue low" itemRgb="On"\n'
+        f'track name="chromepredict {model.name}" description="{what}, red high / blue low" itemRgb="On"\n'
     )
     with atomic_path(path) as tmp:
         tmp.write_text(track + bed.to_csv(sep="\t", index=False, header=False))

@@ -43,7 +43,17 @@ def _pybigtools_version() -> tuple[int, ...]:
 EXACT_BINS = _pybigtools_version() >= (0, 3)
 
 
-def _damaged(path: str, exc: Exception) -> UserError:
+def _is_read_error(exc: BaseException) -> bool:
+    """An error of reading a damaged file: pybigtools' own, an OS or format error, or a panic of
+    its Rust core (``pyo3_runtime.PanicException``, a BaseException, raised on corrupt blocks)."""
+    import pybigtools
+
+    return isinstance(exc, (pybigtools.BBIReadError, OSError, ValueError, KeyError)) or (
+        type(exc).__name__ == "PanicException"
+    )
+
+
+def _damaged(path: str, exc: BaseException) -> UserError:
     return UserError(
         f"{path}: cannot read this bigWig ({' '.join(str(exc).split())}); the file is truncated or "
         "damaged: download or generate it again"
@@ -65,7 +75,9 @@ def open_track(path: str):
     _open_track.clear()
     try:
         handle = pybigtools.open(open(path, "rb"))  # noqa: SIM115  (kept open with the handle; any file name)
-    except (pybigtools.BBIReadError, ValueError, OSError):
+    except BaseException as exc:
+        if not _is_read_error(exc):
+            raise
         handle = None
     if handle is None or not getattr(handle, "is_bigwig", False):
         raise UserError(f"{path}: not a bigWig file; convert bedGraph with bedGraphToBigWig first")
@@ -80,11 +92,11 @@ def track_chroms(path: str) -> dict[str, int]:
 
 def track_profile(path: str) -> TrackProfile:
     """The :class:`TrackProfile` of a bigWig (whole-track facts; a damaged file is a UserError)."""
-    import pybigtools
-
     try:
         return profile_bigwig(open_track(path))
-    except (pybigtools.BBIReadError, OSError, ValueError, KeyError) as exc:
+    except BaseException as exc:
+        if not _is_read_error(exc):
+            raise
         raise _damaged(path, exc) from None
 
 
@@ -100,8 +112,6 @@ def _read_bases(track, chrom: str, lo: int, width: int, length: int) -> np.ndarr
 
 def _read_chunk(path: str, chroms: list[str], starts: np.ndarray, spec: WindowSpec) -> np.ndarray:
     """Mean signal per bin for windows starting at ``starts`` (0-based) on ``chroms``: [n, bins]."""
-    import pybigtools
-
     track = open_track(path)
     width = 2 * spec.flank
     out = np.full((len(starts), spec.n_bins), np.nan)
@@ -116,7 +126,9 @@ def _read_chunk(path: str, chroms: list[str], starts: np.ndarray, spec: WindowSp
             if np.isnan(out[row]).any():  # NaN in the data, a chromosome end, or pybigtools 0.2
                 bases = _read_bases(track, chrom, lo, width, lengths[chrom])
                 out[row] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
-    except (pybigtools.BBIReadError, OSError, ValueError) as exc:
+    except BaseException as exc:
+        if not _is_read_error(exc):
+            raise
         raise _damaged(path, exc) from None
     return out.astype(np.float32)
 

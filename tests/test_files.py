@@ -17,6 +17,7 @@ from chromepredict.files import (
     atomic_path,
     check_output_dir,
     check_output_file,
+    delivered_together,
     write_text_atomic,
 )
 
@@ -69,6 +70,25 @@ def test_existing_file_replaced_and_kept_on_failure(tmp_path):
     write_text_atomic(target, "new\n")
     assert target.read_text() == "new\n"
     assert os.listdir(tmp_path) == ["out.tsv"]
+
+
+def test_outputs_delivered_together_arrive_together_or_not_at_all(tmp_path):
+    """A second output that fails (or is interrupted) keeps the first one from arriving too."""
+    table, bed = tmp_path / "out.tsv", tmp_path / "out.bed"
+    table.write_text("old\n")
+    with pytest.raises(KeyboardInterrupt), delivered_together():
+        write_text_atomic(table, "new\n")
+        assert table.read_text() == "old\n"  # staged, not yet delivered
+        with atomic_path(bed) as tmp:
+            tmp.write_text("half")
+            raise KeyboardInterrupt
+    assert table.read_text() == "old\n"
+    assert sorted(os.listdir(tmp_path)) == ["out.tsv"]
+    with delivered_together():
+        write_text_atomic(table, "new\n")
+        write_text_atomic(bed, "chr1\t0\t1\n")
+    assert (table.read_text(), bed.read_text()) == ("new\n", "chr1\t0\t1\n")
+    assert sorted(os.listdir(tmp_path)) == ["out.bed", "out.tsv"]
 
 
 def test_keyboard_interrupt_delivers_nothing(tmp_path):

@@ -197,3 +197,26 @@ def test_same_values_whatever_the_threads(tracks, example, tmp_path):
         assert result.returncode == 0, result.stderr
         texts.append(result.stdout)
     assert texts[0] == texts[1]
+
+
+@pytest.mark.slow
+def test_sigterm_during_train_leaves_nothing(tmp_path):
+    """A scheduler's kill (SIGTERM) unwinds like Ctrl-C: no output folder, no hidden leftovers."""
+    import signal
+    import time
+
+    toy = Path(__file__).parent / "data" / "toy"
+    out = tmp_path / "model"
+    process = subprocess.Popen(
+        [EXE, "train", "--csv-dir", toy, "-o", out, "--max-epochs", "60", "--members", "5"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".model.*.part")) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    assert process.poll() is None, "training ended before it could be interrupted"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    assert os.listdir(tmp_path) == []

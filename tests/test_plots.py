@@ -92,6 +92,15 @@ def test_benchmark_bars_without_optional_columns():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["E003", "E004"]
 
 
+def test_benchmark_bars_of_a_level_benchmark_say_spearman():
+    """A --target level benchmark is labelled Spearman, with chance at 0 (not an AUC line at 0.5)."""
+    ax = plots.build_benchmark_bars(benchmark_table(with_ci=False), "t", "Spearman").axes[0]
+    assert ax.get_ylabel() == "test Spearman"
+    chance = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert chance == [0.0]
+    assert ax.get_ylim()[0] <= 0.0
+
+
 # ------------------------------------------------------------------ ROC
 
 

@@ -102,6 +102,61 @@ def test_predict_samplesheet_equals_single_runs(cli, tmp_path, tracks, example, 
     assert (out / "samples.png").stat().st_size > 5000
 
 
+def corrupt_copy(source, target):
+    """A bigWig with its data blocks overwritten (pybigtools panics on it rather than raising)."""
+    data = bytearray(Path(source).read_bytes())
+    middle = len(data) // 3
+    data[middle : middle + 4000] = b"\xab" * 4000
+    Path(target).write_bytes(data)
+
+
+def test_a_corrupt_or_crashing_sample_fails_alone(cli, tmp_path, tracks, example, trained_model, monkeypatch):
+    """A corrupt bigWig (a panic in pybigtools' Rust core) and a worker process that dies fail only
+    their own sample: the others are written and the summary says which failed and why."""
+    from chromepredict.commands import predict as command
+
+    path = sheet(tmp_path, tracks, samples=("A", "B", "C"))
+    k4 = next(t for t in tracks if "H3K4me3" in t)
+    corrupt_copy(k4, tmp_path / "data" / "bad.bw")
+    text = path.read_text().replace(f"B,H3K4me3,data/{Path(k4).name}", "B,H3K4me3,data/bad.bw")
+    for track in tracks:  # sample C reads its own copies, so that the crash can pick it out
+        shutil.copy(track, tmp_path / "data" / f"C-{Path(track).name}")
+        text = text.replace(f"C,{Path(track).name.split('-')[1].split('.')[0]},data/", "C,MARK,data/C-", 1)
+        text = text.replace("C,MARK,", f"C,{Path(track).name.split('-')[1].split('.')[0]},")
+    path.write_text(text)
+    real = command.score_sample
+
+    def crash(model, inputs, *args):  # sample C's process dies as if killed for memory
+        import os
+
+        if any("/C-" in m for m in inputs.marks):
+            os._exit(9)
+        return real(model, inputs, *args)
+
+    monkeypatch.setattr(command, "score_sample", crash)
+    out = tmp_path / "out"
+    code, _, stderr = cli(
+        "predict",
+        "--samplesheet",
+        path,
+        "--gtf",
+        example["gtf"],
+        "--model",
+        trained_model,
+        "-o",
+        out,
+        "-p",
+        2,
+    )
+    assert code == 1
+    summary = pd.read_csv(out / "summary.tsv", sep="\t").set_index("sample")
+    assert list(summary["status"]) == ["ok", "failed", "failed"]
+    assert "bad.bw" in summary.loc["B", "error"] and "damaged" in summary.loc["B", "error"]
+    assert "process died" in summary.loc["C", "error"]
+    assert len(pd.read_csv(out / "A" / "predictions.tsv", sep="\t", comment="#")) == 369
+    assert not (out / "B").exists() and not (out / "C" / "predictions.tsv").exists()
+
+
 def test_bed_reads_back_with_an_independent_parser(cli, tmp_path, tracks, example, trained_model):
     bed = tmp_path / "p.bed"
     code, _, stderr = cli(
@@ -196,3 +251,28 @@ def test_snakemake_workflow_two_samples(tmp_path, tracks, example, trained_model
             if not line.startswith("#")
         ]
         assert got == expected
+
+
+def test_level_bed_lines_do_not_depend_on_the_other_genes(cli, tmp_path, tracks, example):
+    """A level model's BED line for a gene is the same from a 25-gene GTF as from the full GTF
+    (its score and colour come from the card's training scale, not from this run's genes)."""
+    import gzip
+
+    lines = gzip.decompress(Path(example["gtf"]).read_bytes()).decode().splitlines(keepends=True)
+    genes = [line for line in lines if "\tgene\t" in line]
+    small = tmp_path / "small.gtf"
+    small.write_text("".join(genes[:25]))
+    beds = []
+    for name, gtf in (("full", example["gtf"]), ("small", small)):
+        bed = tmp_path / f"{name}.bed"
+        code, _, stderr = cli(
+            "predict", *tracks, "--gtf", gtf, "--model", "E003-E123-level", "-o", tmp_path / f"{name}.tsv",
+            "--bed", bed,
+        )  # fmt: skip
+        assert code == 0, stderr
+        beds.append({line.split("\t")[3]: line for line in bed.read_text().splitlines()[1:]})
+    full, few = beds
+    assert len(few) == 25
+    assert all(full[name] == line for name, line in few.items())
+    scores = [int(line.split("\t")[4]) for line in full.values()]
+    assert 0 < min(scores) < 500 < max(scores) < 1000

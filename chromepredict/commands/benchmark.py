@@ -73,6 +73,7 @@ def run(
     table = pd.DataFrame(rows).rename(columns={"test_score": metric})
     with atomic_dir(output) as tmp:
         table.to_csv(tmp / "benchmark.tsv", sep="\t", index=False, float_format="%.4f")
-        title = f"Test {'ROC AUC' if settings.target == 'class' else 'Spearman'}: DeepChrome vs baselines"
-        benchmark_bars(table.rename(columns={metric: "test_auc"}), tmp / "benchmark.png", title)
+        name = "ROC AUC" if settings.target == "class" else "Spearman"
+        title = f"Test {name}: DeepChrome vs baselines"
+        benchmark_bars(table.rename(columns={metric: "test_auc"}), tmp / "benchmark.png", title, name)
     return table

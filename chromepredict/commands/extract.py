@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chromepredict.features import WindowSpec
-from chromepredict.files import check_output_file
+from chromepredict.files import check_output_file, delivered_together
 from chromepredict.report import Report
 from chromepredict.sources import TrackInputs
 
@@ -15,8 +15,9 @@ def run(report: Report, inputs: TrackInputs, spec: WindowSpec, output: str, tsv:
             check_output_file(target)
     data = inputs.read(inputs.files(), spec, report)
     report.provenance(data.provenance)
-    data.save_npz(output)
-    if tsv is not None:
-        data.write_tsv(tsv)
+    with delivered_together():  # the .npz and the TSV, or neither
+        data.save_npz(output)
+        if tsv is not None:
+            data.write_tsv(tsv)
     n, m, b = data.features.shape
     report.info(f"wrote {output} ({n} genes × {m} marks × {b} bins, orientation {data.spec.orientation})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 
 from chromepredict import gate
 from chromepredict.evaluation import regression_metrics, roc_auc
-from chromepredict.files import check_output_file
+from chromepredict.files import check_output_file, delivered_together
 from chromepredict.prediction import header_lines, predictions_table, write_bed, write_predictions
 from chromepredict.report import Report
 from chromepredict.sources import TrackInputs, read_expression_for
@@ -79,9 +80,10 @@ def run(
             check_output_file(target)
     values = read_expression_for(expression, expression_column, inputs.gtf) if expression else None
     scored = score_sample(model, inputs, report, threshold, values)
-    write_predictions(scored.table, output, scored.header)
-    if bed is not None:
-        write_bed(scored.table, bed, model.name)
+    with delivered_together():  # the TSV and the BED track, or neither
+        write_predictions(scored.table, output, scored.header)
+        if bed is not None:
+            write_bed(scored.table, bed, model)
     summary = f"{len(scored.table)} genes scored with model {model.name}"
     if model.target == "class":
         n_high = int((scored.table["call"] == "high").sum())
@@ -114,11 +116,13 @@ def _predict_sample(task: tuple) -> SampleResult:
         values = read_expression_for(sample.expression, None, gtf) if sample.expression else None
         scored = score_sample(model, inputs, Report(quiet=True), threshold, values)
     except UserError as exc:
-        return SampleResult({**row, "status": "failed", "error": " ".join(str(exc).split())}, None, [])
+        return _failed(sample.name, str(exc))
+    except Exception as exc:  # a defect must not take the other samples down with it
+        return _failed(sample.name, f"unexpected error {type(exc).__name__}: {exc}")
     folder.mkdir(parents=True, exist_ok=True)
     write_predictions(scored.table, folder / "predictions.tsv", scored.header)
     if bed:
-        write_bed(scored.table, folder / "predictions.bed", model.name)
+        write_bed(scored.table, folder / "predictions.bed", model)
     table = scored.table
     column = "p_high" if model.target == "class" else "level"
     row.update(genes=len(table), warnings=len(scored.warnings))
@@ -128,6 +132,33 @@ def _predict_sample(task: tuple) -> SampleResult:
         row["auc" if model.target == "class" else "spearman"] = round(scored.score, 4)
     values = table.set_index("gene_id")[column].rename(sample.name)
     return SampleResult(row, values, scored.warnings)
+
+
+def _failed(sample: str, error: str) -> SampleResult:
+    return SampleResult({"sample": sample, "status": "failed", "error": " ".join(error.split())}, None, [])
+
+
+def _run_samples(tasks: list[tuple], workers: int) -> Iterator[SampleResult]:
+    """Results of :func:`_predict_sample` in the order of ``tasks``, ``workers`` processes at a time.
+
+    A worker that dies (killed for memory, a crash in a library) breaks its pool: the samples it
+    took down are run again one per process, so that only the one that kills its process fails."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    results: dict[int, SampleResult] = {}
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(_predict_sample, task) for task in tasks]
+        for i, future in enumerate(futures):
+            try:
+                results[i] = future.result()
+            except BrokenProcessPool:
+                with ProcessPoolExecutor(1) as alone:  # rerun alone, so only the culprit fails
+                    try:
+                        results[i] = alone.submit(_predict_sample, tasks[i]).result()
+                    except BrokenProcessPool:
+                        results[i] = _failed(tasks[i][1].name, "its process died (out of memory?)")
+            yield results[i]
 
 
 def multiqc_table(summary: pd.DataFrame) -> str:
@@ -162,8 +193,6 @@ def run_samplesheet(
     ``p_high.tsv`` (``level.tsv`` for level models), ``summary.tsv``, ``summary_mqc.tsv`` and
     ``samples.png``. A failing sample is reported in the summary; the others still finish.
     """
-    from concurrent.futures import ProcessPoolExecutor
-
     from chromepredict.errors import UserError
     from chromepredict.files import atomic_dir, check_output_dir
     from chromepredict.plots import sample_heatmap
@@ -181,8 +210,8 @@ def run_samplesheet(
     results = []
     with atomic_dir(outdir) as tmp:
         tasks = [(model.path, s, gtf, gene_type, tmp / s.name, threshold, bed) for s in samples]
-        with ProcessPoolExecutor(workers) as pool, report.progress("samples", len(samples)) as advance:
-            for result in pool.map(_predict_sample, tasks):
+        with report.progress("samples", len(samples)) as advance:
+            for result in _run_samples(tasks, workers):
                 for warning in result.warnings:
                     report.warn(f"{result.row['sample']}: {warning}")
                 if result.row["status"] != "ok":
