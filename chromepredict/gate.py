@@ -14,6 +14,7 @@ import numpy as np
 from chromepredict.assembly import SPECIES, canonical_build
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet
+from chromepredict.marks import CORE_MARKS
 from chromepredict.onnx_io import LoadedModel
 
 SUBSET_SEPARATOR = "+"
@@ -27,10 +28,18 @@ def subset_key(marks) -> str:
 def choose_marks(model: LoadedModel, available: list[str], source: str) -> tuple[list[str], list[str]]:
     """(the model's marks present in ``available``, in card order; notes for the user).
 
-    Missing marks are an error for a model that needs all of them; otherwise :func:`admit` warns.
+    Missing marks are an error for a model that needs all of them, and a mark beyond the five core
+    ones that a model was trained on (e.g. ``H3K27ac``) is always required: the user chose to train
+    on it. Otherwise a model that scores subsets of its core marks gets a warning from :func:`admit`.
     """
     used = [m for m in model.marks if m in available]
     missing = [m for m in model.marks if m not in available]
+    required = [m for m in missing if m not in CORE_MARKS]
+    if required:
+        raise UserError(
+            f"{source}: model {model.name} was trained with {', '.join(required)}, which is not given; "
+            f"add its track (--mark {required[0]}=PATH), or use a model trained without it"
+        )
     extra = [m for m in available if m not in model.marks]
     notes = []
     if extra:
@@ -55,9 +64,7 @@ def subset_quality(model: LoadedModel, used: list[str]) -> str:
     if not scores:
         return "no cross-validated score for this subset on the card"
     metric = "AUC" if model.target == "class" else "Spearman"
-    text = f"cross-validated {metric} for this subset: " + ", ".join(
-        f"{k} {v:.3f}" for k, v in scores.items()
-    )
+    text = f"held-out {metric} for this subset: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
     if full:
         text += " (all marks: " + ", ".join(f"{k} {v:.3f}" for k, v in full.items()) + ")"
     return text

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from chromepredict.card import card_path, read_card, seal
 from chromepredict.errors import UserError
@@ -109,6 +110,10 @@ class LoadedModel:
     @property
     def transform(self) -> InputTransform:
         return InputTransform.from_dict(self.card["transform"])
+
+    def trained_on(self, genes: pd.DataFrame) -> np.ndarray:
+        """Mask of ``genes`` that the model was trained on (the card lists their ids)."""
+        return genes["gene_id"].isin(set(self.card["training_data"].get("gene_ids", []))).to_numpy()
 
     def inputs(self, data: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
         """The network's input for ``data`` (its marks a subset of the model's, window checked by the

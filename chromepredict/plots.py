@@ -451,8 +451,9 @@ def _cluster_order(rows: np.ndarray) -> np.ndarray:
     return leaves_list(linkage(squareform(distance, checks=False), method="average"))
 
 
-def build_sample_heatmap(p_high, title: str, n_genes: int = 500):
-    """Figure: P(high) of the ``n_genes`` most variable genes × samples, both clustered, colour scale 0–1."""
+def build_sample_heatmap(p_high, title: str, n_genes: int = 500, label: str = "P(high)"):
+    """Figure: P(high) (or, with another ``label``, predicted levels) of the ``n_genes`` most
+    variable genes × samples, both clustered; colour scale 0–1 for P(high), the data's range else."""
     if p_high.shape[0] == 0 or p_high.shape[1] == 0:
         raise ValueError(f"sample_heatmap needs at least one gene and one sample, got {p_high.shape}")
     table = p_high.astype(float)
@@ -475,8 +476,9 @@ def build_sample_heatmap(p_high, title: str, n_genes: int = 500):
     height = min(max(3.5, 0.18 * n_rows + 1.5), 12) if show_genes else 7
     fig = _figure(figsize=(min(max(4.5, 0.4 * n_cols + 3), 24), height))
     ax = fig.subplots()
-    image = ax.imshow(values, aspect="auto", interpolation="nearest", cmap="viridis", vmin=0, vmax=1)
-    fig.colorbar(image, ax=ax, label="P(high)", pad=0.02)
+    limits = {"vmin": 0, "vmax": 1} if label == "P(high)" else {}
+    image = ax.imshow(values, aspect="auto", interpolation="nearest", cmap="viridis", **limits)
+    fig.colorbar(image, ax=ax, label=label, pad=0.02)
     ax.set_xticks(np.arange(n_cols), samples, rotation=90 if n_cols > 4 else 0)
     if show_genes:
         ax.set_yticks(np.arange(n_rows), genes, fontsize="small")
@@ -484,16 +486,16 @@ def build_sample_heatmap(p_high, title: str, n_genes: int = 500):
         ax.set_yticks([])
     ax.set(
         xlabel="sample",
-        ylabel=f"{n_rows} most variable genes" + (" (clustered)" if n_cols >= 2 else " (sorted by P(high))"),
+        ylabel=f"{n_rows} most variable genes" + (" (clustered)" if n_cols >= 2 else f" (sorted by {label})"),
         title=title,
     )
     return fig
 
 
-def sample_heatmap(p_high, path: str | Path, title: str, n_genes: int = 500) -> None:
-    """P(high) heat map, genes (rows) × samples (columns) of a DataFrame, most variable genes, clustered.
+def sample_heatmap(p_high, path: str | Path, title: str, n_genes: int = 500, label: str = "P(high)") -> None:
+    """P(high) (or level) heat map, genes (rows) × samples (columns) of a DataFrame, most variable genes, clustered.
 
     Rows: the ``n_genes`` genes with the largest variance across samples; rows and columns ordered by
     average-linkage clustering on correlation distance (with ≥ 2 samples). Gene names shown up to 60 rows.
     """
-    _save(build_sample_heatmap(p_high, title, n_genes=n_genes), path)
+    _save(build_sample_heatmap(p_high, title, n_genes=n_genes, label=label), path)

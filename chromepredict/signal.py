@@ -39,6 +39,10 @@ def _pybigtools_version() -> tuple[int, ...]:
     return tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
 
 
+#: The first four bytes of a bigWig (either byte order): a file that has them but cannot be opened
+#: is a damaged bigWig, not another format.
+BIGWIG_MAGIC = (bytes.fromhex("26fc8f88"), bytes.fromhex("888ffc26"))
+
 #: pybigtools ≥ 0.3 counts uncovered bases as 0 in an exact bin mean (``uncovered=0``).
 EXACT_BINS = _pybigtools_version() >= (0, 3)
 
@@ -80,6 +84,9 @@ def open_track(path: str):
             raise
         handle = None
     if handle is None or not getattr(handle, "is_bigwig", False):
+        with open(path, "rb") as raw:
+            if raw.read(4) in BIGWIG_MAGIC:
+                raise _damaged(path, ValueError("incomplete header"))
         raise UserError(f"{path}: not a bigWig file; convert bedGraph with bedGraphToBigWig first")
     _open_track[key] = handle
     return handle

@@ -264,7 +264,12 @@ def fit(
     import torch
 
     recipe = get_recipe(architecture)
-    recipe = replace(recipe, transform=transform or recipe.transform, members=members or recipe.members)
+    recipe = replace(
+        recipe,
+        transform=transform or recipe.transform,
+        members=members or recipe.members,
+        max_epochs=max_epochs or recipe.max_epochs,
+    )  # the card records the recipe as run
     if target not in TARGETS:
         raise UserError(f"--target {target!r} is unknown; use class or level")
     if valid is None and max_epochs is None:
@@ -282,12 +287,12 @@ def fit(
         1
     )  # one thread: the same seed gives the same bytes on any CPU (and it is barely slower)
     try:
-        return _fit(train, valid, architecture, recipe, target, seed, device, max_epochs, on_epoch)
+        return _fit(train, valid, architecture, recipe, target, seed, device, on_epoch)
     finally:
         torch.set_num_threads(threads)
 
 
-def _fit(train, valid, architecture, recipe, target, seed, device, max_epochs, on_epoch) -> TrainedModel:
+def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> TrainedModel:
     """:func:`fit` once its arguments are checked."""
     import torch
 
@@ -321,7 +326,7 @@ def _fit(train, valid, architecture, recipe, target, seed, device, max_epochs, o
         optimizer = optimizer_type(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
         generator = torch.Generator().manual_seed(member_seed)
         best_state, best_score, best_epoch = None, -np.inf, 0
-        for epoch in range(1, (max_epochs or recipe.max_epochs) + 1):
+        for epoch in range(1, recipe.max_epochs + 1):
             net.train()
             order = torch.randperm(len(y), generator=generator)
             total = 0.0

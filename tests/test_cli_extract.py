@@ -106,3 +106,13 @@ def test_bad_option_values(cli, tracks, example, tmp_path, option, message):
     code, stdout, stderr = cli("extract", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "f.npz", *option)
     assert code == 2 and message in stderr
     assert "Traceback" not in stdout + stderr and not (tmp_path / "f.npz").exists()
+
+
+@pytest.mark.parametrize("cores, expected", [({0}, 1), ({0, 1}, 2), (set(range(32)), 8)])
+def test_threads_default_to_the_usable_cores_at_most_8(monkeypatch, cores, expected):
+    import os
+
+    from chromepredict import cli
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores, raising=False)
+    assert cli.default_threads() == expected

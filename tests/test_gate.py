@@ -202,3 +202,36 @@ def test_tracks_unlike_the_training_data_are_named(cli, tracks, trained_model, e
     assert code == 0, stderr
     warning = next(line for line in stderr.splitlines() if "unlike model" in line)
     assert "H3K4me3: peak-signal signal (trained on counts)" in warning and "chromepredict train" in warning
+
+
+def test_window_and_build_of_the_card_are_checked(cli, tracks, example, tmp_path):
+    """A model trained on TSS ± 2.5 kb refuses CSV windows of ± 5 kb; a card of another build
+    (hg38) warns on hg19 tracks; a split on two chromosomes is recorded as the random split it was."""
+    import json
+
+    gtf = tmp_path / "two_chroms.gtf"
+    lines = gzip.decompress(example["gtf"].read_bytes()).decode().splitlines(keepends=True)
+    gtf.write_text("".join(line for line in lines if line.split("\t")[0] in ("chr19", "chr1")))
+    model = tmp_path / "m"
+    code, _, stderr = cli(
+        "train", *tracks, "--gtf", gtf, "--expression", example["expression"], "-o", model,
+        "--flank", 2500, "--genome-build", "hg38", "--max-epochs", 1, "--members", 1,
+    )  # fmt: skip
+    assert code == 0, stderr
+    card = json.loads((model / "model.card.json").read_text())
+    assert card["inputs"]["flank"] == 2500 and card["inputs"]["n_bins"] == 50
+    assert (
+        card["training_data"]["split"].startswith("random genes")
+        and "only 2 chromosome(s)" in card["training_data"]["split"]
+    )
+    code, _, stderr = cli(
+        "evaluate", "--model", model, "--csv", DATA / "roadmap_E003" / "valid.csv.gz", "--gtf", example["gtf"],
+        "-o", tmp_path / "ev",
+    )  # fmt: skip
+    assert code == 2 and "windows of TSS ± 5000 bp in 100 bp bins (100 bins)" in stderr
+    assert "trained on TSS ± 2500 bp" in stderr and not (tmp_path / "ev").exists()
+    code, _, stderr = cli(
+        "predict", *tracks, "--gtf", example["gtf"], "--model", model, "-o", tmp_path / "p.tsv"
+    )
+    assert code == 0, stderr
+    assert "warning: tracks are hg19 but model m was trained on hg38 tracks" in stderr

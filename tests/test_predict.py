@@ -172,3 +172,15 @@ def test_evaluate_pretrained_on_its_training_genes_says_so(cli, tracks, example,
     assert (
         "E123 on 369 genes" in stdout and "caveat: 369 of 369 genes were used to train model E123" in stdout
     )
+
+
+def test_predict_with_expression_on_training_genes_says_so(cli, tracks, example, tmp_path):
+    """predict --expression on a pretrained model's own genes: the AUC comes with a caveat, even with -q."""
+    out = tmp_path / "p.tsv"
+    code, _, stderr = cli(
+        "-q", "predict", *tracks, "--gtf", example["gtf"], "--expression", example["expression"],
+        "--model", "E003", "-o", out,
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "369 of the 369 genes with a value" in stderr and "not a test" in stderr
+    assert any("were used to train model E003" in line for line in out.read_text().splitlines()[:20])

@@ -276,3 +276,22 @@ def test_level_bed_lines_do_not_depend_on_the_other_genes(cli, tmp_path, tracks,
     assert all(full[name] == line for name, line in few.items())
     scores = [int(line.split("\t")[4]) for line in full.values()]
     assert 0 < min(scores) < 500 < max(scores) < 1000
+
+
+def test_level_model_samplesheet(cli, tmp_path, tracks, example):
+    """A level model over a samplesheet: level.tsv (genes × samples) equals single runs, and a heat map."""
+    path = sheet(tmp_path, tracks, samples=("A", "B"))
+    out = tmp_path / "out"
+    code, _, stderr = cli(
+        "predict", "--samplesheet", path, "--gtf", example["gtf"], "--model", "E003-E123-level", "-o", out
+    )
+    assert code == 0, stderr
+    code, _, stderr = cli(
+        "predict", *tracks, "--gtf", example["gtf"], "--model", "E003-E123-level", "-o", tmp_path / "one.tsv"
+    )
+    assert code == 0, stderr
+    single = pd.read_csv(tmp_path / "one.tsv", sep="\t", comment="#").set_index("gene_id")["level"]
+    matrix = pd.read_csv(out / "level.tsv", sep="\t").set_index("gene_id")
+    assert list(matrix.columns) == ["A", "B"] and not (out / "p_high.tsv").exists()
+    np.testing.assert_allclose(matrix["A"], single.loc[matrix.index], atol=1e-6)
+    assert (out / "samples.png").stat().st_size > 5000

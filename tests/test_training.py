@@ -144,7 +144,14 @@ def test_extra_marks_are_trained_on_and_recorded(tmp_path, cli, tracks, example)
     code, _, stderr = cli(
         "predict", *tracks, "--gtf", example["gtf"], "--model", out, "-o", tmp_path / "p.tsv"
     )
-    assert code == 0 and "warning: scoring from 5 of 6 marks" in stderr and "no H3K27ac" in stderr
+    assert code == 2 and "trained with H3K27ac, which is not given" in stderr  # an extra mark is required
+    assert not (tmp_path / "p.tsv").exists()
+    three = [t for t in tracks if any(m in t for m in ("H3K4me3", "H3K36me3", "H3K27me3"))]
+    code, _, stderr = cli(
+        "predict", *three, "--mark", f"H3K27ac={extra}", "--gtf", example["gtf"], "--model", out,
+        "-o", tmp_path / "p.tsv",
+    )  # fmt: skip
+    assert code == 0 and "warning: scoring from 4 of 6 marks" in stderr and "no H3K4me1, H3K9me3" in stderr
 
 
 def test_remc_root_trains_every_cell_type(tmp_path, cli):
@@ -206,6 +213,23 @@ def test_level_target_beats_h3k4me3(tmp_path, cli, tracks, example):
     model_rho = spearmanr(test["level"], test["measured_level"]).statistic
     floor_rho = spearmanr(np.log1p(h3k4me3), test["measured_level"]).statistic
     assert model_rho >= floor_rho + 0.03, (model_rho, floor_rho)
+
+    # evaluate on a level model: Spearman, Pearson and R² as scipy and scikit-learn compute them
+    from scipy.stats import pearsonr
+    from sklearn.metrics import r2_score
+
+    code, stdout, stderr = cli(
+        "evaluate", "--model", tmp_path / "level0", *tracks, "--gtf", example["gtf"],
+        "--expression", example["expression"], "-o", tmp_path / "ev",
+    )  # fmt: skip
+    assert code == 0, stderr
+    result = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    table = pd.read_csv(tmp_path / "ev" / "predictions.tsv", sep="\t")
+    truth, predicted = table["measured_level"], table["level"]
+    assert result["spearman"] == pytest.approx(spearmanr(truth, predicted).statistic, abs=1e-4)
+    assert result["pearson"] == pytest.approx(pearsonr(truth, predicted).statistic, abs=1e-4)
+    assert result["r2"] == pytest.approx(r2_score(truth, predicted), abs=1e-4)
+    assert "Spearman" in stdout and (tmp_path / "ev" / "level_scatter.png").stat().st_size > 5000
 
 
 @pytest.mark.slow

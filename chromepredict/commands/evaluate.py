@@ -61,15 +61,14 @@ def run(
 
     model, note = open_model(model_spec)
     if note:
-        report.info(note)
+        report.warn(note)
     check_output_dir(output)
     data, source = labelled_input(report, model, inputs, csv, gtf, expression, expression_column)
     truth = data.labels if model.target == "class" else data.levels
     if model.target == "class" and len(np.unique(truth)) < 2:
         raise UserError(f"{source}: evaluation needs genes of both classes (high and low)")
     predicted = model.predict(data)
-    trained = set(model.card["training_data"].get("gene_ids", []))
-    seen = data.genes["gene_id"].isin(trained).to_numpy()
+    seen = model.trained_on(data.genes)
     result = {"model": model.name, "data": str(source), **evaluate_split(model.target, truth, predicted)}
     caveat = None
     if seen.any():

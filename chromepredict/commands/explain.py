@@ -116,7 +116,7 @@ def run(
     require_torch("explain")
     model, note = open_model(model_spec)
     if note:
-        report.info(note)
+        report.warn(note)
     check_output_dir(output)
     wanted = gene_list(genes)
     if inputs is not None and csv is not None:

@@ -46,6 +46,15 @@ def score_sample(
         for note in expression.notes + matched.notes:
             report.info(note)
         known = matched.values.notna().to_numpy()
+        seen = model.trained_on(data.genes) & known
+        if seen.any():
+            caveat = (
+                f"{seen.sum()} of the {known.sum()} genes with a value in {expression.source} were used to "
+                f"train model {model.name}: its score on them is not a test (chromepredict evaluate "
+                "also gives it on the other genes)"
+            )
+            data.provenance.warnings.append(caveat)
+            report.warn(caveat)
         if model.target == "class":
             score = roc_auc(matched.labels[known].astype(int), values[known])
             report.info(
@@ -74,7 +83,7 @@ def run(
     """Predict one sample into ``output`` (``-`` = stdout) and optionally a BED9 track."""
     model, note = open_model(model_spec, inputs.threads)
     if note:
-        report.info(note)
+        report.warn(note)
     for target in (output, bed):
         if target is not None:
             check_output_file(target)
@@ -200,7 +209,7 @@ def run_samplesheet(
 
     model, note = open_model(model_spec)
     if note:
-        report.info(note)
+        report.warn(note)
     if gtf is None:
         raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
     check_output_dir(outdir)
@@ -214,8 +223,12 @@ def run_samplesheet(
             for result in _run_samples(tasks, workers):
                 for warning in result.warnings:
                     report.warn(f"{result.row['sample']}: {warning}")
-                if result.row["status"] != "ok":
-                    report.error(f"{result.row['sample']}: {result.row['error']}")
+                row = result.row
+                if row["status"] != "ok":
+                    report.error(f"{row['sample']}: {row['error']}")
+                else:
+                    score = next((f"; {k} {row[k]:.4f}" for k in ("auc", "spearman") if k in row), "")
+                    report.info(f"{row['sample']}: {row['genes']} genes{score}")
                 results.append(result)
                 advance(1)
         summary = pd.DataFrame([r.row for r in results]).convert_dtypes()
@@ -225,9 +238,9 @@ def run_samplesheet(
         if matrix:
             values = pd.concat(matrix, axis=1)
             name = "p_high" if model.target == "class" else "level"
-            values.reset_index().to_csv(tmp / f"{name}.tsv", sep="\t", index=False, float_format="%.6g")
-            if model.target == "class":
-                sample_heatmap(
-                    values, tmp / "samples.png", f"{model.name}: P(high) of the most variable genes"
-                )
+            values.reset_index().to_csv(tmp / f"{name}.tsv", sep="\t", index=False, float_format="%.6f")
+            label = "P(high)" if model.target == "class" else "predicted log2(1 + expression)"
+            sample_heatmap(
+                values, tmp / "samples.png", f"{model.name}: {label} of the most variable genes", label=label
+            )
     return summary
