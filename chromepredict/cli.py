@@ -458,12 +458,18 @@ def demo(
     output: Annotated[
         str, typer.Option("--output", "-o", help="Folder for the demo's outputs.")
     ] = "chromepredict-demo",
+    export: Annotated[
+        str | None,
+        typer.Option(
+            "--export", help="Instead, copy the example data and a two-sample samples.csv into this folder."
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003 model."""
     from chromepredict.commands import demo as command
 
-    typer.echo(command.run(report(), output))
+    typer.echo(command.export(report(), export) if export else command.run(report(), output))
 
 
 def _terminated(signum, frame) -> None:

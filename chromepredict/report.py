@@ -17,6 +17,13 @@ class Report:
         self.quiet = quiet
         self.console = console or Console(stderr=True)
 
+    @classmethod
+    def silent(cls) -> Report:
+        """A report that prints nothing: for worker processes whose warnings the parent prints."""
+        import io
+
+        return cls(quiet=True, console=Console(file=io.StringIO()))
+
     def _line(self, text: str) -> None:
         self.console.print(text, highlight=False, soft_wrap=True)
 

@@ -295,3 +295,40 @@ def test_level_model_samplesheet(cli, tmp_path, tracks, example):
     assert list(matrix.columns) == ["A", "B"] and not (out / "p_high.tsv").exists()
     np.testing.assert_allclose(matrix["A"], single.loc[matrix.index], atol=1e-6)
     assert (out / "samples.png").stat().st_size > 5000
+
+
+@pytest.mark.slow
+def test_readme_worked_example(tmp_path):
+    """The README's worked example, command by command, through the installed executables."""
+    pytest.importorskip("snakemake")
+    import pyBigWig
+
+    def run(*args):
+        result = subprocess.run([str(a) for a in args], cwd=tmp_path, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result
+
+    exe = shutil.which("chromepredict")
+    run(exe, "demo", "--export", "ex")
+    predicted = run(exe, "predict", "--samplesheet", "ex/samples.csv", "--gtf", "ex/genes.gtf.gz", "-o", "results",
+                    "--bed", "yes")  # fmt: skip
+    assert "E003_three_marks: scoring from 3 of 5 marks" in predicted.stderr
+    run(shutil.which("snakemake"), "-s", WORKFLOW, "--cores", 2, "--config", "samplesheet=ex/samples.csv",
+        "gtf=ex/genes.gtf.gz", "outdir=results-smk")  # fmt: skip
+    run(exe, "explain", "--model", "E003-E123", *sorted(tmp_path.glob("ex/E003-*.bw")), "--gtf", "ex/genes.gtf.gz",
+        "--genes", "LIN28A,ANGPTL6", "--bigwig", "-o", "maps", "--steps", 50, "--restarts", 1)  # fmt: skip
+    summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t").set_index("sample")
+    assert list(summary.index) == ["E003", "E003_three_marks"] and summary.loc["E003", "auc"] > 0.85
+    assert pd.read_csv(tmp_path / "results" / "p_high.tsv", sep="\t").shape == (369, 3)
+    for sample in summary.index:
+        assert (tmp_path / "results" / sample / "predictions.tsv").read_text() == (
+            tmp_path / "results-smk" / sample / "predictions.tsv"
+        ).read_text()
+    bed = (tmp_path / "results" / "E003" / "predictions.bed").read_text().splitlines()
+    assert bed[0].startswith("track ") and len(bed) == 370
+    attributions = pd.read_csv(tmp_path / "maps" / "attributions.tsv", sep="\t")
+    assert set(attributions["gene_name"]) == {"LIN28A", "ANGPTL6"}
+    track = pyBigWig.open(str(tmp_path / "maps" / "attribution_H3K4me3.bw"))
+    lin28a = attributions[(attributions["gene_name"] == "LIN28A") & (attributions["mark"] == "H3K4me3")]
+    assert track.chroms("chr1") and abs(np.nansum(track.values("chr1", 26732269, 26742269))) > 0
+    assert lin28a["attribution"].sum() > 0  # H3K4me3 at LIN28A's promoter pushes it towards high

@@ -1,4 +1,5 @@
-"""``chromepredict demo``: predict the bundled Roadmap E003 example with the pretrained E003 model."""
+"""``chromepredict demo``: predict the bundled Roadmap E003 example with the pretrained E003 model, or
+export the example data with a samplesheet (``--export``) for the README's worked example."""
 
 from __future__ import annotations
 
@@ -30,4 +31,38 @@ def run(report: Report, output: str) -> str:
         + f"\n\nROC AUC {scored.score:.3f}, calls agreeing with RNA-seq {agree:.0%}: on the model's own training "
         f"genes, so not a test; its cross-validated AUC on held-out genes is {cv:.3f}.\n"
         f"Predictions for all {len(table)} genes: {output}/predictions.tsv"
+    )
+
+
+#: The exported samplesheet's samples: the five marks with expression, and three of the marks.
+EXPORT_SAMPLES = {
+    "E003": ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3"),
+    "E003_three_marks": ("H3K27me3", "H3K36me3", "H3K4me3"),
+}
+
+
+def export(report: Report, folder: str) -> str:
+    """Copy the bundled tracks, GTF and expression table into ``folder`` with ``samples.csv``
+    (two samples: all five marks with expression, and three marks); returns what to print."""
+    import shutil
+
+    from chromepredict.marks import mark_from_filename
+
+    example = example_data()
+    with atomic_dir(folder) as tmp:
+        names = {}
+        for path in example["tracks"]:
+            shutil.copy(path, tmp / path.name)
+            names[mark_from_filename(path.name)] = path.name
+        for key in ("gtf", "expression"):
+            shutil.copy(example[key], tmp / example[key].name)
+        rows = ["sample,mark,bigwig,expression"]
+        for sample, marks in EXPORT_SAMPLES.items():
+            for i, mark in enumerate(marks):
+                table = example["expression"].name if sample == "E003" and i == 0 else ""
+                rows.append(f"{sample},{mark},{names[mark]},{table}")
+        (tmp / "samples.csv").write_text("\n".join(rows) + "\n")
+    return (
+        f"example data (Roadmap E003, 369 genes) and samples.csv written to {folder}/; try:\n"
+        f"  chromepredict predict --samplesheet {folder}/samples.csv --gtf {folder}/genes.gtf.gz -o results --bed yes"
     )

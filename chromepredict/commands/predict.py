@@ -123,7 +123,7 @@ def _predict_sample(task: tuple) -> SampleResult:
         model = load_model(model_path)
         inputs = TrackInputs([], [f"{m}={p}" for m, p in sample.tracks.items()], gtf, gene_type, 1)
         values = read_expression_for(sample.expression, None, gtf) if sample.expression else None
-        scored = score_sample(model, inputs, Report(quiet=True), threshold, values)
+        scored = score_sample(model, inputs, Report.silent(), threshold, values)  # the parent warns
     except UserError as exc:
         return _failed(sample.name, str(exc))
     except Exception as exc:  # a defect must not take the other samples down with it
