@@ -8,6 +8,8 @@ Inputs are log1p(counts) standardised on the training genes, as for the logistic
 - ``rf_best_bins``: random forest on the best bin per mark, chosen on training AUC (Dong et al. 2012).
 - ``logistic``: L2 logistic regression on all marks × bins.
 - ``ridge_level`` / ``forest_level``: ridge and random-forest regression of log2(1 + expression).
+- ``h3k4me3_floor``: no training at all: log1p of H3K4me3's mean over TSS ± 1 kb (the single-mark
+  floor a model has to beat; in both tables when the marks include H3K4me3).
 """
 
 from __future__ import annotations
@@ -105,6 +107,16 @@ def logistic(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int =
     auc, model, c = _tune(make, LOGISTIC_C, xt, train.labels, xv, valid.labels)
     return _result(auc, test.labels, _score(model, xs), f"C={c}")
 
+
+def h3k4me3_floor(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int = 0) -> dict:
+    """log1p(mean H3K4me3 over the central 2 kb): the score of a gene with no model at all."""
+    m = test.marks.index("H3K4me3")
+    centre, half = test.spec.n_bins // 2, max(1, 1000 // test.spec.bin_size)
+    scores = np.log1p(np.clip(test.features[:, m, centre - half : centre + half], 0, None).mean(axis=1))
+    return {"setting": "TSS ± 1 kb, no training", "scores": scores}
+
+
+FLOORS = {"H3K4me3 at the TSS (no training)": h3k4me3_floor}
 
 BASELINES = {
     "SVM (best bin)": svm_best_bin,

@@ -47,6 +47,8 @@ MODELS = {
     "E123": {"cell_types": ("E123",), "target": "class"},
     "E003-E123": {"cell_types": ("E003", "E123"), "target": "class"},
     "E003-E123-level": {"cell_types": ("E003", "E123"), "target": "level"},
+    "E003-level": {"cell_types": ("E003",), "target": "level"},
+    "E123-level": {"cell_types": ("E123",), "target": "level"},
 }
 CELL_TYPES = {"E003": "H1 embryonic stem cells", "E123": "K562 (chronic myelogenous leukaemia)"}
 REFERENCE_VIEW = "counts100"  # the tracks as shared: the view the cross-validated score is quoted on

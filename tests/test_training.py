@@ -277,7 +277,8 @@ def test_benchmark_on_roadmap_csvs(tmp_path, cli):
     assert code == 0, stderr
     table = pd.read_csv(tmp_path / "bench" / "benchmark.tsv", sep="\t")
     assert set(table["method"]) == {
-        "CNN deepchrome", "SVM (best bin)", "SVM (bin average)", "Random forest (best bins)", "Logistic regression"
+        "CNN deepchrome", "SVM (best bin)", "SVM (bin average)", "Random forest (best bins)", "Logistic regression",
+        "H3K4me3 at the TSS (no training)",
     }  # fmt: skip
     assert table["test_auc"].between(0.6, 1.0).all()  # real signal: every method beats chance clearly
     assert (table["n_test"] == 93).all()  # half of valid.csv

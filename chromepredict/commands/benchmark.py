@@ -31,7 +31,7 @@ def _row(method: str, setting: str, truth: np.ndarray, scores: np.ndarray, targe
 
 def benchmark_set(training: TrainingSet, settings: Settings, architectures: tuple[str, ...]) -> list[dict]:
     """Test score of the CNN recipes and the baselines on one split."""
-    from chromepredict.baselines import BASELINES, REGRESSORS
+    from chromepredict.baselines import BASELINES, FLOORS, REGRESSORS
     from chromepredict.training import TrainingArrays
 
     splits, target = training.splits, settings.target
@@ -43,7 +43,11 @@ def benchmark_set(training: TrainingSet, settings: Settings, architectures: tupl
         model = replace(settings, architecture=architecture).fit(arrays["train"], arrays["valid"])
         epochs = ",".join(map(str, model.best_epochs))
         rows.append(_row(f"CNN {architecture}", f"epochs {epochs}", truth, model.predict(test), target))
-    for method, run in (BASELINES if target == "class" else REGRESSORS).items():
+    methods = {
+        **(BASELINES if target == "class" else REGRESSORS),
+        **(FLOORS if "H3K4me3" in test.marks else {}),
+    }
+    for method, run in methods.items():
         result = run(splits["train"], splits["valid"], test, settings.seed)
         rows.append(_row(method, result["setting"], truth, result["scores"], target))
     return rows
