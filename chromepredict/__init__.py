@@ -1,3 +1,6 @@
 """chromepredict: predict gene expression (high/low) from histone-mark bigWigs (DeepChrome)."""
 
 __version__ = "0.2.0"
+
+#: The pretrained model ``predict`` uses unless ``--model`` names another (see ``chromepredict models``).
+DEFAULT_MODEL = "E003-E123"

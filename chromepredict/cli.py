@@ -9,7 +9,7 @@ import typer
 import typer.core
 from rich.console import Console
 
-from chromepredict import __version__
+from chromepredict import DEFAULT_MODEL, __version__
 from chromepredict.errors import UserError
 from chromepredict.report import Report
 
@@ -185,7 +185,7 @@ def extract(
 def predict(
     tracks: Tracks = None,
     gtf: Gtf = None,
-    model: ModelOpt = "E003-E123",
+    model: ModelOpt = DEFAULT_MODEL,
     output: Annotated[
         str, typer.Option("--output", "-o", help="Output TSV; - for stdout (the default).")
     ] = "-",
@@ -400,7 +400,7 @@ def benchmark(
 @app.command()
 def explain(
     tracks: Tracks = None,
-    model: ModelOpt = "E003-E123",
+    model: ModelOpt = DEFAULT_MODEL,
     output: Annotated[str, typer.Option("--output", "-o", help="Output folder.")] = "explanations",
     gtf: Gtf = None,
     csv: CsvOpt = None,
@@ -469,7 +469,7 @@ def demo(
     """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003 model."""
     from chromepredict.commands import demo as command
 
-    typer.echo(command.export(report(), export) if export else command.run(report(), output))
+    typer.echo(command.export(export) if export else command.run(report(), output))
 
 
 def _terminated(signum, frame) -> None:

@@ -1,4 +1,4 @@
-"""DeepChrome CSV read/write, the REMC folder layout, expression tables → labels, gene splits."""
+"""DeepChrome CSV read/write, the REMC folder layout, gene splits, the bundled example data."""
 
 from __future__ import annotations
 
@@ -196,7 +196,7 @@ def split_by_chromosome(
 
 
 def example_data() -> dict[str, Path]:
-    """Paths of the bundled real example data (Roadmap E003, 371 genes): tracks, gtf, expression."""
+    """Paths of the bundled real example data (Roadmap E003: 371 genes, 369 protein-coding): tracks, gtf, expression."""
     from importlib.resources import files
 
     folder = Path(str(files("chromepredict") / "data" / "example"))

@@ -74,6 +74,9 @@ class FeatureSet:
     profiles: dict[str, TrackProfile] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
     window_scales: np.ndarray | None = field(default=None)  # [genes, marks] when pooled from several samples
+    sample_profiles: dict[str, dict[str, TrackProfile]] | None = field(
+        default=None
+    )  # when pooled: per sample
 
     def __post_init__(self) -> None:
         expected = (len(self.genes), len(self.marks), self.spec.n_bins)
@@ -91,7 +94,8 @@ class FeatureSet:
     @classmethod
     def pooled(cls, parts: list[FeatureSet], names: list[str]) -> FeatureSet:
         """Several samples' genes in one set (a ``sample`` column names each gene's sample); each
-        window keeps its own track's scales. Profiles are the first sample's."""
+        window keeps its own track's scales. ``profiles`` are the first sample's, ``sample_profiles``
+        every sample's (see :meth:`samples`)."""
         first = parts[0]
         if any(p.marks != first.marks or p.spec != first.spec for p in parts):
             raise UserError("pooled samples need the same marks and window; give every sample the same marks")
@@ -110,7 +114,19 @@ class FeatureSet:
             window_scales=np.concatenate(
                 [np.broadcast_to(p.scales, (len(p.genes), len(p.marks))) for p in parts]
             ),
+            sample_profiles={n: p.profiles for p, n in zip(parts, names, strict=True)},
         )
+
+    def samples(self) -> list[FeatureSet]:
+        """A pooled set split back into its samples (each with its own profiles); else ``[self]``."""
+        if self.sample_profiles is None:
+            return [self]
+        names = self.genes["sample"].to_numpy()
+        return [
+            replace(self.subset(names == name), profiles=profiles, sample_profiles=None)
+            for name, profiles in self.sample_profiles.items()
+            if (names == name).any()
+        ]
 
     def subset(self, rows: np.ndarray) -> FeatureSet:
         """The genes at ``rows`` (indices or boolean mask)."""

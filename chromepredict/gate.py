@@ -154,6 +154,7 @@ def training_profile(parts: list[FeatureSet], transform) -> dict:
     """What training saw, per mark, for the card (compared by :func:`_check_signal` at prediction):
     signal kinds, resolution range, the range of per-track empty-bin shares and of the median
     window signal after the transform's log (with a margin of half a unit)."""
+    parts = [sample for part in parts for sample in part.samples()]  # a pooled set: each of its samples
     profile = {}
     for m, mark in enumerate(parts[0].marks):
         kinds, resolutions, empty, level = set(), [], [], []

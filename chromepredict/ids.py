@@ -21,8 +21,3 @@ def normalise_gene_ids(ids: pd.Series) -> pd.Series:
     """:func:`normalise_gene_id` over a column."""
     stripped = ids.astype(str).str.strip().str.replace(_PAR_Y, "", regex=True)
     return stripped.str.replace(_ENSEMBL, r"\1", regex=True)
-
-
-def is_par_y(gene_id: str) -> bool:
-    """Whether a GENCODE id names the chrY copy of a pseudo-autosomal gene."""
-    return str(gene_id).endswith("_PAR_Y")

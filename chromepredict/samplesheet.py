@@ -18,7 +18,19 @@ from chromepredict.errors import UserError
 from chromepredict.marks import EXAMPLES, canonical_mark, mark_order
 
 REQUIRED = ("sample", "mark", "bigwig")
-_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+_SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # a folder name, not hidden, not . or ..
+#: Names of a samplesheet run's own files and folders, which a sample folder must not take.
+RESERVED = frozenset(
+    {
+        "summary.tsv",
+        "summary_mqc.tsv",
+        "p_high.tsv",
+        "level.tsv",
+        "samples.png",
+        "chromepredict-run.json",
+        "logs",
+    }
+)
 
 
 @dataclass
@@ -53,9 +65,10 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
     for line, row in enumerate(table.itertuples(index=False), start=2):
         name, given, bigwig = row.sample.strip(), row.mark.strip(), row.bigwig.strip()
         where = f"{path}, line {line}"
-        if not _SAFE.match(name):
+        if not _SAFE.match(name) or name in RESERVED:
             raise UserError(
-                f"{where}: sample {name!r} must be letters, digits, '.', '_' or '-' (it names a folder)"
+                f"{where}: sample {name!r} must be letters, digits, '.', '_' or '-', not start with '.' "
+                "and not be the name of a run's own file (it names a folder)"
             )
         mark = canonical_mark(given)
         if mark is None:

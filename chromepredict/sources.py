@@ -5,6 +5,8 @@ strands, assembly, the split used and where labels came from — and the warning
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict import datasets
-from chromepredict.annotation import gtf_build, match_chroms, read_genes, read_tss
+from chromepredict.annotation import GeneTable, gtf_build, match_chroms, read_genes, read_tss
 from chromepredict.assembly import recognise
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet, Provenance, WindowSpec
@@ -70,6 +72,21 @@ def _beyond_ends(genes: pd.DataFrame, sizes: dict[str, dict[str, int]]) -> np.nd
     return beyond
 
 
+@functools.lru_cache(maxsize=4)
+def _gene_table(path: str, version: tuple[int, int], gene_type: str | None) -> GeneTable:
+    return read_genes(path, gene_type)
+
+
+def genes_of(gtf: str | Path, gene_type: str | None) -> GeneTable:
+    """:func:`read_genes`, parsed once per GTF file (and its version) and gene type in a process:
+    a samplesheet's samples share one GTF, and worker processes forked later inherit the parse."""
+    try:
+        stat = os.stat(gtf)
+    except OSError:
+        return read_genes(gtf, gene_type)  # the reader names the file and the fix
+    return _gene_table(str(gtf), (stat.st_mtime_ns, stat.st_size), gene_type)
+
+
 def from_tracks(
     files: dict[str, str],
     gtf: str | Path,
@@ -82,8 +99,8 @@ def from_tracks(
 
     ``report`` shows a progress bar while the tracks are read."""
     sizes = {mark: track_chroms(path) for mark, path in files.items()}  # fails fast on a bad file
-    table = read_genes(gtf, gene_type)
-    genes, build = table.genes, gtf_build(gtf)
+    table = genes_of(gtf, gene_type)
+    genes, build = table.genes.copy(), gtf_build(gtf)
     assembly, warnings = _assembly_checks(files, sizes, build)
     notes = [
         f"{len(genes)} genes from {gtf}; tracks: "

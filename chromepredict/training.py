@@ -8,9 +8,10 @@ unit) and hide marks (mark dropout: the network learns to score any subset of it
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -71,6 +72,20 @@ def resolve_device(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda: no CUDA device is available; use --device cpu or auto")
     return device
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """torch on one thread inside the block: the same seed gives the same bytes, and the same model
+    the same predictions, whatever the machine's core count (and these small networks barely slow)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def seed_everything(seed: int) -> None:
@@ -157,7 +172,7 @@ class TrainedModel:
         )
         self.ensemble.eval()
         out = []
-        with torch.no_grad():
+        with torch.no_grad(), one_torch_thread():
             for start in range(0, len(x), batch_size):
                 result = self.ensemble(x[start : start + batch_size], mask[start : start + batch_size])
                 out.append((result[:, 1] if self.target == "class" else result[:, 0]).numpy())
@@ -261,7 +276,6 @@ def fit(
     Without ``valid``, each member trains exactly ``max_epochs`` epochs (a final model whose epoch
     count was chosen by cross-validation). ``transform`` and ``members`` override the recipe's.
     """
-    import torch
 
     recipe = get_recipe(architecture)
     recipe = replace(
@@ -282,14 +296,8 @@ def fit(
                 f"the {name} genes need both high and low labels; give more genes or another split"
             )
     device = resolve_device(device)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(
-        1
-    )  # one thread: the same seed gives the same bytes on any CPU (and it is barely slower)
-    try:
+    with one_torch_thread():
         return _fit(train, valid, architecture, recipe, target, seed, device, on_epoch)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> TrainedModel:

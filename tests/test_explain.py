@@ -129,16 +129,25 @@ def test_explain_pretrained_model_with_tracks(cli, tracks, example, tmp_path):
     assert (out / "attribution_ENSG00000197530.png").is_file()
 
 
+@pytest.mark.parametrize("gtf_names", ["chr1", "1"])
 def test_attribution_bigwigs_read_back_with_an_independent_reader(
-    cli, trained_model, tracks, example, tmp_path
+    cli, trained_model, tracks, example, tmp_path, gtf_names
 ):
-    """--bigwig: per-mark attribution tracks in genome coordinates, checked with pyBigWig."""
+    """--bigwig: per-mark attribution tracks in genome coordinates, checked with pyBigWig; with a
+    GTF that writes chromosomes as Ensembl does (1, not chr1), the tracks keep the bigWigs' names."""
+    import gzip
+
     import pyBigWig
 
     out = tmp_path / "ex"
     genes = "ENSG00000131591,ENSG00000197530"  # C1orf159 on the minus strand, MIB2 on the plus strand
+    annotation = example["gtf"]
+    if gtf_names == "1":
+        annotation = tmp_path / "ensembl.gtf"
+        text = gzip.decompress(example["gtf"].read_bytes()).decode()
+        annotation.write_text("".join(line.removeprefix("chr") for line in text.splitlines(keepends=True)))
     code, _, stderr = cli(
-        "explain", "--model", trained_model, "-o", out, *tracks, "--gtf", example["gtf"],
+        "explain", "--model", trained_model, "-o", out, *tracks, "--gtf", annotation,
         "--genes", genes, "--bigwig", "--restarts", "1", "--steps", "5",
     )  # fmt: skip
     assert code == 0, stderr

@@ -45,6 +45,8 @@ def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
         ("sample,bigwig\nA,x.bw\n", r"lacks column\(s\) mark"),
         ("sample,mark,bigwig\n", "has no rows"),
         ("sample,mark,bigwig\nA b,H3K4me3,x.bw\n", "must be letters, digits"),
+        ("sample,mark,bigwig\n..,H3K4me3,x.bw\n", "not start with '.'"),
+        ("sample,mark,bigwig\nsummary.tsv,H3K4me3,x.bw\n", "name of a run's own file"),
         ("sample,mark,bigwig\nA,H3K4me9,x.bw\n", "mark 'H3K4me9' is not recognised"),
         ("sample,mark,bigwig\nA,H3K4me3,x.bw\nA,h3k4me3,y.bw\n", "has H3K4me3 twice"),
         (
@@ -191,8 +193,25 @@ def test_bed_reads_back_with_an_independent_parser(cli, tmp_path, tracks, exampl
     assert starts == sorted(starts)  # sorted for browsers
 
 
+def sparser_copy(source, target):
+    """A bigWig keeping every other record of ``source`` (a shallower library, more empty bins)."""
+    import pyBigWig
+
+    reader, writer = pyBigWig.open(str(source)), pyBigWig.open(str(target), "w")
+    writer.addHeader(list(reader.chroms().items()))
+    for chrom in reader.chroms():
+        kept = (reader.intervals(chrom) or [])[::2]
+        if kept:
+            writer.addEntries([chrom] * len(kept), [a for a, _, _ in kept], ends=[b for _, b, _ in kept],
+                              values=[float(v) for _, _, v in kept])  # fmt: skip
+    writer.close()
+
+
 def test_train_per_sample_and_pooled(cli, tmp_path, tracks, example):
     path = sheet(tmp_path, tracks, expression=str(example["expression"]))
+    k4 = next(t for t in tracks if "H3K4me3" in t)
+    sparser_copy(k4, tmp_path / "data" / "sparse.bw")  # sample B's H3K4me3 differs from A's
+    path.write_text(path.read_text().replace(f"B,H3K4me3,data/{Path(k4).name}", "B,H3K4me3,data/sparse.bw"))
     code, _, stderr = cli(
         "train", "--samplesheet", path, "--gtf", example["gtf"], "-o", tmp_path / "each", "--max-epochs", "1"
     )
@@ -220,6 +239,8 @@ def test_train_per_sample_and_pooled(cli, tmp_path, tracks, example):
     assert card["training_data"]["splits"]["train"]["genes"] == 2 * 222  # both samples' training genes
     test = pd.read_csv(tmp_path / "pooled" / "test_predictions.tsv", sep="\t")
     assert set(test["sample"]) == {"A", "B"}
+    low, high = card["training_profile"]["H3K4me3"]["empty_bins"]  # from each sample, not the pool
+    assert high - low > 0.1
 
 
 def test_train_samplesheet_needs_expression(cli, tmp_path, tracks, example):

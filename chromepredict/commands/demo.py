@@ -41,7 +41,7 @@ EXPORT_SAMPLES = {
 }
 
 
-def export(report: Report, folder: str) -> str:
+def export(folder: str) -> str:
     """Copy the bundled tracks, GTF and expression table into ``folder`` with ``samples.csv``
     (two samples: all five marks with expression, and three marks); returns what to print."""
     import shutil

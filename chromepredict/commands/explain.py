@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict import gate
+from chromepredict.annotation import match_chroms
 from chromepredict.commands.train import require_torch
 from chromepredict.datasets import ENSEMBL_PREFIX
 from chromepredict.errors import UserError
@@ -74,6 +75,8 @@ def attribution_tracks(
                 )
             )
         table = pd.concat(segments)
+        # the GTF's chromosome names in the tracks' spelling (chr1 ↔ 1), as the tracks were read
+        table["chrom"] = table["chrom"].map(match_chroms(table["chrom"].unique().tolist(), set(chrom_sizes)))
         records = []
         for chrom in sorted(table["chrom"].unique()):
             part = table[(table["chrom"] == chrom) & (table["end"] > 0)]
@@ -133,6 +136,8 @@ def run(
     elif inputs is not None:
         files = inputs.files()
         used, notes = gate.choose_marks(model, list(files), "tracks")
+        for line in notes:
+            report.info(line)
         if len(used) < len(model.marks):
             raise UserError(f"explain needs every mark of model {model.name} ({', '.join(model.marks)})")
         data = gate.admit(

@@ -29,7 +29,7 @@ def listing() -> str:
         default = " (default)" if name == DEFAULT_MODEL else ""
         fields = [
             name, card["target"], ",".join(card.get("cell_types", [])), ",".join(card["inputs"]["marks"]),
-            card.get("genome_build") or "", str(len(card["training_data"]["gene_ids"])), cv, card.get("description", "") + default,
+            ",".join(card.get("genome_builds") or [card.get("genome_build") or ""]), str(len(card["training_data"]["gene_ids"])), cv, card.get("description", "") + default,
         ]  # fmt: skip
         lines.append("\t".join(fields))
     return "\n".join(lines) + "\n"

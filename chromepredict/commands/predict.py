@@ -13,7 +13,7 @@ from chromepredict.evaluation import regression_metrics, roc_auc
 from chromepredict.files import check_output_file, delivered_together
 from chromepredict.prediction import header_lines, predictions_table, write_bed, write_predictions
 from chromepredict.report import Report
-from chromepredict.sources import TrackInputs, read_expression_for
+from chromepredict.sources import TrackInputs, genes_of, read_expression_for
 from chromepredict.zoo import open_model
 
 
@@ -124,14 +124,15 @@ def _predict_sample(task: tuple) -> SampleResult:
         inputs = TrackInputs([], [f"{m}={p}" for m, p in sample.tracks.items()], gtf, gene_type, 1)
         values = read_expression_for(sample.expression, None, gtf) if sample.expression else None
         scored = score_sample(model, inputs, Report.silent(), threshold, values)  # the parent warns
+        folder.mkdir(parents=True, exist_ok=True)
+        with delivered_together():
+            write_predictions(scored.table, folder / "predictions.tsv", scored.header)
+            if bed:
+                write_bed(scored.table, folder / "predictions.bed", model)
     except UserError as exc:
         return _failed(sample.name, str(exc))
-    except Exception as exc:  # a defect must not take the other samples down with it
+    except Exception as exc:  # a defect or a full disk must not take the other samples down with it
         return _failed(sample.name, f"unexpected error {type(exc).__name__}: {exc}")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_predictions(scored.table, folder / "predictions.tsv", scored.header)
-    if bed:
-        write_bed(scored.table, folder / "predictions.bed", model)
     table = scored.table
     column = "p_high" if model.target == "class" else "level"
     row.update(genes=len(table), warnings=len(scored.warnings))
@@ -214,6 +215,7 @@ def run_samplesheet(
         raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
     check_output_dir(outdir)
     samples = read_samplesheet(sheet)
+    genes_of(gtf, gene_type)  # parsed once here (a bad GTF fails now); the workers inherit the parse
     workers = max(1, min(threads, len(samples)))
     report.info(f"{len(samples)} samples from {sheet}, {workers} at a time, model {model.name}")
     results = []
