@@ -22,6 +22,7 @@ Deterministic with its seed. Each model folder gets model.onnx, model.card.json 
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import sys
 import time
@@ -59,8 +60,9 @@ LICENCE = (
 FOLDS = 5
 
 
-def load(data: Path, views_dir: Path, eid: str, views: list[str]) -> dict:
-    """view → labelled FeatureSet of one cell type."""
+@functools.cache
+def load(data: Path, views_dir: Path, eid: str, views: tuple[str, ...]) -> dict:
+    """view → labelled FeatureSet of one cell type (read once per run, shared by its models)."""
     expression = read_expression(data / eid / "expression.tsv")
     out = {}
     for view in views:
@@ -143,7 +145,9 @@ def _subsets(marks, size):
 
 def build(name: str, spec: dict, data: Path, views_dir: Path, views: list[str], out: Path, seed: int) -> dict:
     target, eids = spec["target"], spec["cell_types"]
-    sets = {eid: load(data, views_dir, eid, views) for eid in eids}
+    sets = {eid: load(data, views_dir, eid, tuple(views)) for eid in eids}
+    genes = [part.genes["gene_id"].tolist() for views_of in sets.values() for part in views_of.values()]
+    assert all(g == genes[0] for g in genes), "every cell type and view must list the same genes in one order"
     epochs, metrics = cross_validate(sets, target, seed)
     n_epochs = max(1, int(np.median(epochs)))
     parts = [part for part_views in sets.values() for part in part_views.values()]
