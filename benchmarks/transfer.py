@@ -108,6 +108,7 @@ ABLATIONS = {
     "no mark dropout, no scale jitter": ({"mark_dropout": 0.0, "scale_jitter": 0.0}, "all", "class"),
     "no auxiliary level loss": ({"level_weight": 0.0}, "all", "class"),
     "log1p instead of track-log1p": ({"transform": "log1p"}, "all", "class"),
+    "log1p, no mark dropout": ({"transform": "log1p", "mark_dropout": 0.0}, "all", "class"),
     "published network head (625-125)": ({"network": "deepchrome", "mark_dropout": 0.0}, "all", "class"),
     "level regression, ranked": ({}, "all", "level"),
 }

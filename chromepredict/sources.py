@@ -214,6 +214,21 @@ class TrackInputs:
     def read(self, files: dict[str, str], spec: WindowSpec, report: Report | None = None) -> FeatureSet:
         return from_tracks(files, self.gtf, spec, self.gene_type, self.threads, report)
 
+    def read_for(self, model, report: Report, every_mark: str | None = None) -> FeatureSet:
+        """The tracks of ``model``'s marks, read in its window; marks it does not use are named and
+        skipped (:func:`chromepredict.gate.choose_marks`). With ``every_mark`` (a command's name),
+        a missing mark of the model is an error before any track is read. The gate's
+        :func:`~chromepredict.gate.admit` comes next."""
+        from chromepredict import gate
+
+        files = self.files()
+        used, notes = gate.choose_marks(model, list(files), "tracks")
+        if every_mark and len(used) < len(model.marks):
+            raise UserError(f"{every_mark} needs every mark of model {model.name} ({', '.join(model.marks)})")
+        for note in notes:
+            report.info(note)
+        return self.read({m: files[m] for m in used}, model.spec, report)
+
 
 def read_expression_for(path: str, column: str | None, gtf: str | None):
     """An expression table; a transcript-level one is summed per gene with the GTF's transcripts."""

@@ -209,3 +209,10 @@ def test_genes_are_checked_before_the_optimisation(cli, small_model, tmp_path, m
     )  # fmt: skip
     assert code == 0, stderr
     assert set(pd.read_csv(tmp_path / "y" / "attributions.tsv", sep="\t")["gene_id"]) == {"ENSG00000172936"}
+
+
+def test_explain_needs_every_mark_before_reading(cli, tracks, example, tmp_path):
+    three = [t for t in tracks if any(m in t for m in ("H3K4me3", "H3K36me3", "H3K27me3"))]
+    code, _, stderr = cli("explain", "--model", "E003", *three, "--gtf", example["gtf"], "-o", tmp_path / "x")
+    assert code == 2 and "explain needs every mark of model E003" in stderr
+    assert not (tmp_path / "x").exists()

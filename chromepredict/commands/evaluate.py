@@ -42,11 +42,7 @@ def labelled_input(
                 "--expression is required with bigWig tracks; give a table of gene ids and TPM/RPKM/counts"
             )
         values = read_expression_for(expression, expression_column, inputs.gtf)
-        files = inputs.files()
-        used, notes = gate.choose_marks(model, list(files), "tracks")
-        for note in notes:
-            report.info(note)
-        data = with_expression(inputs.read({m: files[m] for m in used}, model.spec, report), values)
+        data = with_expression(inputs.read_for(model, report), values)
         source = expression
     data = gate.admit(model, data, source)
     report.provenance(data.provenance)

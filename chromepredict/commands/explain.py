@@ -134,15 +134,7 @@ def run(
     if csv is not None:
         data = gate.admit(model, from_csv(csv, gtf), csv)
     elif inputs is not None:
-        files = inputs.files()
-        used, notes = gate.choose_marks(model, list(files), "tracks")
-        for line in notes:
-            report.info(line)
-        if len(used) < len(model.marks):
-            raise UserError(f"explain needs every mark of model {model.name} ({', '.join(model.marks)})")
-        data = gate.admit(
-            model, inputs.read({m: files[m] for m in used}, model.spec, report), str(inputs.gtf)
-        )
+        data = gate.admit(model, inputs.read_for(model, report, every_mark="explain"), str(inputs.gtf))
     if data is not None:
         report.provenance(data.provenance)
     rows = find_genes(data, wanted) if wanted else []  # checked before the optimisation

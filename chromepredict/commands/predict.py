@@ -31,12 +31,7 @@ def score_sample(
     model, inputs: TrackInputs, report: Report, threshold: float = 0.5, expression=None
 ) -> Scored:
     """Read one sample's tracks through the gate and score its genes."""
-    files = inputs.files()
-    used, notes = gate.choose_marks(model, list(files), "tracks")
-    for note in notes:
-        report.info(note)
-    data = inputs.read({m: files[m] for m in used}, model.spec, report)
-    data = gate.admit(model, data, str(inputs.gtf))
+    data = gate.admit(model, inputs.read_for(model, report), str(inputs.gtf))
     report.provenance(data.provenance)
     values = model.predict(data)
     matched = None if expression is None else expression.match(data.genes)
