@@ -2,8 +2,9 @@
 
 A model is an ensemble of networks that differ only in their seed, averaged inside one ONNX
 graph, so that no single seed decides a call. Inputs are transformed in torch from the raw
-windows and each track's scale, which lets training jitter the scales (robustness to a track's
-unit) and hide marks (mark dropout: the network learns to score any subset of its marks).
+windows and each track's scale, which lets training hide marks (mark dropout: the network learns
+to score any subset of its marks) and, as an option measured in docs/benchmarks.md and not used
+by default, jitter the scales.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Recipe:
 RECIPES = {
     "deepchrome": Recipe(
         "masked", "track-log1p", "adam", 1e-3, 32, 1e-4, max_epochs=60, patience=10,
-        members=5, mark_dropout=0.3, scale_jitter=0.7, level_weight=1.0,
+        members=5, mark_dropout=0.3, level_weight=1.0,
     ),
     "deepchrome-2016": Recipe("deepchrome", "raw", "sgd", 1e-3, 1, 0.0, max_epochs=50, patience=50),
 }  # fmt: skip
