@@ -42,6 +42,7 @@ class Recipe:
     hidden: int = 64
     dropout: float = 0.5
     level_weight: float = 0.0  # class models: weight of the auxiliary level regression in the loss
+    select_by: str = "score"  # each network's epoch: best validation "score" (AUC/Spearman) or "loss"
 
 
 #: ``deepchrome-2016`` is the published recipe; ``deepchrome`` (the default) the one measured best
@@ -49,7 +50,7 @@ class Recipe:
 RECIPES = {
     "deepchrome": Recipe(
         "masked", "track-log1p", "adam", 1e-3, 32, 1e-4, max_epochs=60, patience=10,
-        members=5, mark_dropout=0.3, level_weight=1.0,
+        members=5, mark_dropout=0.3, level_weight=1.0, select_by="loss",
     ),
     "deepchrome-2016": Recipe("deepchrome", "raw", "sgd", 1e-3, 1, 0.0, max_epochs=50, patience=50),
 }  # fmt: skip
@@ -126,6 +127,14 @@ class TrainingArrays:
         if values is None:
             raise UserError("training needs expression values for every gene; give --expression")
         return values
+
+
+def _loss(kind: str, truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Validation loss: log loss of P(high) (class) or mean squared error (level, standardised)."""
+    if kind == "class":
+        p = np.clip(predicted, 1e-6, 1 - 1e-6)
+        return float(-np.mean(truth * np.log(p) + (1 - truth) * np.log(1 - p)))
+    return float(np.mean((predicted - truth) ** 2))
 
 
 def score(kind: str, truth: np.ndarray, predicted: np.ndarray) -> float:
@@ -356,14 +365,20 @@ def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> 
                 optimizer.step()
                 total += float(loss.detach()) * len(idx)
             train_score = score(target, y_train[monitor], _predict(net, inputs, target, monitor))
-            valid_score = (
-                np.nan if valid is None else score(target, y_valid, _predict(net, valid_inputs, target))
-            )
+            valid_score, criterion = np.nan, np.nan
+            if valid is not None:
+                predicted = _predict(net, valid_inputs, target)
+                valid_score = score(target, y_valid, predicted)
+                if recipe.select_by == "score":
+                    criterion = valid_score
+                else:  # level networks predict the standardised level
+                    truth = y_valid if target == "class" else (y_valid - level_mean) / level_sd
+                    criterion = -_loss(target, truth, predicted)
             log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score))
             if on_epoch is not None:
                 on_epoch(log[-1])
-            if valid is None or valid_score > best_score:
-                best_state, best_score, best_epoch = copy.deepcopy(net.state_dict()), valid_score, epoch
+            if valid is None or criterion > best_score:
+                best_state, best_score, best_epoch = copy.deepcopy(net.state_dict()), criterion, epoch
             elif epoch - best_epoch >= recipe.patience:
                 break
         net.load_state_dict(best_state)

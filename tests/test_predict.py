@@ -14,7 +14,7 @@ from chromepredict.prediction import LEVEL_COLUMNS, PREDICTION_COLUMNS
 from chromepredict.trackinfo import TrackProfile
 from chromepredict.zoo import available, open_model, pretrained_dir
 
-NAMES = ["E003", "E003-E123", "E003-E123-level", "E123"]
+NAMES = ["E003", "E003-E123", "E003-E123-level", "E003-level", "E123", "E123-level"]
 
 
 def test_pretrained_models_are_shipped_with_cards():
@@ -52,7 +52,7 @@ def test_golden_pairs_replay(name):
 def test_unknown_model_name_lists_available(cli, tracks, example):
     code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", "E999")
     assert code == 2
-    assert "unknown model 'E999'" in stderr and "E003, E003-E123, E003-E123-level, E123" in stderr
+    assert "unknown model 'E999'" in stderr and ", ".join(NAMES) in stderr
 
 
 def test_predict_to_file_with_labels(cli, tracks, example, tmp_path):

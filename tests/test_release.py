@@ -115,7 +115,7 @@ def test_wheel_holds_models_and_example_data_but_no_tests(tmp_path):
     )
     (wheel,) = tmp_path.glob("chromepredict-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for model in ("E003", "E123", "E003-E123", "E003-E123-level"):
+    for model in ("E003", "E123", "E003-E123", "E003-E123-level", "E003-level", "E123-level"):
         for part in ("model.onnx", "model.card.json", "golden.npz"):
             assert f"chromepredict/pretrained/{model}/{part}" in names
     assert sum(n.startswith("chromepredict/data/example/") and n.endswith(".bw") for n in names) == 5
