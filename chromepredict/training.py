@@ -153,6 +153,7 @@ class EpochLog:
     loss: float
     train_score: float
     valid_score: float
+    valid_loss: float = float("nan")
 
 
 @dataclass
@@ -281,7 +282,8 @@ def fit(
     transform: str | None = None,
     members: int | None = None,
 ) -> TrainedModel:
-    """Train the recipe's ensemble; each member keeps its epoch with the best validation score.
+    """Train the recipe's ensemble; each member keeps its epoch with the best validation criterion
+    (the recipe's ``select_by``: lowest log loss, or highest AUC/Spearman).
 
     Without ``valid``, each member trains exactly ``max_epochs`` epochs (a final model whose epoch
     count was chosen by cross-validation). ``transform`` and ``members`` override the recipe's.
@@ -365,16 +367,14 @@ def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> 
                 optimizer.step()
                 total += float(loss.detach()) * len(idx)
             train_score = score(target, y_train[monitor], _predict(net, inputs, target, monitor))
-            valid_score, criterion = np.nan, np.nan
+            valid_score, valid_loss = np.nan, np.nan
             if valid is not None:
                 predicted = _predict(net, valid_inputs, target)
                 valid_score = score(target, y_valid, predicted)
-                if recipe.select_by == "score":
-                    criterion = valid_score
-                else:  # level networks predict the standardised level
-                    truth = y_valid if target == "class" else (y_valid - level_mean) / level_sd
-                    criterion = -_loss(target, truth, predicted)
-            log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score))
+                truth = y_valid if target == "class" else (y_valid - level_mean) / level_sd  # standardised
+                valid_loss = _loss(target, truth, predicted)
+            criterion = valid_score if recipe.select_by == "score" else -valid_loss
+            log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score, valid_loss))
             if on_epoch is not None:
                 on_epoch(log[-1])
             if valid is None or criterion > best_score:

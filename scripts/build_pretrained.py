@@ -13,7 +13,7 @@ networks trained with mark dropout and scale jitter).
 
 The number of epochs is chosen by 5-fold cross-validation over genes (a gene's windows in every
 view and cell type share its fold; inside each fold 20 % of the training genes pick each network's
-epoch by validation score); the card records the held-out score per cell type, per view and per
+epoch by validation log loss); the card records the held-out score per cell type, per view and per
 subset of marks. The final model is trained on all genes for the median chosen epoch count.
 Deterministic with its seed. Each model folder gets model.onnx, model.card.json and golden.npz
 (16 genes' raw input, scales and expected output, replayed by the tests).

@@ -58,8 +58,12 @@ def test_train_writes_the_model_folder(csv_model):
     assert len(card["training_data"]["gene_ids"]) == 185 + 186
     assert card["metrics"]["valid"]["roc_auc"] > 0.75  # real signal: H3K4me3 alone gives 0.8 here
     log = pd.read_csv(csv_model / "training_log.tsv", sep="\t")
-    assert list(log.columns) == ["member", "epoch", "loss", "train_score", "valid_score"]
+    assert list(log.columns) == ["member", "epoch", "loss", "train_score", "valid_score", "valid_loss"]
     assert sorted(log["member"].unique()) == [1, 2, 3, 4, 5]
+    # each network keeps the epoch of its lowest validation log loss (the first, on ties)
+    per_member = log.loc[log.groupby("member")["valid_loss"].idxmin(), "epoch"].tolist()
+    assert per_member == card["best_epochs"]
+    assert log["valid_loss"].between(0.1, 1.5).all()  # log loss of real P(high): below chance's 0.69 at best
 
 
 def test_onnx_matches_torch_on_real_inputs(csv_model):
