@@ -42,7 +42,9 @@ class Recipe:
     hidden: int = 64
     dropout: float = 0.5
     level_weight: float = 0.0  # class models: weight of the auxiliary level regression in the loss
-    select_by: str = "score"  # each network's epoch: best validation "score" (AUC/Spearman) or "loss"
+    # each class network's epoch: lowest validation log "loss" or best "score" (AUC); level networks
+    # always take their best Spearman, which measured better for them than the squared error
+    select_by: str = "score"
 
 
 #: ``deepchrome-2016`` is the published recipe; ``deepchrome`` (the default) the one measured best
@@ -283,7 +285,7 @@ def fit(
     members: int | None = None,
 ) -> TrainedModel:
     """Train the recipe's ensemble; each member keeps its epoch with the best validation criterion
-    (the recipe's ``select_by``: lowest log loss, or highest AUC/Spearman).
+    (class models: the recipe's ``select_by``, lowest log loss or highest AUC; level: Spearman).
 
     Without ``valid``, each member trains exactly ``max_epochs`` epochs (a final model whose epoch
     count was chosen by cross-validation). ``transform`` and ``members`` override the recipe's.
@@ -373,7 +375,7 @@ def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> 
                 valid_score = score(target, y_valid, predicted)
                 truth = y_valid if target == "class" else (y_valid - level_mean) / level_sd  # standardised
                 valid_loss = _loss(target, truth, predicted)
-            criterion = valid_score if recipe.select_by == "score" else -valid_loss
+            criterion = -valid_loss if recipe.select_by == "loss" and target == "class" else valid_score
             log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score, valid_loss))
             if on_epoch is not None:
                 on_epoch(log[-1])
