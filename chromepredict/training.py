@@ -42,8 +42,8 @@ class Recipe:
     hidden: int = 64
     dropout: float = 0.5
     level_weight: float = 0.0  # class models: weight of the auxiliary level regression in the loss
-    # each class network's epoch: lowest validation log "loss" or best "score" (AUC); level networks
-    # always take their best Spearman, which measured better for them than the squared error
+    # each network's epoch: lowest validation log "loss" or best "score" (AUC); level networks
+    # always take their best "score" (Spearman), which measured better for them than the squared error
     select_by: str = "score"
 
 
@@ -297,6 +297,7 @@ def fit(
         transform=transform or recipe.transform,
         members=members or recipe.members,
         max_epochs=max_epochs or recipe.max_epochs,
+        select_by="score" if target == "level" else recipe.select_by,
     )  # the card records the recipe as run
     if target not in TARGETS:
         raise UserError(f"--target {target!r} is unknown; use class or level")
@@ -375,7 +376,7 @@ def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> 
                 valid_score = score(target, y_valid, predicted)
                 truth = y_valid if target == "class" else (y_valid - level_mean) / level_sd  # standardised
                 valid_loss = _loss(target, truth, predicted)
-            criterion = -valid_loss if recipe.select_by == "loss" and target == "class" else valid_score
+            criterion = -valid_loss if recipe.select_by == "loss" else valid_score
             log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score, valid_loss))
             if on_epoch is not None:
                 on_epoch(log[-1])
