@@ -67,7 +67,8 @@ def main() -> None:
             flagged = {c: marks_where(bins, c, "above_mean", lambda s: s.astype(str).str.lower() == "true") for c in ("high", "low")}  # fmt: skip
             stable = {c: marks_where(bins, c, "flagged_in_restarts", lambda s: s >= 0.8) for c in ("high", "low")}  # fmt: skip
             counts = {
-                c: " / ".join(str(n) for n in bins[bins["class"] == c]["active_bins"]) for c in ("high", "low")
+                c: " / ".join(str(n) for n in bins[bins["class"] == c]["active_bins"])
+                for c in ("high", "low")
             }
             rows.append(
                 {
@@ -83,7 +84,11 @@ def main() -> None:
                     "active bins high | low": f"{counts['high']} | {counts['low']}",
                 }
             )
-            print(pd.DataFrame(rows[-1:]).to_csv(sep="\t", index=False, header=len(rows) == 1), end="", flush=True)
+            print(
+                pd.DataFrame(rows[-1:]).to_csv(sep="\t", index=False, header=len(rows) == 1),
+                end="",
+                flush=True,
+            )
     marks = ", ".join(bins[bins["class"] == "high"]["mark"])
     print(f"\n(active bins in mark order: {marks})\n")
     print(pd.DataFrame(rows).to_markdown(index=False))

@@ -98,7 +98,9 @@ def main() -> None:
     for name, seconds in best.items():
         ratio = best["computeMatrix -p 2"] / seconds
         runs_s = ", ".join(f"{t:.2f}" for t in times[name])
-        print(f"{name:18s} best of {args.repeats}: {seconds:6.2f} s   speed-up vs computeMatrix ×{ratio:.2f}   ({runs_s})")
+        print(
+            f"{name:18s} best of {args.repeats}: {seconds:6.2f} s   speed-up vs computeMatrix ×{ratio:.2f}   ({runs_s})"
+        )
     print(
         f"max |chromepredict − computeMatrix| over all bins: {diff.max():.3g}; genes differing by > 1e-3: {(diff > 1e-3).sum()}"
     )

@@ -86,7 +86,16 @@ def network_speed(n_genes: int, repeats: int) -> None:
 def end_to_end(work: Path, computematrix: str, repeats: int) -> None:
     """predict (default threads, -p 1) against computeMatrix -p 2, interleaved, best of ``repeats``."""
     tracks = [str(work / f"synthetic-{m}.bw") for m in CORE_MARKS]
-    predict = [sys.executable, "-m", "chromepredict", "-q", "predict", *tracks, "--gtf", str(work / "genes.gtf")]
+    predict = [
+        sys.executable,
+        "-m",
+        "chromepredict",
+        "-q",
+        "predict",
+        *tracks,
+        "--gtf",
+        str(work / "genes.gtf"),
+    ]
     commands = {
         "computeMatrix reference-point -p 2": [
             computematrix, "reference-point", "--referencePoint", "TSS", "-b", "5000", "-a", "5000",

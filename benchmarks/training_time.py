@@ -56,7 +56,9 @@ def main() -> None:
     splits = {k: with_expression(v, expression) for k, v in read_csv_dir(args.data / "E003").items()}
     big_train = paper_sized(splits["train"], 6601, 1)
     big_valid = paper_sized(splits["valid"], 6601, 2)
-    fit(*(TrainingArrays.stack([splits[k]]) for k in ("train", "valid")), "deepchrome", "class", 0, "cpu", 1)  # warm-up
+    fit(
+        *(TrainingArrays.stack([splits[k]]) for k in ("train", "valid")), "deepchrome", "class", 0, "cpu", 1
+    )  # warm-up
     print(f"torch {torch.__version__} (training pins 1 thread), {os.cpu_count()} cores, CPU")
     print(
         "| data | recipe | networks | epochs run per network (best) | s / epoch (all networks) | "

@@ -140,7 +140,10 @@ def ablation(sets, views: list[str], folds: int, seeds: list[int], changes: list
             mean = table[table["method"] == "default"]["auc"].mean()
             three = table[table["method"] == "default, 3 marks"]["auc"].mean()
             rows.append({"change": name, "seed": seed, "mean_auc": mean, "mean_auc_3_marks": three})
-            print(f"{name}, seed {seed}: {mean:.4f}, 3 marks {three:.4f} ({time.time() - started:.0f} s)", flush=True)
+            print(
+                f"{name}, seed {seed}: {mean:.4f}, 3 marks {three:.4f} ({time.time() - started:.0f} s)",
+                flush=True,
+            )
         training.RECIPES["deepchrome"] = base
     return pd.DataFrame(rows)
 
