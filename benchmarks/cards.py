@@ -24,15 +24,22 @@ def row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def per_view(names: dict[str, tuple[str, str]]) -> str:
-    """One row per view; one column per (model, cell type) of ``names``."""
-    columns = {label: card(model)["metrics"]["per_view"] for label, (model, _) in names.items()}
-    views = list(next(iter(columns.values())))
-    lines = [row(["view", *names]), row(["---"] * (len(names) + 1))]
-    for view in views:
-        cells = [f"{columns[label][view][cell]:.3f}" for label, (_, cell) in names.items()]
-        lines.append(row([f"`{view}`", *cells]))
+def per_view(models: list[str]) -> str:
+    """One row per view; one column per model and cell type it was cross-validated on."""
+    scores = {model: card(model)["metrics"]["per_view"] for model in models}
+    columns = [(model, cell) for model in models for cell in next(iter(scores[model].values()))]
+    lines = [row(["view", *(f"{m} on {c}" for m, c in columns)]), row(["---"] * (len(columns) + 1))]
+    for view in scores[models[0]]:
+        lines.append(row([f"`{view}`", *(f"{scores[m][view][c]:.3f}" for m, c in columns)]))
     return "\n".join(lines)
+
+
+def subset_name(given: list[str]) -> str:
+    if len(given) == len(CORE):
+        return "all five"
+    if len(given) == len(CORE) - 1:
+        return "no " + next(m for m in CORE if m not in given)
+    return ", ".join(m for m in CORE if m in given)
 
 
 def subsets(model: str) -> str:
@@ -40,42 +47,22 @@ def subsets(model: str) -> str:
     scores = card(model)["metrics"]["subsets"]
     full = scores["+".join(sorted(CORE))]
     cells = list(full)
-    mean = lambda s: sum(s.values()) / len(s)  # noqa: E731
+
+    def mean(of: dict) -> float:
+        return sum(of.values()) / len(of)
+
     order = sorted(scores, key=lambda key: (-len(key.split("+")), -mean(scores[key])))
     lines = [row(["marks given", *cells, "vs all five (mean)"]), row(["---"] * (len(cells) + 2))]
     for key in order:
-        given = key.split("+")
-        name = "all five" if len(given) == 5 else ", ".join(m for m in CORE if m in given)
-        if len(given) == 4:
-            name = "no " + next(m for m in CORE if m not in given)
-        cells_text = [f"{scores[key][c]:.3f}" for c in cells]
-        lines.append(row([name, *cells_text, f"{mean(scores[key]) - mean(full):+.3f}"]))
+        values = [f"{scores[key][c]:.3f}" for c in cells]
+        lines.append(row([subset_name(key.split("+")), *values, f"{mean(scores[key]) - mean(full):+.3f}"]))
     return "\n".join(lines)
 
 
 def main() -> None:
+    classifiers = ["E003", "E123", "E003-E123"]
     print(
-        per_view(
-            {
-                "E003 model on E003": ("E003", "E003"),
-                "E123 model on E123": ("E123", "E123"),
-                "default E003-E123 on E003": ("E003-E123", "E003"),
-                "default E003-E123 on E123": ("E003-E123", "E123"),
-            }
-        )
-    )
-    print()
-    print(subsets("E003-E123"))
-    print()
-    print(
-        per_view(
-            {
-                "E003-level on E003": ("E003-level", "E003"),
-                "E123-level on E123": ("E123-level", "E123"),
-                "E003-E123-level on E003": ("E003-E123-level", "E003"),
-                "E003-E123-level on E123": ("E003-E123-level", "E123"),
-            }
-        )
+        per_view(classifiers), subsets("E003-E123"), per_view([f"{m}-level" for m in classifiers]), sep="\n\n"
     )
 
 

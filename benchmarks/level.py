@@ -26,18 +26,12 @@ from roadmap import add_data_argument, load_cell_type
 from scipy.stats import spearmanr
 from sklearn.model_selection import StratifiedKFold
 
-from chromepredict.baselines import REGRESSORS
+from chromepredict.baselines import FLOORS, REGRESSORS, h3k4me3_at_tss
 from chromepredict.training import TrainingArrays, fit
 
 CELL_TYPES = ("E003", "E123")
-FLOOR = "H3K4me3 at the TSS (no training)"
+FLOOR = next(iter(FLOORS))  # "H3K4me3 at the TSS (no training)"
 CNN = "CNN level (train --target level)"
-
-
-def floor(data) -> np.ndarray:
-    m = data.marks.index("H3K4me3")
-    centre = data.spec.n_bins // 2
-    return np.log1p(data.features[:, m, centre - 10 : centre + 10].mean(axis=1))
 
 
 def cross_validate(data, folds: int, seed: int) -> dict[str, np.ndarray]:
@@ -58,7 +52,7 @@ def cross_validate(data, folds: int, seed: int) -> dict[str, np.ndarray]:
         predictions[CNN][test_rows] = model.predict(test)
         for name, regressor in REGRESSORS.items():
             predictions[name][test_rows] = regressor(train, valid, test, seed)["scores"]
-        predictions[FLOOR][test_rows] = floor(test)
+        predictions[FLOOR][test_rows] = h3k4me3_at_tss(test)
     return predictions
 
 

@@ -32,8 +32,9 @@ import contextlib
 from extract_vs_computematrix import timed  # noqa: E402
 from synthetic import build  # noqa: E402
 
+from chromepredict import DEFAULT_MODEL  # noqa: E402
 from chromepredict.marks import CORE_MARKS  # noqa: E402
-from chromepredict.zoo import DEFAULT_MODEL, open_model  # noqa: E402
+from chromepredict.zoo import open_model  # noqa: E402
 
 BATCH = 512
 

@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from views import VIEWS, build_views, load_view  # noqa: E402
 
 import chromepredict.training as training  # noqa: E402
+from chromepredict.baselines import h3k4me3_at_tss  # noqa: E402
 from chromepredict.evaluation import roc_auc  # noqa: E402
 from chromepredict.expression import read_expression  # noqa: E402
 from chromepredict.features import WindowSpec  # noqa: E402
@@ -80,13 +81,6 @@ def load_all(data: Path, views_dir: Path, views: list[str]) -> dict[tuple[str, s
             features = from_tracks(files, data / "genes.gtf", WindowSpec())
             sets[eid, view] = with_expression(features, expression)
     return sets
-
-
-def floor_scores(data) -> np.ndarray:
-    """H3K4me3 mean over TSS ± 1 kb (the 20 central bins)."""
-    m = data.marks.index("H3K4me3")
-    centre = data.spec.n_bins // 2
-    return data.features[:, m, centre - 10 : centre + 10].mean(axis=1)
 
 
 def train(parts, rows, seed: int, members: int, max_epochs: int | None = None, target: str = "class"):
@@ -208,7 +202,7 @@ def run(
                     ] = model.predict(test)
                 predictions.setdefault((source, target_type, view, "floor"), np.full(len(genes), np.nan))[
                     test_rows
-                ] = floor_scores(test)
+                ] = h3k4me3_at_tss(test)
             if full:
                 print(
                     f"fold {fold + 1}/{folds} {source}→{target_type}: {time.time() - started:.0f} s",

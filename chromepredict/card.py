@@ -42,6 +42,12 @@ REQUIRED_INPUTS = {
 }
 
 
+def genome_builds(card: dict) -> list[str]:
+    """The builds a model's tracks were in: ``genome_builds`` (pretrained models, one per cell type)
+    or the single ``genome_build`` that ``train`` records; empty when unknown."""
+    return [b for b in card.get("genome_builds") or [card.get("genome_build")] if b]
+
+
 def card_path(onnx_path: str | Path) -> Path:
     return Path(onnx_path).with_suffix(".card.json")
 

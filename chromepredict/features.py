@@ -74,9 +74,8 @@ class FeatureSet:
     profiles: dict[str, TrackProfile] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
     window_scales: np.ndarray | None = field(default=None)  # [genes, marks] when pooled from several samples
-    sample_profiles: dict[str, dict[str, TrackProfile]] | None = field(
-        default=None
-    )  # when pooled: per sample
+    # when pooled from several samples: each sample's profiles (see :meth:`samples`)
+    sample_profiles: dict[str, dict[str, TrackProfile]] | None = field(default=None)
 
     def __post_init__(self) -> None:
         expected = (len(self.genes), len(self.marks), self.spec.n_bins)

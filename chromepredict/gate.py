@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from chromepredict.assembly import SPECIES, canonical_build
+from chromepredict.card import genome_builds
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet
 from chromepredict.marks import CORE_MARKS
@@ -101,7 +102,7 @@ def admit(model: LoadedModel, data: FeatureSet, source: str) -> FeatureSet:
 
 def _check_assembly(model: LoadedModel, data: FeatureSet) -> None:
     assembly = data.provenance.assembly
-    builds = {canonical_build(b) for b in model.card.get("genome_builds", [model.card.get("genome_build")])}
+    builds = {canonical_build(b) for b in genome_builds(model.card)}
     builds.discard(None)
     if assembly is None or not builds or assembly in builds:
         return

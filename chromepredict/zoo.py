@@ -12,7 +12,6 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
-from chromepredict import DEFAULT_MODEL  # noqa: F401  (re-exported: the zoo's default)
 from chromepredict.card import card_path
 from chromepredict.errors import UserError
 from chromepredict.onnx_io import LoadedModel, load_model

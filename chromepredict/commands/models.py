@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from chromepredict import DEFAULT_MODEL
+from chromepredict.card import genome_builds
 from chromepredict.errors import UserError
-from chromepredict.zoo import DEFAULT_MODEL, available
+from chromepredict.zoo import available
 
 COLUMNS = [
     "name",
@@ -29,7 +31,7 @@ def listing() -> str:
         default = " (default)" if name == DEFAULT_MODEL else ""
         fields = [
             name, card["target"], ",".join(card.get("cell_types", [])), ",".join(card["inputs"]["marks"]),
-            ",".join(card.get("genome_builds") or [card.get("genome_build") or ""]), str(len(card["training_data"]["gene_ids"])), cv, card.get("description", "") + default,
+            ",".join(genome_builds(card)), str(len(card["training_data"]["gene_ids"])), cv, card.get("description", "") + default,
         ]  # fmt: skip
         lines.append("\t".join(fields))
     return "\n".join(lines) + "\n"
