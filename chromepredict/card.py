@@ -43,8 +43,9 @@ REQUIRED_INPUTS = {
 
 
 def genome_builds(card: dict) -> list[str]:
-    """The builds a model's tracks were in: ``genome_builds`` (pretrained models, one per cell type)
-    or the single ``genome_build`` that ``train`` records; empty when unknown."""
+    """The builds whose tracks a model takes without a build warning: ``genome_builds`` (the
+    pretrained models, trained on hg19 tracks, list hg38 too: their windows are TSS-relative) or
+    the single ``genome_build`` that ``train`` records; empty when unknown."""
     return [b for b in card.get("genome_builds") or [card.get("genome_build")] if b]
 
 
