@@ -21,7 +21,7 @@ from roadmap import add_data_argument
 from chromepredict.datasets import read_csv_dir
 from chromepredict.expression import read_expression
 from chromepredict.features import FeatureSet
-from chromepredict.sources import with_expression
+from chromepredict.labelling import with_expression
 from chromepredict.training import TrainingArrays, fit, get_recipe
 
 

@@ -52,7 +52,8 @@ from chromepredict.baselines import h3k4me3_at_tss  # noqa: E402
 from chromepredict.evaluation import roc_auc  # noqa: E402
 from chromepredict.expression import read_expression  # noqa: E402
 from chromepredict.features import WindowSpec  # noqa: E402
-from chromepredict.sources import from_tracks, with_expression  # noqa: E402
+from chromepredict.labelling import with_expression  # noqa: E402
+from chromepredict.sources import from_tracks  # noqa: E402
 from chromepredict.training import TrainingArrays, fit  # noqa: E402
 
 CELL_TYPES = ("E003", "E123")

@@ -104,7 +104,9 @@ def selection(example: dict, n: int) -> None:
     from chromepredict.expression import read_expression
     from chromepredict.features import WindowSpec
     from chromepredict.marks import assign_marks
-    from chromepredict.sources import from_tracks, split_tracks, with_expression
+    from chromepredict.labelling import with_expression
+    from chromepredict.sources import from_tracks
+    from chromepredict.training_sets import split_tracks
 
     tracks = assign_marks([str(t) for t in example["tracks"]], [])
     data = with_expression(

@@ -17,28 +17,61 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from chromepredict.evaluation import roc_auc
+from chromepredict.evaluation import regression_metrics, roc_auc
 from chromepredict.features import FeatureSet
 
 SVM_C = (0.1, 1.0, 10.0)
 RF_DEPTH = (4, 8, None)
 LOGISTIC_C = (0.001, 0.01, 0.1, 1.0)
+RIDGE_ALPHA = (1.0, 10.0, 100.0, 1000.0)
 
 
 def _log(data: FeatureSet) -> np.ndarray:
     return np.log1p(np.clip(data.features, 0, None)).astype(np.float64)
 
 
-def _tune(make: Callable, grid, x_train, y_train, x_valid, y_valid):
-    """Fit one model per grid value; return (valid AUC, fitted model, value) of the best."""
-    best = None
-    for value in grid:
-        model = make(value).fit(x_train, y_train)
-        auc = roc_auc(y_valid, _score(model, x_valid))
-        if best is None or auc > best[0]:
-            best = (auc, model, value)
-    return best
+def _spearman_score(estimator, x, y) -> float:
+    return regression_metrics(y, estimator.predict(x))["spearman"]
+
+
+def _auc_score(estimator, x, y) -> float:
+    return roc_auc(y, estimator.decision_function(x))
+
+
+def _tune(make: Callable, grid, x_train, y_train, x_valid, y_valid, scoring=_auc_score):
+    """Pick the grid value with the best validation score (scikit-learn's GridSearchCV over the one
+    predefined train/validation split), then fit it on the training genes; returns
+    (validation score, fitted model, value). Ties go to the first value of the grid."""
+    from sklearn.model_selection import GridSearchCV, PredefinedSplit
+
+    x = np.concatenate([x_train, x_valid])
+    y = np.concatenate([y_train, y_valid])
+    fold = np.concatenate([np.full(len(x_train), -1), np.zeros(len(x_valid))])
+    search = GridSearchCV(
+        _Grid(make), {"value": list(grid)}, scoring=scoring, cv=PredefinedSplit(fold), refit=False
+    ).fit(x, y)
+    value = search.best_params_["value"]
+    return float(search.best_score_), make(value).fit(x_train, y_train), value
+
+
+class _Grid(BaseEstimator):
+    """A scikit-learn estimator made by ``make(value)``: lets GridSearchCV search one value."""
+
+    def __init__(self, make: Callable | None = None, value=None):
+        self.make = make
+        self.value = value
+
+    def fit(self, x, y):
+        self.model_ = self.make(self.value).fit(x, y)
+        return self
+
+    def predict(self, x):
+        return self.model_.predict(x)
+
+    def decision_function(self, x):
+        return _score(self.model_, x)
 
 
 def _result(valid_auc: float, labels: np.ndarray, scores: np.ndarray, setting: str) -> dict:
@@ -131,16 +164,13 @@ BASELINES = {
 
 
 def _tune_level(make: Callable, grid, name: str, x: tuple, train, valid, test) -> dict:
-    """Fit one regressor per grid value; keep the best validation Spearman; score the test genes."""
+    """Keep the grid value with the best validation Spearman; score the test genes."""
     xt, xv, xs = x
-    fitted = [(make(value).fit(xt, train.levels), value) for value in grid]
-    rho, model, value = max(
-        ((_spearman(valid.levels, m.predict(xv)), m, v) for m, v in fitted), key=lambda t: t[0]
-    )
+    rho, model, value = _tune(make, grid, xt, train.levels, xv, valid.levels, scoring=_spearman_score)
     scores = model.predict(xs)
     return {
         "valid_spearman": rho,
-        "test_spearman": _spearman(test.levels, scores),
+        "test_spearman": regression_metrics(test.levels, scores)["spearman"],
         "setting": f"{name}={value}",
         "scores": scores,
     }
@@ -174,11 +204,7 @@ def forest_level(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: i
     )
 
 
-def _spearman(truth: np.ndarray, predicted: np.ndarray) -> float:
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(truth, predicted).statistic)
-
-
-RIDGE_ALPHA = (1.0, 10.0, 100.0, 1000.0)
 REGRESSORS = {"Ridge regression": ridge_level, "Random forest regression (block means)": forest_level}
+
+#: The comparison methods of each target family (:attr:`chromepredict.targets.Target.baseline_family`).
+METHODS = {"classifiers": BASELINES, "regressors": REGRESSORS}

@@ -1,31 +1,104 @@
-"""The Typer app: options, help text and exit codes only. Each command's work is in ``commands/``."""
+"""The Typer app: options, help text and exit codes only. Each command's work is in ``commands/``.
 
-from __future__ import annotations
+Options are defined once, in :mod:`chromepredict.options`; :func:`command` adds a group's options
+to every command that takes it. Every failure ends as one ``error:`` line on stderr: exit code 2
+for usage and input mistakes (a bad option value included), 1 for what the system refused during
+a run (a full disk, memory) and for a samplesheet with a failed sample.
+"""
 
+import dataclasses
+import errno
+import inspect
 import os
+import sys
+import typing
 from typing import Annotated
 
 import typer
 import typer.core
 from rich.console import Console
 
-from chromepredict import DEFAULT_MODEL, __version__
+from chromepredict import __version__
 from chromepredict.errors import UserError
+from chromepredict.options import (
+    Architecture,
+    CsvSourceOptions,
+    ExpressionOptions,
+    FitOptions,
+    ModelOption,
+    RequiredModelOption,
+    TrackOptions,
+    TransformName,
+    WindowOptions,
+)
 from chromepredict.report import Report
 
-err = Console(stderr=True)
-state = {"quiet": False}
+#: click's base exception, whichever click (typer's own copy, or click itself) this typer uses.
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+#: OS errors a run can meet on the way that are the system's, not a mistake in the inputs.
+_SYSTEM_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EIO: "input/output error",
+}
+
+
+def _fail(message: str, code: int) -> typing.NoReturn:
+    Report(console=Console(stderr=True)).error(message)
+    sys.exit(code)
+
+
+def _system_error(exc: OSError) -> str:
+    what = _SYSTEM_ERRORS.get(exc.errno, exc.strerror or str(exc))
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{what}{where}; nothing was written: free space or choose another output location, then run again"
 
 
 class _Group(typer.core.TyperGroup):
-    """Turns a UserError from any command into one line on stderr and exit code 2."""
+    """Every way a run can fail ends as one line on stderr with the exit code of its kind."""
 
-    def invoke(self, ctx: typer.Context):
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
         try:
-            return super().invoke(ctx)
+            code = super().main(*args, **kwargs)
         except UserError as exc:
-            Report(console=err).error(str(exc))
-            ctx.exit(2)
+            _fail(str(exc), 2)
+        except _ClickException as exc:
+            command = getattr(getattr(exc, "ctx", None), "command_path", "chromepredict")
+            message = exc.format_message().replace("Value error, ", "")  # pydantic's prefix (typer ≥ 0.20)
+            _fail(f"{message} (see {command} --help)", 2)
+        except typer.Abort:
+            _fail("interrupted; nothing was written", 130)
+        except MemoryError:
+            _fail("out of memory; score fewer genes at a time or use a smaller window", 1)
+        except OSError as exc:
+            if os.environ.get("CHROMEPREDICT_DEBUG"):
+                raise
+            _fail(_system_error(exc), 1)
+        except Exception as exc:  # a defect: still one line, with the way to see more
+            if os.environ.get("CHROMEPREDICT_DEBUG"):
+                raise
+            text = " ".join(str(exc).split())
+            _fail(
+                f"unexpected {type(exc).__name__}: {text} (a defect in chromepredict: please report it; "
+                "CHROMEPREDICT_DEBUG=1 shows the traceback)",
+                1,
+            )
+        sys.exit(code or 0)
+
+
+class _Command(typer.core.TyperCommand):
+    """Arguments show their placeholder alone (typer would add the Python type, ``<list[str]>``)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if isinstance(param, typer.core.TyperArgument) and param.metavar:
+                param.display_type_rich = lambda ctx=None: None
+        return params
 
 
 app = typer.Typer(
@@ -36,85 +109,69 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_QUIET = inspect.Parameter(
+    "quiet",
+    inspect.Parameter.KEYWORD_ONLY,
+    annotation=Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress or status lines (warnings still show).")
+    ],
+    default=False,
 )
 
 
-def default_threads() -> int:
-    """The cores this process may use, at most 8 (reading more tracks at once gains little)."""
-    return max(
-        1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
-    )
+def command(**settings):
+    """Register a command. Its parameters annotated with an option group (a dataclass of
+    :mod:`chromepredict.options`) are replaced by the group's options and receive one instance; a
+    parameter annotated :class:`Report` receives the run's report (``-q`` before or after the
+    command name; ``--strict`` from the track options)."""
 
+    def decorate(func):
+        hints = typing.get_type_hints(func, include_extras=True)
+        params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
+        groups, report_name = {}, None
+        for name, own in inspect.signature(func).parameters.items():
+            kind = hints[name]
+            if kind is Report:
+                report_name = name
+            elif dataclasses.is_dataclass(kind):
+                groups[name] = kind
+                types = typing.get_type_hints(kind, include_extras=True)
+                for field in dataclasses.fields(kind):
+                    default = (
+                        inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
+                    )
+                    params.append(
+                        inspect.Parameter(
+                            field.name,
+                            inspect.Parameter.KEYWORD_ONLY,
+                            annotation=types[field.name],
+                            default=default,
+                        )
+                    )
+            else:
+                params.append(own.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=kind))
+        params.append(_QUIET)
 
-def _set_quiet(value: bool) -> bool:
-    """``chromepredict -q CMD``: parsed first in every run, so it also resets the state."""
-    state["quiet"] = value
-    return value
+        def wrapper(ctx: typer.Context, **values):
+            quiet = values.pop("quiet") or bool(ctx.find_root().params.get("quiet"))
+            call = {
+                name: kind(**{f.name: values.pop(f.name) for f in dataclasses.fields(kind)})
+                for name, kind in groups.items()
+            }
+            strict = any(getattr(group, "strict", False) for group in call.values())
+            if report_name is not None:
+                call[report_name] = Report(quiet=quiet, strict=strict, console=Console(stderr=True))
+            return func(**call, **values)
 
+        wrapper.__name__, wrapper.__doc__, wrapper.__module__ = func.__name__, func.__doc__, func.__module__
+        wrapper.__signature__ = inspect.Signature(params)
+        wrapper.__annotations__ = {p.name: p.annotation for p in params}
+        return app.command(cls=_Command, **settings)(wrapper)
 
-def _quiet(value: bool) -> bool:
-    """``chromepredict CMD -q``."""
-    state["quiet"] = state["quiet"] or value
-    return value
-
-
-Tracks = Annotated[
-    list[str] | None,
-    typer.Argument(
-        help="bigWig per mark; the mark is read from the file or folder name.", show_default=False
-    ),
-]
-Gtf = Annotated[str | None, typer.Option("--gtf", help="Gene annotation (GTF, may be gzipped).")]
-MarkOpt = Annotated[
-    list[str] | None, typer.Option("--mark", help="Name a track's mark explicitly: MARK=PATH (repeatable).")
-]
-FlankOpt = Annotated[int, typer.Option(help="Window half-width around the TSS, bp.")]
-BinOpt = Annotated[int, typer.Option("--bin-size", help="Bin width, bp.")]
-OrientationOpt = Annotated[
-    str, typer.Option(help="5to3: bins run 5′→3′ of the gene (minus strand reversed); genomic: genome order.")
-]
-GeneTypeOpt = Annotated[str, typer.Option("--gene-type", help="Keep genes of this gene_type/gene_biotype.")]
-AllGenesOpt = Annotated[bool, typer.Option("--all-genes", help="Keep every gene, whatever its type.")]
-ThreadsOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--threads", "-p", min=1, help="Processes reading bigWigs (default: available cores, at most 8)."
-    ),
-]
-QuietOpt = Annotated[
-    bool,
-    typer.Option("--quiet", "-q", callback=_quiet, help="No progress or status lines (warnings still show)."),
-]
-ModelOpt = Annotated[
-    str,
-    typer.Option("--model", "-m", help="Pretrained name (chromepredict models), .onnx file or train folder."),
-]
-ExpressionOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--expression", help="Expression table (RSEM, salmon, kallisto, featureCounts or gene id + value)."
-    ),
-]
-ExpressionColumnOpt = Annotated[
-    str | None,
-    typer.Option("--expression-column", help="The expression table's value column (when ambiguous)."),
-]
-
-
-def report() -> Report:
-    return Report(quiet=state["quiet"], console=err)
-
-
-def track_inputs(tracks, mark, gtf, gene_type, all_genes, threads):
-    from chromepredict.sources import TrackInputs
-
-    return TrackInputs(
-        [str(t) for t in tracks or []],
-        mark or [],
-        gtf,
-        None if all_genes else gene_type,
-        threads or default_threads(),
-    )
+    return decorate
 
 
 def version_callback(value: bool) -> None:
@@ -126,10 +183,7 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main_options(
     quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", callback=_set_quiet, help="No progress or status lines (warnings still show)."
-        ),
+        bool, typer.Option("--quiet", "-q", help="No progress or status lines (warnings still show).")
     ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
@@ -138,338 +192,285 @@ def main_options(
     """Predict gene expression from histone-mark bigWigs and explain it (DeepChrome)."""
 
 
-CsvDirOpt = Annotated[
-    str | None, typer.Option("--csv-dir", help="Folder with DeepChrome train.csv, valid.csv (, test.csv).")
-]
-RemcOpt = Annotated[
+OutputFolder = Annotated[str, typer.Option("--output", "-o", metavar="DIR", help="Output folder.")]
+Csv = Annotated[
     str | None,
-    typer.Option("--remc-root", help="Folder of <EID>/classification/ folders: one model per cell type."),
+    typer.Option(
+        "--csv", metavar="FILE", help="A DeepChrome CSV (genomic order; with --gtf for 5′→3′ models)."
+    ),
 ]
-CsvOpt = Annotated[
-    str | None, typer.Option("--csv", help="A DeepChrome CSV (genomic order; with --gtf for 5′→3′ models).")
+Samplesheet = Annotated[
+    str | None,
+    typer.Option(
+        "--samplesheet", metavar="FILE", help="CSV sample,mark,bigwig[,expression]: one row per track."
+    ),
 ]
-TargetOpt = Annotated[
-    str, typer.Option(help="class: high/low by the median rule; level: log2(1 + expression).")
-]
-SeedOpt = Annotated[int, typer.Option(help="Seed of the networks (initialisation, batches).")]
-SplitSeedOpt = Annotated[int, typer.Option("--split-seed", help="Seed of the train/valid/test split.")]
-DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
 
 
-@app.command()
+@command()
 def extract(
-    tracks: Tracks = None,
-    gtf: Gtf = None,
+    report: Report,
+    inputs: TrackOptions,
+    window: WindowOptions,
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Output .npz (array + gene table).")
+        str, typer.Option("--output", "-o", metavar="FILE", help="Output .npz (array + gene table).")
     ] = "features.npz",
-    tsv: Annotated[str | None, typer.Option("--tsv", help="Also write a long-format TSV here.")] = None,
-    mark: MarkOpt = None,
-    flank: FlankOpt = 5000,
-    bin_size: BinOpt = 100,
-    orientation: OrientationOpt = "5to3",
-    gene_type: GeneTypeOpt = "protein_coding",
-    all_genes: AllGenesOpt = False,
-    threads: ThreadsOpt = None,
-    quiet: QuietOpt = False,
+    tsv: Annotated[
+        str | None, typer.Option("--tsv", metavar="FILE", help="Also write a long-format TSV here.")
+    ] = None,
 ) -> None:
     """Read TSS-centred bins from bigWigs into an array [genes, marks, bins]."""
-    from chromepredict.commands import extract as command
-    from chromepredict.features import WindowSpec
+    from chromepredict.commands import extract as run
 
-    inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads)
-    command.run(report(), inputs, WindowSpec(flank, bin_size, orientation), output, tsv)
+    run.run(report, inputs.inputs(), window.spec(), output, tsv)
 
 
-@app.command()
+@command()
 def predict(
-    tracks: Tracks = None,
-    gtf: Gtf = None,
-    model: ModelOpt = DEFAULT_MODEL,
+    report: Report,
+    inputs: TrackOptions,
+    chosen: ModelOption,
+    labels: ExpressionOptions,
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Output TSV; - for stdout (the default).")
+        str,
+        typer.Option(
+            "--output", "-o", metavar="FILE|DIR",
+            help="Output TSV, - for stdout (the default); with --samplesheet, a folder.",
+        ),
     ] = "-",
     threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="p_high at or above this is called high.")
+        float, typer.Option(min=0.0, max=1.0, metavar="P", help="p_high at or above this is called high.")
     ] = 0.5,
-    expression: ExpressionOpt = None,
-    expression_column: ExpressionColumnOpt = None,
     bed: Annotated[
-        str | None,
+        bool,
         typer.Option(
-            "--bed",
-            help="Also write a BED9 track here (TSS, score = p_high × 1000, red high / blue low); "
-            "with --samplesheet any value adds <sample>/predictions.bed.",
+            "--bed", help="Also write a BED9 track beside each predictions TSV (same name, .bed): TSS, "
+            "score = p_high × 1000, red high / blue low.",
         ),
-    ] = None,
-    samplesheet: Annotated[
-        str | None,
-        typer.Option(
-            "--samplesheet", help="CSV sample,mark,bigwig[,expression]: predict every sample; -o is a folder."
-        ),
-    ] = None,
-    mark: MarkOpt = None,
-    gene_type: GeneTypeOpt = "protein_coding",
-    all_genes: AllGenesOpt = False,
-    threads: ThreadsOpt = None,
-    quiet: QuietOpt = False,
-) -> None:
+    ] = False,
+    samplesheet: Samplesheet = None,
+) -> None:  # fmt: skip
     """Score every gene with a pretrained or trained model (CPU, onnxruntime only)."""
-    from chromepredict.commands import predict as command
+    from chromepredict.commands import predict as run
 
     if samplesheet is None:
-        inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads)
-        command.run(report(), model, inputs, output, threshold, expression, expression_column, bed)
+        run.run(report, chosen.model, inputs.inputs(), output, threshold, labels.expression,
+                labels.expression_column, bed)  # fmt: skip
         return
-    if tracks or mark or expression:
+    if inputs.given or labels.expression:
         raise UserError(
             "--samplesheet names every track and expression table; give no bigWigs, --mark or --expression"
         )
     if output == "-":
         raise UserError("--samplesheet writes a folder; give it with -o OUTDIR")
-    summary = command.run_samplesheet(
-        report(), model, samplesheet, gtf, output, threshold, None if all_genes else gene_type,
-        threads or default_threads(), bed is not None,
-    )  # fmt: skip
-    if (summary["status"] != "ok").any():
+    summary = run.run_samplesheet(
+        report, chosen.model, samplesheet, inputs.gtf, output, threshold, inputs.genes, inputs.cores, bed
+    )
+    if (summary["status"] == "failed").any():
         raise typer.Exit(1)
 
 
-@app.command()
+@command()
 def train(
-    tracks: Tracks = None,
-    gtf: Gtf = None,
-    expression: ExpressionOpt = None,
-    expression_column: ExpressionColumnOpt = None,
-    csv_dir: CsvDirOpt = None,
-    remc_root: RemcOpt = None,
+    report: Report,
+    inputs: TrackOptions,
+    labels: ExpressionOptions,
+    csvs: CsvSourceOptions,
+    fitting: FitOptions,
+    window: WindowOptions,
     output: Annotated[
         str,
-        typer.Option("--output", "-o", help="Output folder (one subfolder per cell type with --remc-root)."),
-    ] = "model",
-    target: TargetOpt = "class",
-    architecture: Annotated[
-        str,
         typer.Option(
-            help="deepchrome (default recipe, see docs/benchmarks.md) or deepchrome-2016 (as published)."
+            "--output", "-o", metavar="DIR", help="Output folder (one subfolder per cell type with --remc-root)."
         ),
-    ] = "deepchrome",
+    ] = "model",
+    architecture: Annotated[
+        Architecture,
+        typer.Option(help="deepchrome: the default recipe (docs/benchmarks.md); deepchrome-2016: as published."),
+    ] = Architecture.deepchrome,
     transform: Annotated[
-        str | None, typer.Option(help="Override the input transform: raw, log1p or track-log1p.")
+        TransformName | None, typer.Option(help="Override the recipe's input transform.", show_default=False)
     ] = None,
-    seed: SeedOpt = 0,
-    split_seed: SplitSeedOpt = 0,
-    device: DeviceOpt = "auto",
     max_epochs: Annotated[
         int | None,
-        typer.Option("--max-epochs", min=1, help="Cap on epochs per network (default: the recipe's)."),
+        typer.Option("--max-epochs", min=1, metavar="INT", help="Cap on epochs per network (default: the recipe's)."),
     ] = None,
     members: Annotated[
         int | None,
-        typer.Option("--members", min=1, help="Networks in the seed ensemble (default: the recipe's, 5)."),
+        typer.Option("--members", min=1, metavar="INT", help="Networks in the seed ensemble (default: the recipe's, 5)."),
     ] = None,
     genome_build: Annotated[
         str | None,
-        typer.Option("--genome-build", help="Recorded in the card (default: recognised from the tracks)."),
+        typer.Option("--genome-build", metavar="NAME", help="Recorded in the card (default: recognised from the tracks)."),
     ] = None,
     name: Annotated[
-        str | None, typer.Option(help="Model name for the card (default: output folder name).")
+        str | None, typer.Option(metavar="TEXT", help="Model name for the card (default: output folder name).")
     ] = None,
-    samplesheet: Annotated[
-        str | None,
-        typer.Option(
-            "--samplesheet", help="CSV sample,mark,bigwig,expression: one model per sample (or --pooled)."
-        ),
-    ] = None,
+    samplesheet: Samplesheet = None,
     pooled: Annotated[
         bool, typer.Option("--pooled", help="With --samplesheet: one model on all samples (cross-cell-type).")
     ] = False,
-    mark: MarkOpt = None,
-    flank: FlankOpt = 5000,
-    bin_size: BinOpt = 100,
-    orientation: OrientationOpt = "5to3",
-    gene_type: GeneTypeOpt = "protein_coding",
-    all_genes: AllGenesOpt = False,
-    threads: ThreadsOpt = None,
-    quiet: QuietOpt = False,
-) -> None:
+) -> None:  # fmt: skip
     """Train a model from tracks + expression, a samplesheet, a CSV folder, or every REMC cell type."""
-    from chromepredict.commands import train as command
-    from chromepredict.features import WindowSpec
-    from chromepredict.sources import samplesheet_training_sets, training_sets
+    from chromepredict.commands import train as run
+    from chromepredict.training import Settings
+    from chromepredict.training_sets import samplesheet_training_sets, training_sets
 
-    inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads) if tracks or mark else None
-    out = report()
     if pooled and samplesheet is None:
         raise UserError("--pooled pools the samples of a --samplesheet; give one")
+    spec = window.spec()
+    tracks = inputs.inputs() if inputs.given else None
 
     def sets_of():
-        spec = WindowSpec(flank, bin_size, orientation)
         if samplesheet is not None:
-            if inputs or csv_dir or remc_root or expression:
+            if tracks or csvs.csv_dir or csvs.remc_root or labels.expression:
                 raise UserError(
                     "--samplesheet names every track and expression table; give no other data source"
                 )
-            genes = None if all_genes else gene_type
             return samplesheet_training_sets(
-                out, samplesheet, gtf, genes, threads or default_threads(), split_seed, pooled, spec
+                report, samplesheet, inputs.gtf, inputs.genes, inputs.cores, fitting.split_seed, pooled, spec
             )
-        return training_sets(out, inputs, expression, expression_column, csv_dir, remc_root, split_seed, spec)
+        return training_sets(report, tracks, labels.expression, labels.expression_column, csvs.csv_dir,
+                             csvs.remc_root, fitting.split_seed, spec)  # fmt: skip
 
-    settings = command.Settings(architecture, target, seed, device, transform, max_epochs, members)
-    command.run(out, sets_of, output, settings, name, {"genome_build": genome_build})
+    settings = Settings(
+        architecture.value, fitting.target.value, fitting.seed, fitting.device.value,
+        transform.value if transform else None, max_epochs, members,
+    )  # fmt: skip
+    sources = [
+        *(tracks.paths if tracks else []),
+        labels.expression,
+        csvs.csv_dir,
+        csvs.remc_root,
+        samplesheet,
+    ]
+    run.run(report, sets_of, output, settings, name, genome_build, sources)
 
 
-@app.command()
+@command()
 def evaluate(
-    tracks: Tracks = None,
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Pretrained name, .onnx file or train output folder.")
-    ] = "",
-    gtf: Gtf = None,
-    expression: ExpressionOpt = None,
-    expression_column: ExpressionColumnOpt = None,
-    csv: CsvOpt = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="Output folder.")] = "evaluation",
-    mark: MarkOpt = None,
-    gene_type: GeneTypeOpt = "protein_coding",
-    all_genes: AllGenesOpt = False,
-    threads: ThreadsOpt = None,
-    quiet: QuietOpt = False,
+    report: Report,
+    inputs: TrackOptions,
+    chosen: RequiredModelOption,
+    labels: ExpressionOptions,
+    csv: Csv = None,
+    output: OutputFolder = "evaluation",
 ) -> None:
     """A model's ROC/PR AUC (class) or Spearman/Pearson/R² (level) on genes with known expression."""
-    from chromepredict.commands import evaluate as command
+    from chromepredict.commands import evaluate as run
 
-    if not model:
-        raise UserError(
-            "--model is required: a pretrained name (chromepredict models), a .onnx file or a train folder"
-        )
-    inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads) if tracks or mark else None
-    result = command.run(report(), model, inputs, csv, gtf, expression, expression_column, output)
-    if "roc_auc" in result:
-        line = f"ROC AUC {result['roc_auc']:.4f}, PR AUC {result['pr_auc']:.4f}"
-    else:
-        line = f"Spearman {result['spearman']:.4f}, Pearson {result['pearson']:.4f}, R² {result['r2']:.4f}"
-    typer.echo(f"{result['model']} on {result['n_genes']} genes: {line}")
-    if "caveat" in result:
-        typer.echo(f"caveat: {result['caveat']}")
+    tracks = inputs.inputs() if inputs.given else None
+    result = run.run(
+        report, chosen.model, tracks, csv, inputs.gtf, labels.expression, labels.expression_column, output
+    )
+    typer.echo(run.headline(result))
 
 
-@app.command()
+@command()
 def benchmark(
-    tracks: Tracks = None,
-    gtf: Gtf = None,
-    expression: ExpressionOpt = None,
-    expression_column: ExpressionColumnOpt = None,
-    csv_dir: CsvDirOpt = None,
-    remc_root: RemcOpt = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="Output folder.")] = "benchmark",
-    target: TargetOpt = "class",
+    report: Report,
+    inputs: TrackOptions,
+    labels: ExpressionOptions,
+    csvs: CsvSourceOptions,
+    fitting: FitOptions,
+    output: OutputFolder = "benchmark",
     architecture: Annotated[
-        list[str] | None, typer.Option(help="CNN recipe(s) to include (repeatable).")
+        list[Architecture] | None,
+        typer.Option(help="CNN recipe(s) to include (repeatable; default: both for class, deepchrome for level)."),
     ] = None,
-    seed: SeedOpt = 0,
-    split_seed: SplitSeedOpt = 0,
-    device: DeviceOpt = "auto",
-    mark: MarkOpt = None,
-    gene_type: GeneTypeOpt = "protein_coding",
-    all_genes: AllGenesOpt = False,
-    threads: ThreadsOpt = None,
-    quiet: QuietOpt = False,
-) -> None:
+) -> None:  # fmt: skip
     """The paper's comparison: CNN vs SVM, random forest and linear baselines, test score per cell type."""
-    from chromepredict.commands import benchmark as command
-    from chromepredict.commands.train import Settings
-    from chromepredict.sources import training_sets
+    from chromepredict.commands import benchmark as run
+    from chromepredict.training import Settings
+    from chromepredict.training_sets import training_sets
 
-    inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads) if tracks or mark else None
-    out = report()
-    default = ("deepchrome", "deepchrome-2016") if target == "class" else ("deepchrome",)
+    tracks = inputs.inputs() if inputs.given else None
 
     def sets_of():
-        return training_sets(
-            out, inputs, expression, expression_column, csv_dir, remc_root, split_seed, need_test=True
-        )
+        return training_sets(report, tracks, labels.expression, labels.expression_column, csvs.csv_dir,
+                             csvs.remc_root, fitting.split_seed, need_test=True)  # fmt: skip
 
-    settings = Settings(target=target, seed=seed, device=device)
-    table = command.run(out, sets_of, output, settings, tuple(architecture or default))
-    metric = "test_auc" if target == "class" else "test_spearman"
-    typer.echo(table.pivot(index="method", columns="cell_type", values=metric).round(4).to_string())
+    settings = Settings(target=fitting.target.value, seed=fitting.seed, device=fitting.device.value)
+    sources = [*(tracks.paths if tracks else []), labels.expression, csvs.csv_dir, csvs.remc_root]
+    table = run.run(report, sets_of, output, settings, tuple(a.value for a in architecture or ()), sources)
+    typer.echo(run.pivot(table))
 
 
-@app.command()
+@command()
 def explain(
-    tracks: Tracks = None,
-    model: ModelOpt = DEFAULT_MODEL,
-    output: Annotated[str, typer.Option("--output", "-o", help="Output folder.")] = "explanations",
-    gtf: Gtf = None,
-    csv: CsvOpt = None,
+    report: Report,
+    inputs: TrackOptions,
+    chosen: ModelOption,
+    output: OutputFolder = "explanations",
+    csv: Csv = None,
     genes: Annotated[
         str | None,
         typer.Option(
-            "--genes", help="Per-gene attributions: comma-separated ids/names, or @FILE (one per line)."
+            "--genes", metavar="IDS|@FILE",
+            help="Per-gene attributions: comma-separated ids/names, or @FILE (one per line).",
         ),
     ] = None,
     bigwig: Annotated[
         bool,
-        typer.Option(
-            "--bigwig", help="Also write the --genes attributions as one bigWig per mark (genome browsers)."
-        ),
+        typer.Option("--bigwig", help="Also write the --genes attributions as one bigWig per mark (genome browsers)."),
     ] = False,
     restarts: Annotated[
-        int, typer.Option(min=1, help="Random restarts of the class optimisation (averaged).")
+        int, typer.Option(min=1, metavar="INT", help="Random restarts of the class optimisation (averaged).")
     ] = 5,
-    seed: SeedOpt = 0,
+    seed: Annotated[int, typer.Option(metavar="INT", help="Seed of the class optimisation.")] = 0,
     lam: Annotated[
-        float, typer.Option("--lambda", min=0.0, help="L2 penalty λ of the class optimisation.")
+        float, typer.Option("--lambda", min=0.0, metavar="FLOAT", help="L2 penalty λ of the class optimisation.")
     ] = 0.009,
-    steps: Annotated[int, typer.Option(min=1, help="RMSprop steps of the class optimisation.")] = 1000,
-    lr: Annotated[float, typer.Option(min=0.0, help="RMSprop learning rate.")] = 0.1,
-    mark: MarkOpt = None,
-    gene_type: GeneTypeOpt = "protein_coding",
-    all_genes: AllGenesOpt = False,
-    threads: ThreadsOpt = None,
-    quiet: QuietOpt = False,
-) -> None:
-    """Class optimisation maps; with tracks or --csv also bin influence; with --genes per-gene attributions."""
-    from chromepredict.commands import explain as command
+    steps: Annotated[int, typer.Option(min=1, metavar="INT", help="RMSprop steps of the class optimisation.")] = 1000,
+    lr: Annotated[float, typer.Option(min=0.0, metavar="FLOAT", help="RMSprop learning rate.")] = 0.1,
+    class_maps: Annotated[
+        bool,
+        typer.Option("--class-maps/--no-class-maps", help="The class optimisation maps (off: only bin influence and --genes attributions)."),
+    ] = True,
+) -> None:  # fmt: skip
+    """Class optimisation maps; with tracks or --csv also bin influence; with --genes per-gene attributions.
 
-    inputs = track_inputs(tracks, mark, gtf, gene_type, all_genes, threads) if tracks or mark else None
-    summary = command.run(
-        report(), model, output, inputs, csv, gtf, genes, bigwig, restarts, seed, lam, steps, lr
+    torch runs on -p threads (default 1: these small networks run fastest on one thread)."""
+    from chromepredict.commands import explain as run
+
+    tracks = inputs.inputs() if inputs.given else None
+    maps = run.ClassMapSettings(class_maps, restarts, seed, lam, steps, lr)
+    summary = run.run(
+        report, chosen.model, output, tracks, csv, inputs.gtf, genes, bigwig, maps, inputs.threads or 1
     )
     for name, entry in summary["classes"].items():
         typer.echo(
             f"{name}: marks above the mean active-bin count: {', '.join(entry['flagged_marks']) or 'none'}"
         )
-    report().info(f"wrote {output}/")
+    report.info(f"wrote {output}/")
 
 
-@app.command()
-def models(quiet: QuietOpt = False) -> None:
+@command()
+def models() -> None:
     """List the pretrained models: name, target, cell types, marks, cross-validated score."""
-    from chromepredict.commands import models as command
+    from chromepredict.commands import models as run
 
-    typer.echo(command.listing(), nl=False)
+    typer.echo(run.listing(), nl=False)
 
 
-@app.command()
+@command()
 def demo(
+    report: Report,
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Folder for the demo's outputs.")
+        str, typer.Option("--output", "-o", metavar="DIR", help="Folder for the demo's outputs.")
     ] = "chromepredict-demo",
     export: Annotated[
         str | None,
         typer.Option(
-            "--export", help="Instead, copy the example data and a two-sample samples.csv into this folder."
+            "--export", metavar="DIR",
+            help="Instead, copy the example data and a two-sample samples.csv into this folder.",
         ),
     ] = None,
-    quiet: QuietOpt = False,
-) -> None:
+) -> None:  # fmt: skip
     """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003 model."""
-    from chromepredict.commands import demo as command
+    from chromepredict.commands import demo as run
 
-    typer.echo(command.export(export) if export else command.run(report(), output))
+    typer.echo(run.export(export) if export else run.run(report, output))
 
 
 def _terminated(signum, frame) -> None:

@@ -31,19 +31,12 @@ def metrics(labels: np.ndarray, p_high: np.ndarray, threshold: float = 0.5) -> d
     }
 
 
-def gene_table(
-    genes: pd.DataFrame, predicted: np.ndarray, truth: np.ndarray | None = None, target: str = "class"
-) -> pd.DataFrame:
-    """gene_id (and sample, for pooled samples) with p_high and label (1/0), or level and
-    measured_level (log2(1 + value))."""
+def gene_table(genes: pd.DataFrame, predicted: np.ndarray, truth: np.ndarray | None, target) -> pd.DataFrame:
+    """gene_id (and sample, for pooled samples) with the target's prediction and truth columns."""
     columns = ["sample", "gene_id"] if "sample" in genes else ["gene_id"]
     table = genes[columns].reset_index(drop=True)
-    table["p_high" if target == "class" else "level"] = np.round(predicted, 6)
-    if truth is not None:
-        if target == "class":
-            table["label"] = np.asarray(truth).astype(int)
-        else:
-            table["measured_level"] = np.round(np.asarray(truth, dtype=float), 6)
+    for column, values in target.gene_columns(predicted, truth).items():
+        table[column] = values
     return table
 
 

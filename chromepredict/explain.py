@@ -1,5 +1,6 @@
 """Explanations (torch): class optimisation maps (paper §3.3, eq. 7–9), bin influence (paper §5.2,
-Fig. 4b) and per-gene integrated-gradients attributions, for class and level models alike.
+Fig. 4b) and per-gene integrated-gradients attributions, for every target (what is followed is the
+target's: log P(class) for class models, the level pushed up or down for level models).
 
 Everything happens in the model's *input space*, i.e. after the card's transform (standardised
 log signal, 0 = the training average). A class map is therefore "how far above the average log
@@ -10,31 +11,29 @@ above-average part, as the paper kept the positive counts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from chromepredict.errors import UserError
 
-CLASSES = ("low", "high")
 ACTIVE_THRESHOLD = 0.25
 
 
 def torch_network(model) -> object:
     """The model's ensemble rebuilt in torch from the ONNX weights, checked against onnxruntime."""
-    try:
-        import onnx
-        import torch
-        from onnx import numpy_helper
-    except ImportError:
-        raise UserError("explain needs torch and onnx: pip install 'chromepredict[train]'") from None
+    import onnx
+    import torch
+    from onnx import numpy_helper
+
     from chromepredict.training import build_ensemble
 
     weights = {
         init.name: torch.from_numpy(numpy_helper.to_array(init).copy())
         for init in onnx.load_from_string(model.path.read_bytes()).graph.initializer
     }
-    ensemble = build_ensemble(model.card, len(model.marks), model.spec.n_bins)
+    ensemble = build_ensemble(model.card)
     try:
         ensemble.load_state_dict(weights)
     except RuntimeError as exc:
@@ -42,12 +41,11 @@ def torch_network(model) -> object:
             f"{model.path}: the ONNX weights do not fit the card's network ({str(exc).splitlines()[0]})"
         ) from None
     ensemble.eval()
-    probe = np.random.default_rng(0).normal(size=(4, len(model.marks), model.spec.n_bins)).astype(np.float32)
+    n_marks, n_bins = len(model.marks), model.spec.n_bins
+    probe = np.random.default_rng(0).normal(size=(4, n_marks, n_bins)).astype(np.float32)
     with torch.no_grad():
-        ours = ensemble(torch.from_numpy(probe), torch.ones(4, len(model.marks))).numpy()
-    feed = {"features": probe} | (
-        {"mask": np.ones((4, len(model.marks)), np.float32)} if model.mark_subsets else {}
-    )
+        ours = ensemble(torch.from_numpy(probe), torch.ones(4, n_marks)).numpy()
+    feed = {"features": probe} | ({"mask": np.ones((4, n_marks), np.float32)} if model.mark_subsets else {})
     theirs = model.session.run(None, feed)[0]
     if not np.allclose(ours, theirs, atol=1e-4):
         raise UserError(
@@ -56,14 +54,27 @@ def torch_network(model) -> object:
     return ensemble
 
 
-def output_of(ensemble, x, c: int):
-    """What explanations follow: log P(class c) for class models, ± the level for level models."""
+def _mask(x, mask):
     import torch
 
-    out = ensemble(x, torch.ones(x.shape[0], x.shape[1]))
-    if ensemble.target == "class":
-        return torch.log(out[:, c].clamp_min(1e-12))
-    return out[:, 0] if c == 1 else -out[:, 0]
+    return torch.ones(x.shape[0], x.shape[1]) if mask is None else torch.as_tensor(mask, dtype=x.dtype)
+
+
+def seen_bins(ensemble, n_marks: int, n_bins: int) -> np.ndarray:
+    """[bins] bool: the bins whose value can change the output — read from the network itself (a
+    pooling layer drops the last convolution positions when they do not fill a pool)."""
+    import torch
+
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(64, n_marks, n_bins)).astype(np.float32))
+    x.requires_grad_(True)
+    out = ensemble(x, torch.ones(64, n_marks))
+    out.sum().backward()
+    return (x.grad.abs().sum(dim=(0, 1)) > 0).numpy()
+
+
+def kernel_size(ensemble) -> int:
+    """The width, in bins, of the networks' first convolution."""
+    return int(ensemble.members[0].conv.kernel_size[0])
 
 
 @dataclass
@@ -96,49 +107,63 @@ class ClassMaps:
 
 
 def class_maps(
-    ensemble, n_marks: int, n_bins: int, marks, lam=0.009, steps=1000, lr=0.1, restarts=5, seed=0
+    ensemble,
+    n_marks: int,
+    n_bins: int,
+    marks,
+    lam=0.009,
+    steps=1000,
+    lr=0.1,
+    restarts=5,
+    seed=0,
+    progress: Callable[[int], None] | None = None,
 ) -> ClassMaps:
-    """Per class: maximise the class's output − λ‖X‖² from rand(marks, bins) with RMSprop (eq. 7–9).
-
-    For class models the output is log P(class): the log keeps the gradient from vanishing as
-    P(class) saturates, and maximises the same probability.
-    """
+    """Per class: maximise the target's objective − λ‖X‖² from rand(marks, bins) with RMSprop
+    (eq. 7–9); ``progress`` is called with the steps done (classes × steps in all)."""
     import torch
 
+    target = ensemble.target
     generator = torch.Generator().manual_seed(seed)
-    maps = np.zeros((len(CLASSES), restarts, n_marks, n_bins), dtype=np.float32)
-    reached = np.zeros((len(CLASSES), restarts), dtype=np.float32)
-    for c in range(len(CLASSES)):
+    maps = np.zeros((len(target.classes), restarts, n_marks, n_bins), dtype=np.float32)
+    reached = np.zeros((len(target.classes), restarts), dtype=np.float32)
+    ones = torch.ones(restarts, n_marks)
+    for c in range(len(target.classes)):
         x = torch.rand(restarts, n_marks, n_bins, generator=generator).requires_grad_(True)
         optimizer = torch.optim.RMSprop([x], lr=lr)
-        for _ in range(steps):
+        for step in range(steps):
             optimizer.zero_grad()
-            loss = -(output_of(ensemble, x, c) - lam * (x**2).sum(dim=(1, 2))).sum()
+            loss = -(target.objective(ensemble(x, ones), c) - lam * (x**2).sum(dim=(1, 2))).sum()
             loss.backward()
             optimizer.step()
+            if progress is not None and (step + 1) % 50 == 0:
+                progress(50)
+        if progress is not None:
+            progress(steps % 50)
         with torch.no_grad():
-            value = output_of(ensemble, x, c)
-            reached[c] = (value.exp() if ensemble.target == "class" else value.abs()).numpy()
+            reached[c] = target.reached(target.objective(ensemble(x, ones), c)).numpy()
             positive = x.clamp(min=0).numpy()
         maps[c] = positive / np.maximum(positive.max(axis=(1, 2), keepdims=True), 1e-12)
     return ClassMaps(maps, reached, tuple(marks))
 
 
-def bin_influence(ensemble, inputs: np.ndarray) -> np.ndarray:
+def bin_influence(ensemble, inputs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """Convolution feature maps (after ReLU) averaged over filters, members and genes, per position."""
     import torch
 
     x = torch.from_numpy(inputs)
+    present = _mask(x, mask)[:, :, None].expand_as(x)
     with torch.no_grad():
         activations = []
         for member in ensemble.members:
-            stacked = torch.cat([x, torch.ones_like(x)], dim=1) if member.masked else x
+            stacked = torch.cat([x * present, present], dim=1) if member.masked else x
             activations.append(torch.relu(member.conv(stacked)).mean(dim=(0, 1)))
     return torch.stack(activations).mean(dim=0).numpy()
 
 
-def integrated_gradients(ensemble, inputs: np.ndarray, baseline: np.ndarray, steps: int = 64) -> np.ndarray:
-    """Integrated gradients of P(high) (or the level) from ``baseline`` to each input: [genes, marks, bins].
+def integrated_gradients(
+    ensemble, inputs: np.ndarray, baseline: np.ndarray, mask: np.ndarray | None = None, steps: int = 64
+) -> np.ndarray:
+    """Integrated gradients of the target's value from ``baseline`` to each input: [genes, marks, bins].
 
     Attributions of one gene sum to f(gene) − f(baseline) (completeness), so each value reads as
     that mark-bin's share of the change in probability (or level).
@@ -147,23 +172,22 @@ def integrated_gradients(ensemble, inputs: np.ndarray, baseline: np.ndarray, ste
 
     x = torch.from_numpy(inputs)
     base = torch.from_numpy(baseline).expand_as(x)
-    ones = torch.ones(x.shape[0], x.shape[1])
+    present = _mask(x, mask)
     total = torch.zeros_like(x)
     for alpha in (np.arange(steps) + 0.5) / steps:  # midpoint rule
         point = (base + float(alpha) * (x - base)).requires_grad_(True)
-        out = ensemble(point, ones)
-        (out[:, 1] if ensemble.target == "class" else out[:, 0]).sum().backward()
+        ensemble.target.value(ensemble(point, present)).sum().backward()
         total += point.grad
     return ((x - base) * total / steps).numpy()
 
 
-def predict_torch(ensemble, inputs: np.ndarray) -> np.ndarray:
-    """P(high) or the level of transformed inputs, in torch."""
+def predict_torch(ensemble, inputs: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """The target's value (P(high), the level) of transformed inputs, in torch."""
     import torch
 
+    x = torch.from_numpy(inputs)
     with torch.no_grad():
-        out = ensemble(torch.from_numpy(inputs), torch.ones(inputs.shape[0], inputs.shape[1])).numpy()
-    return out[:, 1] if ensemble.target == "class" else out[:, 0]
+        return ensemble.target.value(ensemble(x, _mask(x, mask))).numpy()
 
 
 def no_signal_baseline(transform, n_marks: int, n_bins: int) -> np.ndarray:
@@ -172,14 +196,12 @@ def no_signal_baseline(transform, n_marks: int, n_bins: int) -> np.ndarray:
 
 
 def smooth(values: np.ndarray, sigma: float = 2.0) -> np.ndarray:
-    """Gaussian-kernel smoothing (σ in positions), edges padded with the end values: the trend line."""
-    radius = int(3 * sigma)
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    padded = np.pad(values, radius, mode="edge")
-    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+    """Gaussian smoothing (σ in positions, ± 3σ, edges extended with the end values): the trend line."""
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(np.asarray(values, dtype=float), sigma, mode="nearest", truncate=3.0)
 
 
-def bin_positions(n_bins: int, bin_size: int, flank: int, kernel: int = 10) -> np.ndarray:
+def bin_positions(spec, kernel: int) -> np.ndarray:
     """Centre of each convolution position relative to the TSS, bp (position j spans bins j..j+kernel−1)."""
-    starts = np.arange(n_bins - kernel + 1) * bin_size - flank
-    return starts + kernel * bin_size / 2
+    return np.array([spec.centre(j, kernel) for j in range(spec.n_bins - kernel + 1)])

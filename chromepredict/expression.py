@@ -119,19 +119,22 @@ class Expression:
     column: str
     table_format: str
     notes: list[str] = field(default_factory=list)
+    #: the column holds 0/1 labels (1 = high), not expression: taken as they are, no median rule
+    is_labels: bool = False
 
     @property
     def labels(self) -> pd.Series:
-        """1 = high (value above the median over all genes of the table), 0 = low."""
+        """1 = high (value above the median over all genes of the table, or a 1 in a 0/1 column), 0 = low."""
         return (self.values > self.median).astype(np.int8)
 
     def describe(self) -> str:
         """One line: file, format, column, gene count, median, and how many genes are high and low."""
         n_high = int(self.labels.sum())
         n = len(self.values)
+        rule = "0/1 labels (1 = high)" if self.is_labels else f"median {_fmt(self.median)}"
         return (
             f"{Path(self.source).name}: {self.table_format}, column {self.column}; {n:,} genes, "
-            f"median {_fmt(self.median)}, {n_high:,} high / {n - n_high:,} low"
+            f"{rule}, {n_high:,} high / {n - n_high:,} low"
         )
 
     def match(self, genes: pd.DataFrame) -> Matched:
@@ -280,6 +283,10 @@ def read_expression(
         names.name = "gene_name"
         names = names.reindex(values.index).dropna()
     values.name = layout.value_col
+    is_labels = bool(len(values) > 1 and values.isin([0.0, 1.0]).all() and values.nunique() == 2)
+    if is_labels:
+        median = 0.5  # a 1 is high, a 0 low
+        notes.append(f"column {layout.value_col} holds only 0 and 1: read as high/low labels (1 = high)")
     return Expression(
         values=values,
         names=names,
@@ -288,6 +295,7 @@ def read_expression(
         column=layout.value_col,
         table_format=layout.table_format,
         notes=notes,
+        is_labels=is_labels,
     )
 
 

@@ -40,6 +40,32 @@ class WindowSpec:
     def n_bins(self) -> int:
         return 2 * self.flank // self.bin_size
 
+    def window_starts(self, tss: np.ndarray) -> np.ndarray:
+        """0-based start of each gene's window; ``tss`` is 1-based. Bin ``i`` (0-based, genomic order)
+        of a gene covers ``[start + i·bin_size, start + (i + 1)·bin_size)`` — DeepChrome's convention."""
+        return np.asarray(tss, dtype=np.int64) - self.flank
+
+    def offsets(self) -> np.ndarray:
+        """Start of each bin relative to the TSS, bp, in the bins' own order (5′→3′ or genomic)."""
+        return np.arange(self.n_bins) * self.bin_size - self.flank
+
+    def genomic_bins(self, tss: int, strand: str) -> np.ndarray:
+        """0-based genome start of each bin of one gene, in the order of its oriented bins."""
+        starts = self.window_starts(np.array([tss]))[0] + np.arange(self.n_bins) * self.bin_size
+        return starts[::-1] if self.orientation == "5to3" and strand == "-" else starts
+
+    def orient(self, values: np.ndarray, minus: np.ndarray) -> np.ndarray:
+        """Genomic-order windows ``[genes, …, bins]`` in this spec's orientation (minus-strand genes
+        reversed for 5to3), and back: the operation is its own inverse. Returns a new array."""
+        values = np.array(values, copy=True)
+        if self.orientation == "5to3":
+            values[minus] = values[minus, ..., ::-1]
+        return values
+
+    def centre(self, first: int, span: int) -> float:
+        """Centre, bp from the TSS, of the bins ``first`` … ``first + span − 1`` (in this orientation)."""
+        return float(first * self.bin_size - self.flank + span * self.bin_size / 2)
+
 
 @dataclass
 class Provenance:
@@ -76,6 +102,8 @@ class FeatureSet:
     window_scales: np.ndarray | None = field(default=None)  # [genes, marks] when pooled from several samples
     # when pooled from several samples: each sample's profiles (see :meth:`samples`)
     sample_profiles: dict[str, dict[str, TrackProfile]] | None = field(default=None)
+    # [genes, marks] bool when some track holds no data on some genes' chromosomes (None: all measured)
+    present: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         expected = (len(self.genes), len(self.marks), self.spec.n_bins)
@@ -114,7 +142,17 @@ class FeatureSet:
                 [np.broadcast_to(p.scales, (len(p.genes), len(p.marks))) for p in parts]
             ),
             sample_profiles={n: p.profiles for p, n in zip(parts, names, strict=True)},
+            present=None
+            if all(p.present is None for p in parts)
+            else np.concatenate([p.measured for p in parts]),
         )
+
+    @property
+    def measured(self) -> np.ndarray:
+        """[genes, marks] bool: which marks were measured for each gene (its track covers it)."""
+        if self.present is not None:
+            return self.present
+        return np.ones((len(self.genes), len(self.marks)), dtype=bool)
 
     def samples(self) -> list[FeatureSet]:
         """A pooled set split back into its samples (each with its own profiles); else ``[self]``."""
@@ -139,6 +177,7 @@ class FeatureSet:
             labels=None if self.labels is None else self.labels[rows],
             levels=None if self.levels is None else self.levels[rows],
             window_scales=None if self.window_scales is None else self.window_scales[rows],
+            present=None if self.present is None else self.present[rows],
         )
 
     def select_marks(self, marks: tuple[str, ...]) -> FeatureSet:
@@ -150,6 +189,7 @@ class FeatureSet:
             marks=tuple(marks),
             profiles={m: self.profiles[m] for m in marks if m in self.profiles},
             window_scales=None if self.window_scales is None else self.window_scales[:, index],
+            present=None if self.present is None else self.present[:, index],
         )
 
     def reoriented(self, orientation: str) -> FeatureSet:
@@ -160,9 +200,9 @@ class FeatureSet:
         if not self.provenance.strands_known:
             raise ValueError("reorienting needs strands")
         minus = (self.genes["strand"] == "-").to_numpy()
-        features = self.features.copy()
-        features[minus] = features[minus, :, ::-1]
-        return replace(self, features=features, spec=replace(self.spec, orientation=orientation))
+        target = replace(self.spec, orientation=orientation)
+        genomic = self.spec.orient(self.features, minus)  # to genomic order (its own inverse)
+        return replace(self, features=target.orient(genomic, minus), spec=target)
 
     def save_npz(self, path: str | Path) -> None:
         """Write the array, gene table, marks and spec to an .npz (uncompressed: fast), atomically."""

@@ -1,12 +1,23 @@
-"""Safe output: a file is delivered whole or not at all, an output folder holds exactly one run's files.
+"""Safe output: a file is delivered whole or not at all, an output folder holds exactly one run's
+files, and nothing the user owns is replaced.
 
-Regular files are written beside the target and renamed over it; stdout (``-``), pipes and devices
-get the bytes streamed in once the writer has finished; symlinks are followed, never replaced.
+- Regular files are written beside the target and renamed over it; stdout (``-``), pipes and
+  devices get the bytes streamed in once the writer has finished; symlinks are followed, never
+  replaced.
+- A folder is written aside (``.NAME.part``, locked while a run writes it) and swapped in whole.
+  It replaces an existing folder only if that folder was written by an earlier run of the same
+  command and holds nothing but the files that run listed in its ``chromepredict-run.json``.
+  A second run writing the same folder at the same time is refused; a ``.part`` folder left by
+  a killed run is cleared by the next one.
+- No output may be an input of the same run, lie over one, or share its path with another output
+  (:func:`check_outputs`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import fcntl
 import json
 import os
 import re
@@ -14,7 +25,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from chromepredict import __version__
@@ -23,6 +34,8 @@ from chromepredict.errors import UserError
 MARKER = "chromepredict-run.json"
 # links to an open file descriptor: write through them even to a regular file (`-o /dev/stdout > log`)
 _FD_LINK = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/[^/]+/fd/\d+")
+#: Outputs staged inside :func:`delivered_together`, delivered when it ends: (tmp, kind, dest, name).
+_batch: contextvars.ContextVar[list | None] = contextvars.ContextVar("chromepredict_batch", default=None)
 
 
 def _umask() -> int:
@@ -66,6 +79,53 @@ def check_output_file(target: str | Path) -> None:
     _output_target(target)
 
 
+def _real(path: str | Path) -> Path:
+    return Path(os.path.realpath(os.fspath(path)))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_outputs(
+    inputs: Iterable[str | Path | None],
+    files: Iterable[tuple[str, str | Path | None]] = (),
+    folders: Iterable[tuple[str, str | Path | None]] = (),
+) -> None:
+    """Refuse, before anything is read, outputs that would destroy an input or each other.
+
+    ``files`` and ``folders`` are (option, path) pairs (``None`` or ``-`` are skipped). An output
+    file may not be an input; an output folder may not be, hold or lie inside an input; no two
+    outputs may share a path (nor a file lie inside an output folder).
+    """
+    sources = {_real(p): os.fspath(p) for p in inputs if p is not None and os.fspath(p) != "-"}
+    outputs: list[tuple[str, str, Path, bool]] = []
+    for option, path in files:
+        if path is None or os.fspath(path) == "-":
+            continue
+        kind, dest = _output_target(path)
+        if kind == "replace":
+            outputs.append((option, os.fspath(path), dest, False))
+    outputs.extend((o, os.fspath(p), _real(p), True) for o, p in folders if p is not None)
+    for option, name, dest, is_folder in outputs:
+        for source, given in sources.items():
+            if dest == source or (is_folder and (_inside(source, dest) or _inside(dest, source))):
+                what = "holds" if is_folder and dest != source and _inside(source, dest) else "is"
+                raise UserError(
+                    f"{option} {name}: {what} {given}, an input of this run; write the output elsewhere"
+                )
+    for i, (option, name, dest, is_folder) in enumerate(outputs):
+        for other, other_name, other_dest, other_folder in outputs[i + 1 :]:
+            if (
+                dest == other_dest
+                or (is_folder and _inside(other_dest, dest))
+                or (other_folder and _inside(dest, other_dest))
+            ):
+                raise UserError(
+                    f"{option} {name} and {other} {other_name} overlap; give them different paths"
+                )
+
+
 def _deliver(source: Path, kind: str, dest: Path, name: str) -> None:
     """Copy the finished file to stdout or stream it into a pipe or device."""
     if kind == "stream":
@@ -85,10 +145,6 @@ def _deliver(source: Path, kind: str, dest: Path, name: str) -> None:
         with open(source, encoding="utf-8", errors="replace", newline="") as src:
             shutil.copyfileobj(src, sys.stdout)
         sys.stdout.flush()
-
-
-#: Outputs staged inside :func:`delivered_together`, delivered when it ends: (tmp, kind, dest, name).
-_batch: list[tuple[Path, str, Path, str]] | None = None
 
 
 def _stage(kind: str, dest: Path, suffix: str) -> Path:
@@ -127,8 +183,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp = _stage(kind, dest, suffix)
     try:
         yield tmp
-        if _batch is not None:
-            _batch.append((tmp, kind, dest, os.fspath(target)))
+        batch = _batch.get()
+        if batch is not None:
+            batch.append((tmp, kind, dest, os.fspath(target)))
             return
         _finish(tmp, kind, dest, os.fspath(target))
     except BaseException:
@@ -140,16 +197,17 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 @contextlib.contextmanager
 def delivered_together() -> Iterator[None]:
     """The outputs written inside this block reach their targets together when it ends, or none do."""
-    global _batch
-    outer, _batch = _batch, []
-    staged = _batch
+    staged: list = []
+    token = _batch.set(staged)
     try:
         yield
-        _batch = outer
+        _batch.reset(token)
+        token = None
         for tmp, kind, dest, name in staged:
             _finish(tmp, kind, dest, name)
     finally:
-        _batch = outer
+        if token is not None:
+            _batch.reset(token)
         for tmp, kind, _, _ in staged:
             _discard(tmp, kind)
 
@@ -160,24 +218,77 @@ def write_text_atomic(target: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def check_output_dir(target: str | Path, marker: str = MARKER) -> None:
-    """Raise UserError now if ``atomic_dir(target)`` would refuse the folder; writes nothing."""
+def _run_kind(manifest: dict) -> str | None:
+    """The command that wrote a run folder (``train``, ``predict --samplesheet``, ``demo --export``…),
+    from its manifest (0.2 manifests record only the command line)."""
+    if manifest.get("run"):
+        return str(manifest["run"])
+    words = str(manifest.get("command", "")).split()[1:]
+    name = next((w for w in words if not w.startswith("-")), None)
+    for command, flag in (("predict", "--samplesheet"), ("demo", "--export")):
+        if name == command and flag in words:
+            return f"{command} {flag}"
+    return name
+
+
+def _unlisted(folder: Path, listed: set[str]) -> list[str]:
+    """Paths in ``folder`` (any depth) that are neither listed files nor folders holding only them."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        for name in names:
+            relative = (base / name).as_posix()
+            if relative != MARKER and relative not in listed:
+                found.append(relative)
+        for name in dirs:
+            relative = (base / name).as_posix()
+            if not any(item.startswith(relative + "/") for item in listed):
+                found.append(relative + "/")
+    return sorted(found)
+
+
+def check_output_dir(target: str | Path, run: str) -> None:
+    """Raise UserError now if ``atomic_dir(target, run)`` would refuse the folder; writes nothing.
+
+    An existing folder is replaced only if it is empty, or holds the manifest of an earlier run of
+    the same command (``run``) and nothing but the files that manifest lists.
+    """
     name = os.fspath(target)
-    path = Path(os.path.realpath(name))
+    path = _real(name)
     if not path.parent.is_dir():
         raise UserError(f"{name}: folder {path.parent} does not exist; create it or choose another path")
     if not os.access(path.parent, os.W_OK):
         raise UserError(f"{name}: folder {path.parent} is not writable; choose another output folder")
     if path.exists() and not path.is_dir():
         raise UserError(f"{name}: exists and is not a folder; choose another output folder")
-    if path.is_dir() and any(path.iterdir()) and not (path / marker).is_file():
+    if not path.is_dir() or not any(path.iterdir()):
+        return
+    try:
+        manifest = json.loads((path / MARKER).read_text())
+    except (OSError, ValueError, RecursionError):
+        manifest = None
+    if not isinstance(manifest, dict):
         raise UserError(
             f"{name}: folder exists and holds files chromepredict did not write; choose a new output folder or empty it"
         )
+    kind = _run_kind(manifest)
+    if kind != run:
+        raise UserError(
+            f"{name}: folder holds the output of chromepredict {kind or 'another command'}, which "
+            f"{run} will not replace; choose another output folder"
+        )
+    listed = {str(f) for f in manifest.get("files", [])}
+    extra = _unlisted(path, listed)
+    if extra:
+        shown = ", ".join(extra[:3]) + (", …" if len(extra) > 3 else "")
+        raise UserError(
+            f"{name}: folder holds files that the earlier run did not write ({shown}); move them out or "
+            "choose another output folder"
+        )
 
 
-def _seal(folder: Path, marker: str) -> None:
-    """Give the run's files the usual permissions and record them in the marker file."""
+def _seal(folder: Path, run: str) -> None:
+    """Give the run's files the usual permissions and record them in the manifest."""
     files = []
     for root, dirs, names in os.walk(folder):
         for entry in dirs:
@@ -187,35 +298,73 @@ def _seal(folder: Path, marker: str) -> None:
             if not file.is_symlink():
                 file.chmod(0o666 & ~_umask())
             files.append(file.relative_to(folder).as_posix())
-    run = {"chromepredict_version": __version__, "command": " ".join(sys.argv), "files": sorted(files)}
-    (folder / marker).write_text(json.dumps(run, indent=2) + "\n")
-    (folder / marker).chmod(0o666 & ~_umask())
+    manifest = {
+        "chromepredict_version": __version__,
+        "run": run,
+        "command": " ".join(sys.argv),
+        "files": sorted(files),
+    }
+    (folder / MARKER).write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / MARKER).chmod(0o666 & ~_umask())
     folder.chmod(0o777 & ~_umask())
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | Path, marker: str = MARKER) -> Iterator[Path]:
+def _locked_part(path: Path, name: str) -> Iterator[Path]:
+    """The run's private ``.NAME.part`` folder beside ``path``, locked (flock) while it exists.
+
+    A ``.part`` folder that no live run holds was left by a killed run: it is cleared and reused.
+    """
+    part = path.parent / f".{path.name}.part"
+    with contextlib.suppress(FileExistsError):
+        part.mkdir()
+    fd = os.open(part, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(
+                f"{name}: another chromepredict run is writing this folder now; wait for it to finish or "
+                "choose another output folder"
+            ) from None
+        if not part.is_dir() or part.is_symlink():  # replaced between mkdir and lock
+            raise UserError(f"{name}: another chromepredict run is writing this folder now; try again")
+        for entry in list(part.iterdir()):  # a killed run's leftovers
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        yield part
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | Path, run: str) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; on success it replaces ``target`` as a whole.
 
-    An existing ``target`` is replaced only if it is empty or holds ``marker`` (an earlier run's output).
+    ``run`` names the command (``train``, ``predict --samplesheet``…); see :func:`check_output_dir`.
     """
-    check_output_dir(target, marker)
-    path = Path(os.path.realpath(target))  # a link to a folder stays a link
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent))
-    try:
-        yield tmp
-        _seal(tmp, marker)
-        check_output_dir(target, marker)  # the folder may have changed while the run worked
-        if not path.exists():
-            os.rename(tmp, path)
-            return
-        old = tmp.with_suffix(".old")
-        os.rename(path, old)
+    name = os.fspath(target)
+    check_output_dir(target, run)
+    path = _real(name)  # a link to a folder stays a link
+    old = path.parent / f".{path.name}.old"
+    with _locked_part(path, name) as tmp:
         try:
-            os.rename(tmp, path)
-        except BaseException:
-            os.rename(old, path)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            yield tmp
+            _seal(tmp, run)
+            check_output_dir(target, run)  # the folder may have changed while the run worked
+            if old.exists():
+                shutil.rmtree(old)
+            if not path.exists():
+                os.rename(tmp, path)
+                return
+            os.rename(path, old)
+            try:
+                os.rename(tmp, path)
+            except BaseException:
+                os.rename(old, path)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from chromepredict.assembly import SPECIES, canonical_build
-from chromepredict.card import genome_builds
+from chromepredict.card import MarkRange
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet
 from chromepredict.marks import CORE_MARKS
@@ -60,11 +60,11 @@ def choose_marks(model: LoadedModel, available: list[str], source: str) -> tuple
 
 def subset_quality(model: LoadedModel, used: list[str]) -> str:
     """The card's cross-validated score for this subset of marks and for all of them, as a phrase."""
-    subsets = model.card.get("metrics", {}).get("subsets", {})
+    subsets = model.card.metrics.subsets
     scores, full = subsets.get(subset_key(used)), subsets.get(subset_key(model.marks))
     if not scores:
         return "no cross-validated score for this subset on the card"
-    metric = "AUC" if model.target == "class" else "Spearman"
+    metric = model.target.metric_name
     text = f"held-out {metric} for this subset: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
     if full:
         text += " (all marks: " + ", ".join(f"{k} {v:.3f}" for k, v in full.items()) + ")"
@@ -88,6 +88,13 @@ def admit(model: LoadedModel, data: FeatureSet, source: str) -> FeatureSet:
             f"model {model.name} was trained on TSS ± {want.flank} bp in {want.bin_size} bp bins ({want.n_bins} bins); "
             "use a model trained on this window"
         )
+    if data.present is not None and not model.mark_subsets:
+        whole = data.present.all(axis=1)
+        data.provenance.warnings.append(
+            f"{int((~whole).sum())} genes left out: model {model.name} needs every mark, and some tracks hold "
+            "no data on their chromosomes"
+        )
+        data = data.subset(whole)
     if want.orientation != have.orientation:
         if not data.provenance.strands_known:
             raise UserError(
@@ -102,7 +109,7 @@ def admit(model: LoadedModel, data: FeatureSet, source: str) -> FeatureSet:
 
 def _check_assembly(model: LoadedModel, data: FeatureSet) -> None:
     assembly = data.provenance.assembly
-    builds = {canonical_build(b) for b in genome_builds(model.card)}
+    builds = {canonical_build(b) for b in model.card.genome_builds}
     builds.discard(None)
     if assembly is None or not builds or assembly in builds:
         return
@@ -119,7 +126,7 @@ def _check_assembly(model: LoadedModel, data: FeatureSet) -> None:
 
 def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
     """Warn, naming the marks, when tracks look unlike everything the model was trained on."""
-    seen = model.card.get("training_profile", {})
+    seen = model.card.training_profile
     transform = model.transform.select([model.marks.index(m) for m in data.marks])
     differences = []
     for m, mark in enumerate(data.marks):
@@ -127,17 +134,18 @@ def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
         if profile is None or not trained:
             continue
         what = []
-        if profile.kind not in trained["kinds"]:
-            what.append(f"{profile.kind} signal (trained on {', '.join(trained['kinds'])})")
-        low, high = trained["resolution"]
+        if profile.kind not in trained.kinds:
+            what.append(f"{profile.kind} signal (trained on {', '.join(trained.kinds)})")
+        low, high = trained.resolution
         if profile.resolution > 2 * high or 2 * profile.resolution < low:
             what.append(f"{profile.resolution} bp resolution (trained on {low}–{high} bp)")
-        empty = float((data.features[:, m] == 0).mean())
-        if empty > trained["empty_bins"][1] + 0.1:
-            what.append(f"{empty:.0%} empty bins (trained on at most {trained['empty_bins'][1]:.0%})")
+        measured = data.measured[:, m]
+        empty = float((data.features[measured, m] == 0).mean()) if measured.any() else 0.0
+        if empty > trained.empty_bins[1] + 0.1:
+            what.append(f"{empty:.0%} empty bins (trained on at most {trained.empty_bins[1]:.0%})")
         logged = transform.logged(data.features[:, [m]], data.scales[..., [m]])
-        level = float(np.median(logged.mean(axis=(1, 2))))
-        q_low, q_high = trained["window_mean"][0], trained["window_mean"][-1]
+        level = float(np.median(logged.mean(axis=(1, 2))[measured])) if measured.any() else 0.0
+        q_low, q_high = trained.window_mean
         if not q_low <= level <= q_high:
             what.append(
                 f"typical window signal {level:.3g} outside the training range {q_low:.3g}–{q_high:.3g}"
@@ -151,7 +159,7 @@ def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
         )
 
 
-def training_profile(parts: list[FeatureSet], transform) -> dict:
+def training_profile(parts: list[FeatureSet], transform) -> dict[str, MarkRange]:
     """What training saw, per mark, for the card (compared by :func:`_check_signal` at prediction):
     signal kinds, resolution range, the range of per-track empty-bin shares and of the median
     window signal after the transform's log (with a margin of half a unit)."""
@@ -167,10 +175,10 @@ def training_profile(parts: list[FeatureSet], transform) -> dict:
             empty.append(float((part.features[:, m] == 0).mean()))
             logged = transform.logged(part.features[:, [m]], part.scales[..., [m]])
             level.append(float(np.median(logged.mean(axis=(1, 2)))))
-        profile[mark] = {
-            "kinds": sorted(kinds),
-            "resolution": [min(resolutions, default=0), max(resolutions, default=0)],
-            "empty_bins": [round(min(empty), 4), round(max(empty), 4)],
-            "window_mean": [round(min(level) - 0.5, 4), round(max(level) + 0.5, 4)],
-        }
+        profile[mark] = MarkRange(
+            kinds=tuple(sorted(kinds)),
+            resolution=(min(resolutions, default=0), max(resolutions, default=0)),
+            empty_bins=(round(min(empty), 4), round(max(empty), 4)),
+            window_mean=(round(min(level) - 0.5, 4), round(max(level) + 0.5, 4)),
+        )
     return profile

@@ -35,8 +35,8 @@ class MaskedChrome(nn.Module):
     """DeepChrome's convolution over the marks *and* a presence mask per mark, then a small head.
 
     Absent marks enter as zeros with their mask channel at 0, so one network scores any non-empty
-    subset of its marks. ``target="class"`` gives 2 logits (low, high), plus the standardised level
-    as a third output when ``aux_level`` (a second task that helps the first); ``"level"`` one value.
+    subset of its marks. ``outputs`` raw values per gene (the target's: e.g. 2 logits, or 3 with an
+    auxiliary level; 1 level).
     """
 
     masked = True
@@ -50,8 +50,7 @@ class MaskedChrome(nn.Module):
         pool: int = 5,
         hidden: int = 64,
         dropout: float = 0.5,
-        target: str = "class",
-        aux_level: bool = False,
+        outputs: int = 2,
     ):
         super().__init__()
         pooled = (n_bins - kernel + 1) // pool
@@ -59,7 +58,7 @@ class MaskedChrome(nn.Module):
         self.features = nn.Sequential(nn.ReLU(), nn.MaxPool1d(pool), nn.Dropout(dropout), nn.Flatten())
         self.head = nn.Sequential(
             nn.Linear(filters * pooled, hidden), nn.ReLU(), nn.Dropout(dropout / 2),
-            nn.Linear(hidden, (3 if aux_level else 2) if target == "class" else 1),
+            nn.Linear(hidden, outputs),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -70,19 +69,15 @@ class MaskedChrome(nn.Module):
 
 
 class Ensemble(nn.Module):
-    """Members averaged: class probabilities (low, high), or levels mapped back from the standardised
+    """Members combined by their target (:meth:`chromepredict.targets.Target.combine`): class
+    probabilities (low, high) averaged, or levels averaged and mapped back from the standardised
     scale they were trained on (``level_mean``, ``level_sd``). What is exported to ONNX."""
 
-    def __init__(
-        self, members: list[nn.Module], target: str = "class", level_mean: float = 0.0, level_sd: float = 1.0
-    ):
+    def __init__(self, members: list[nn.Module], target, level_mean: float = 0.0, level_sd: float = 1.0):
         super().__init__()
         self.members = nn.ModuleList(members)
-        self.target = target
+        self.target = target  # a chromepredict.targets.Target
         self.level_mean, self.level_sd = float(level_mean), float(level_sd)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        outputs = [m(x, mask) for m in self.members]
-        if self.target == "class":
-            return torch.stack([torch.softmax(o[:, :2], dim=1) for o in outputs]).mean(dim=0)
-        return torch.stack(outputs).mean(dim=0) * self.level_sd + self.level_mean
+        return self.target.combine([m(x, mask) for m in self.members], self.level_mean, self.level_sd)

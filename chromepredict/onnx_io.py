@@ -8,7 +8,6 @@ says how to build the inputs; it is verified together with the model before use.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chromepredict.card import card_path, read_card, seal
+from chromepredict.card import ModelCard, card_path, read_card
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet, WindowSpec
-from chromepredict.files import atomic_path, write_text_atomic
+from chromepredict.files import atomic_path
+from chromepredict.targets import Target
 from chromepredict.transform import InputTransform
-
-OUTPUT_NAMES = {"class": "probabilities", "level": "level"}
 
 
 def export_onnx(ensemble, n_marks: int, n_bins: int, path: str | Path) -> None:
@@ -33,7 +31,7 @@ def export_onnx(ensemble, n_marks: int, n_bins: int, path: str | Path) -> None:
     masked = all(getattr(m, "masked", False) for m in ensemble.members)
     example = (torch.zeros(2, n_marks, n_bins),) + ((torch.ones(2, n_marks),) if masked else ())
     names = ["features", "mask"][: len(example)]
-    output = OUTPUT_NAMES[ensemble.target]
+    output = ensemble.target.output_name
     # The TorchScript exporter: for these static networks it gives the same graph as the dynamo
     # exporter, in a fraction of the time and without printing to stdout.
     with atomic_path(path) as tmp, warnings.catch_warnings():
@@ -50,81 +48,61 @@ def export_onnx(ensemble, n_marks: int, n_bins: int, path: str | Path) -> None:
         )
 
 
-def write_card(onnx_path: str | Path, card: dict) -> dict:
-    """Seal the card with the model (sha256s, versions, date) and write it beside the model."""
-    card = seal(card, onnx_path)
-    write_text_atomic(card_path(onnx_path), json.dumps(card, indent=2) + "\n")
-    return card
-
-
-def input_card(data: FeatureSet, transform: InputTransform, target: str, mark_subsets: bool) -> dict:
-    """The part of a card that says how inputs are built: marks in order, window, transform, target."""
-    return {
-        "target": target,
-        "inputs": {
-            "axes": ["genes", "marks", "bins"],
-            "marks": list(data.marks),
-            "n_bins": data.spec.n_bins,
-            "flank": data.spec.flank,
-            "bin_size": data.spec.bin_size,
-            "orientation": data.spec.orientation,
-            "mark_subsets": mark_subsets,
-        },
-        "outputs": {
-            "name": OUTPUT_NAMES[target],
-            "columns": ["low", "high"] if target == "class" else ["level"],
-        },
-        "transform": transform.to_dict(),
-    }
-
-
 @dataclass
 class LoadedModel:
     """An onnxruntime session with the card that says how to feed it."""
 
     path: Path
-    card: dict
+    card: ModelCard
     session: object
 
     @property
     def name(self) -> str:
-        return self.card["name"]
+        return self.card.name
 
     @property
-    def target(self) -> str:
-        return self.card["target"]
+    def target(self) -> Target:
+        return self.card.target_kind
 
     @property
     def marks(self) -> tuple[str, ...]:
-        return tuple(self.card["inputs"]["marks"])
+        return self.card.inputs.marks
 
     @property
     def mark_subsets(self) -> bool:
-        return self.card["inputs"]["mark_subsets"]
+        return self.card.inputs.mark_subsets
 
     @property
     def spec(self) -> WindowSpec:
-        inputs = self.card["inputs"]
-        return WindowSpec(inputs["flank"], inputs["bin_size"], inputs["orientation"])
+        return self.card.spec
 
     @property
     def transform(self) -> InputTransform:
-        return InputTransform.from_dict(self.card["transform"])
+        return InputTransform.from_card(self.card.transform)
 
-    def trained_on(self, genes: pd.DataFrame) -> np.ndarray:
+    @property
+    def paths(self) -> list[Path]:
+        """The model's files (for :func:`chromepredict.files.check_outputs`)."""
+        return [self.path, card_path(self.path)]
+
+    def training_genes(self, genes: pd.DataFrame) -> np.ndarray:
         """Mask of ``genes`` that the model was trained on (the card lists their ids)."""
-        return genes["gene_id"].isin(set(self.card["training_data"].get("gene_ids", []))).to_numpy()
+        return genes["gene_id"].isin(set(self.card.training_data.gene_ids)).to_numpy()
 
     def inputs(self, data: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
         """The network's input for ``data`` (its marks a subset of the model's, window checked by the
-        compatibility gate): every model mark in card order, absent ones zero with mask 0."""
+        compatibility gate): every model mark in card order; a mark not given, or not measured on a
+        gene's chromosome, is zero with mask 0."""
         present = [m in data.marks for m in self.marks]
         full = np.zeros((len(data.genes), len(self.marks), data.spec.n_bins), dtype=np.float32)
         index = [i for i, p in enumerate(present) if p]
         order = [data.marks.index(self.marks[i]) for i in index]
         scales = data.scales[..., order] if order else None
         full[:, index] = self.transform.select(index).apply(data.features[:, order], scales)
-        mask = np.tile(np.array(present, dtype=np.float32), (len(data.genes), 1))
+        mask = np.zeros((len(data.genes), len(self.marks)), dtype=np.float32)
+        mask[:, index] = data.measured[:, order]
+        if data.present is not None:
+            full *= mask[:, :, None]
         return full, mask
 
     def predict(self, data: FeatureSet, batch_size: int = 512) -> np.ndarray:
@@ -135,8 +113,8 @@ class LoadedModel:
         for start in range(0, len(data.genes), batch_size):
             x, mask = self.inputs(data.subset(np.arange(start, min(start + batch_size, len(data.genes)))))
             feed = {"features": x, **({"mask": mask} if "mask" in feeds else {})}
-            result = self.session.run([self.card["outputs"]["name"]], feed)[0]
-            out.append(result[:, 1] if self.target == "class" else result[:, 0])
+            result = self.session.run([self.card.outputs.name], feed)[0]
+            out.append(self.target.value(result))
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
 

@@ -111,8 +111,12 @@ def learning_curve(
 # --------------------------------------------------------------------------- ROC
 
 
-def build_roc_curve(labels: np.ndarray, p_high: np.ndarray, title: str, auc: float, note: str | None = None):
-    """Figure: ROC curve with its AUC and the number of genes (high / low); ``note`` printed below."""
+def build_roc_curve(
+    labels: np.ndarray, p_high: np.ndarray, title: str, auc: float, note: str | None = None, training=None
+):
+    """Figure: ROC curve with its AUC and the number of genes (high / low); ``note`` printed below.
+    ``training`` (labels, p_high) of genes the model was trained on adds their curve, dashed grey
+    (not a test)."""
     from sklearn.metrics import roc_curve as sk_roc_curve
 
     labels = np.asarray(labels).astype(bool)
@@ -121,7 +125,13 @@ def build_roc_curve(labels: np.ndarray, p_high: np.ndarray, title: str, auc: flo
     fpr, tpr, _ = sk_roc_curve(labels, p_high)
     fig = _figure(figsize=(4.8, 5.2))
     ax = fig.subplots()
-    ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}\nn = {len(labels)} genes ({n_high} high, {n_low} low)")
+    which = "held-out genes" if training is not None else "genes"
+    ax.plot(fpr, tpr, label=f"AUC = {auc:.3f}\nn = {len(labels)} {which} ({n_high} high, {n_low} low)")
+    if training is not None and len(np.unique(training[0])) == 2:
+        t_fpr, t_tpr, _ = sk_roc_curve(np.asarray(training[0]).astype(bool), training[1])
+        ax.plot(
+            t_fpr, t_tpr, color="gray", linestyle=":", label=f"{len(training[0])} training genes (not a test)"
+        )
     ax.plot([0, 1], [0, 1], color="lightgray", linestyle="--", label="chance")
     ax.set(
         xlabel="false positive rate",
@@ -136,10 +146,30 @@ def build_roc_curve(labels: np.ndarray, p_high: np.ndarray, title: str, auc: flo
 
 
 def roc_curve(
-    labels: np.ndarray, p_high: np.ndarray, path: str | Path, title: str, auc: float, note: str | None = None
+    labels: np.ndarray, p_high: np.ndarray, path: str | Path, title: str, auc: float, note: str | None = None,
+    training=None,
+) -> None:  # fmt: skip
+    """ROC curve with its AUC, n genes (high / low), an optional ``note`` and the training genes' curve."""
+    _save(build_roc_curve(labels, p_high, title, auc, note=note, training=training), path)
+
+
+def evaluation_figure(
+    target, truth, predicted, seen, folder: Path, title: str, result: dict, units: str
 ) -> None:
-    """ROC curve with its AUC, n genes (high / low) and an optional ``note`` (e.g. "training genes")."""
-    _save(build_roc_curve(labels, p_high, title, auc, note=note), path)
+    """evaluate's figure (the target's ``evaluation_plot``): the genes the model was not trained on,
+    with its training genes drawn apart when there are any."""
+    held = ~seen if seen.any() and (~seen).sum() > 2 else np.ones(len(seen), dtype=bool)
+    scores = result.get("held_out", result["all_genes"]) if seen.any() else result["all_genes"]
+    note = result.get("caveat")
+    training = (truth[seen], predicted[seen]) if seen.any() and not held.all() else None
+    if target.evaluation_plot == "roc_curve":
+        roc_curve(
+            truth[held], predicted[held], folder / "roc_curve.png", title, scores["roc_auc"], note, training
+        )
+    else:
+        level_scatter(
+            truth[held], predicted[held], folder / "level_scatter.png", title, scores, note, units, training
+        )
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -152,18 +182,18 @@ def _n_label(values) -> str:
     return f"\n(n = {values[0]})" if len(values) == 1 else f"\n(n = {values[0]}–{values[-1]})"
 
 
-def build_benchmark_bars(table, title: str, metric: str = "ROC AUC"):
+def build_benchmark_bars(table, title: str, metric: str = "ROC AUC", chance: float = 0.5):
     """Figure: test score (``metric``: ROC AUC or Spearman) per method and cell type; 95 % CI error
-    bars and n test genes when the table has them. The dashed line is chance (0.5 AUC, 0 Spearman).
+    bars and n test genes when the table has them. The dashed line is ``chance``.
 
-    Optional columns: ``test_auc_low`` and ``test_auc_high`` (interval bounds, drawn as error bars)
-    and ``n_test`` (test genes, shown under each cell type).
+    Columns: ``test_score``; optional ``test_score_low`` and ``test_score_high`` (interval bounds,
+    drawn as error bars) and ``n_test`` (test genes, shown under each cell type).
     """
-    pivot = table.pivot(index="cell_type", columns="method", values="test_auc")
-    has_ci = {"test_auc_low", "test_auc_high"} <= set(table.columns)
+    pivot = table.pivot(index="cell_type", columns="method", values="test_score")
+    has_ci = {"test_score_low", "test_score_high"} <= set(table.columns)
     if has_ci:
-        low = table.pivot(index="cell_type", columns="method", values="test_auc_low").reindex_like(pivot)
-        high = table.pivot(index="cell_type", columns="method", values="test_auc_high").reindex_like(pivot)
+        low = table.pivot(index="cell_type", columns="method", values="test_score_low").reindex_like(pivot)
+        high = table.pivot(index="cell_type", columns="method", values="test_score_high").reindex_like(pivot)
     fig = _figure(figsize=(min(max(5, 0.3 * len(pivot) * len(pivot.columns)), 24), 4.2))
     ax = fig.subplots()
     width = 0.8 / len(pivot.columns)
@@ -182,7 +212,6 @@ def build_benchmark_bars(table, title: str, metric: str = "ROC AUC"):
         ticks = [t + n_by_cell.get(c, "") for t, c in zip(ticks, pivot.index)]
     ax.set_xticks(x + 0.4 - width / 2, ticks)
     limits = _auc_limits(pivot, *((low, high) if has_ci else ()))
-    chance = 0.5 if metric == "ROC AUC" else 0.0
     ax.set(
         xlabel="cell type",
         ylabel=f"test {metric}" + (" (bars: 95 % CI)" if has_ci else ""),
@@ -194,9 +223,9 @@ def build_benchmark_bars(table, title: str, metric: str = "ROC AUC"):
     return fig
 
 
-def benchmark_bars(table, path: str | Path, title: str, metric: str = "ROC AUC") -> None:
+def benchmark_bars(table, path: str | Path, title: str, metric: str = "ROC AUC", chance: float = 0.5) -> None:
     """Test score per method (and cell type), in the style of DeepChrome's Fig. 3, CI and n when available."""
-    _save(build_benchmark_bars(table, title, metric), path)
+    _save(build_benchmark_bars(table, title, metric, chance), path)
 
 
 # --------------------------------------------------------------------------- explanation figures
@@ -207,6 +236,29 @@ def _mark_rows(ax, marks, spec) -> None:
     ax.set(yticks=np.arange(len(marks)) + 0.5, yticklabels=marks, xlabel=position_label(spec))
 
 
+def _unseen(ax, seen, spec, n_rows: int) -> None:
+    """Hatch the bins the network never sees (``seen`` False) and say so."""
+    if seen is None or seen.all():
+        return
+    edges = (np.arange(len(seen) + 1) * spec.bin_size - spec.flank) / 1000
+    for i in np.flatnonzero(~seen):
+        ax.axvspan(edges[i], edges[i + 1], facecolor="white", edgecolor="gray", hatch="///", linewidth=0)
+    first = int(np.flatnonzero(~seen)[0])
+    ax.text((edges[first] + edges[-1]) / 2, n_rows / 2, "not seen\nby the\nnetwork", ha="center", va="center",
+            fontsize=6, rotation=90, color="dimgray")  # fmt: skip
+
+
+def _colorbar(fig, image, ax, label: str, symmetric: bool = False, **kwargs):
+    """A colour bar with a few readable ticks (never overlapping)."""
+    from matplotlib.ticker import MaxNLocator
+
+    bar = fig.colorbar(image, ax=ax, label=label, **kwargs)
+    bar.locator = MaxNLocator(nbins=5, symmetric=symmetric)
+    bar.formatter.set_powerlimits((-2, 3))
+    bar.update_ticks()
+    return bar
+
+
 def build_class_map(
     values: np.ndarray,
     counts: np.ndarray,
@@ -215,8 +267,10 @@ def build_class_map(
     class_name: str,
     spec,
     model_name: str,
+    seen=None,
 ):
-    """Figure: heat map marks × bins of one class's optimised input, TSS marked, active-bin counts beside."""
+    """Figure: heat map marks × bins of one class's optimised input, TSS marked, active-bin counts
+    beside; bins the network never sees (``seen`` False) hatched."""
     fig = _figure(figsize=(12, 3.6))
     ax_map, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [4, 1]}, sharey=True)
     offsets = np.arange(values.shape[1] + 1) * spec.bin_size - spec.flank
@@ -226,7 +280,8 @@ def build_class_map(
     ax_map.axvline(0, color="white", linestyle="--", linewidth=1)
     ax_map.text(0, len(marks) + 0.05, "TSS", ha="center", va="bottom", fontsize=8)
     _mark_rows(ax_map, marks, spec)
-    fig.colorbar(image, ax=ax_map, label="optimised input (÷ max)", pad=0.01)
+    _unseen(ax_map, seen, spec, len(marks))
+    _colorbar(fig, image, ax_map, "optimised input (÷ max)", pad=0.01)
     colours = ["tab:red" if f else "tab:gray" for f in flagged]
     ax_bar.barh(np.arange(len(marks)) + 0.5, counts, color=colours)
     ax_bar.axvline(counts.mean(), color="k", linestyle=":", linewidth=1, label="mean over marks")
@@ -245,9 +300,10 @@ def class_map_figure(
     spec,
     path,
     model_name: str,
+    seen=None,
 ) -> None:
     """Heat map marks × bins of one class's optimised input, TSS marked, with active-bin counts beside it (paper Fig. 5)."""
-    _save(build_class_map(values, counts, flagged, marks, class_name, spec, model_name), path)
+    _save(build_class_map(values, counts, flagged, marks, class_name, spec, model_name, seen), path)
 
 
 def build_bin_influence(
@@ -297,9 +353,12 @@ def build_attribution(
     marks,
     spec,
     model_name: str,
-    p_high: float,
+    value: float,
+    label: str = "P(high)",
+    seen=None,
 ):
-    """Figure: one gene's tracks (top) and integrated-gradients attribution per mark × bin (bottom)."""
+    """Figure: one gene's tracks (top) and integrated-gradients attribution per mark × bin (bottom),
+    of the model's value (``label``); bins the network never sees (``seen`` False) hatched."""
     fig = _figure(figsize=(10, 6))
     ax_sig, ax_attr = fig.subplots(2, 1, sharex=True)
     centres = (np.arange(signal.shape[1]) + 0.5) * spec.bin_size / 1000 - spec.flank / 1000
@@ -307,7 +366,7 @@ def build_attribution(
         ax_sig.plot(centres, signal[m], label=mark)
     ax_sig.set(
         ylabel="signal (input units, mean per bin)",
-        title=f"{model_name}: {gene_label}, P(high) = {p_high:.3f}",
+        title=f"{model_name}: {gene_label}, {label} = {value:.3f}",
     )
     ax_sig.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     limit = max(float(np.abs(attribution).max()), 1e-9)
@@ -316,9 +375,9 @@ def build_attribution(
         edges, np.arange(len(marks) + 1), attribution, cmap="RdBu_r", vmin=-limit, vmax=limit
     )
     _mark_rows(ax_attr, marks, spec)
-    fig.colorbar(
-        image, ax=ax_attr, label="attribution to P(high)", orientation="horizontal", pad=0.25, fraction=0.08
-    )
+    _unseen(ax_attr, seen, spec, len(marks))
+    _colorbar(fig, image, ax_attr, f"attribution to {label}", orientation="horizontal", pad=0.25, fraction=0.08,
+              symmetric=True)  # fmt: skip
     for ax in (ax_sig, ax_attr):
         ax.axvline(0, color="gray", linestyle="--", linewidth=1)
     return fig
@@ -332,10 +391,14 @@ def attribution_figure(
     spec,
     path,
     model_name: str,
-    p_high: float,
+    value: float,
+    label: str = "P(high)",
+    seen=None,
 ) -> None:
     """One gene: its tracks (top) and integrated-gradients attribution per mark × bin (bottom)."""
-    _save(build_attribution(gene_label, signal, attribution, marks, spec, model_name, p_high), path)
+    _save(
+        build_attribution(gene_label, signal, attribution, marks, spec, model_name, value, label, seen), path
+    )
 
 
 # --------------------------------------------------------------------------- expression level
@@ -358,14 +421,19 @@ def build_level_scatter(
     stats: dict,
     note: str | None = None,
     units: str = "expression",
+    training=None,
 ):
-    """Figure: predicted vs measured level, both log2(1 + units), identity line, n / Spearman / Pearson / R²."""
+    """Figure: predicted vs measured level, both log2(1 + units), identity line, n / Spearman / Pearson / R².
+    ``training`` (measured, predicted) of the model's training genes adds them as grey points."""
     measured = np.asarray(measured, dtype=float).ravel()
     predicted = np.asarray(predicted, dtype=float).ravel()
     keep = np.isfinite(measured) & np.isfinite(predicted)
     x, y = measured[keep], predicted[keep]
     fig = _figure(figsize=(5.6, 5.2))
     ax = fig.subplots()
+    if training is not None and len(training[0]):
+        ax.scatter(training[0], training[1], s=5, color="lightgray", edgecolors="none",
+                   label=f"{len(training[0])} training genes (not a test)")  # fmt: skip
     if len(x) >= HEXBIN_FROM:
         cells = ax.hexbin(x, y, gridsize=60, bins="log", mincnt=1, cmap="viridis")
         fig.colorbar(cells, ax=ax, label="genes per cell (log scale)", pad=0.02)
@@ -388,9 +456,12 @@ def build_level_scatter(
         ylabel=f"predicted log2(1 + {units})",
     )
     _note(fig, ax, title, note)
+    if training is not None and len(training[0]):
+        ax.legend(fontsize="small", loc="upper left", frameon=False)
     n = stats.get("n_genes", len(x))
+    which = "held-out genes" if training is not None else "genes"
     box = (
-        f"n = {n} genes    Spearman ρ = {_fmt(stats.get('spearman'))}\n"
+        f"n = {n} {which}    Spearman ρ = {_fmt(stats.get('spearman'))}\n"
         f"Pearson r = {_fmt(stats.get('pearson'))}    R² = {_fmt(stats.get('r2'))}\n"
         "dashed line: identity (predicted = measured)"
     )
@@ -416,13 +487,17 @@ def level_scatter(
     stats: dict,
     note: str | None = None,
     units: str = "expression",
+    training=None,
 ) -> None:
     """Predicted vs measured expression level (values already on the log2(1 + units) scale).
 
     ``stats`` is ``evaluation.regression_metrics``' dict (n_genes, spearman, pearson, r2); ``note`` is
     printed under the figure. Hexbin from ``HEXBIN_FROM`` genes on, transparent points below.
     """
-    _save(build_level_scatter(measured, predicted, title, stats, note=note, units=units), path)
+    _save(
+        build_level_scatter(measured, predicted, title, stats, note=note, units=units, training=training),
+        path,
+    )
 
 
 # --------------------------------------------------------------------------- samples
@@ -451,9 +526,14 @@ def _cluster_order(rows: np.ndarray) -> np.ndarray:
     return leaves_list(linkage(squareform(distance, checks=False), method="average"))
 
 
+#: Samples from which genes and samples are clustered (fewer: genes sorted, samples in sheet order).
+CLUSTER_FROM = 3
+
+
 def build_sample_heatmap(p_high, title: str, n_genes: int = 500, label: str = "P(high)"):
     """Figure: P(high) (or, with another ``label``, predicted levels) of the ``n_genes`` most
-    variable genes × samples, both clustered; colour scale 0–1 for P(high), the data's range else."""
+    variable genes × samples, both clustered from :data:`CLUSTER_FROM` samples on; colour scale
+    0–1 for P(high), the data's range else."""
     if p_high.shape[0] == 0 or p_high.shape[1] == 0:
         raise ValueError(f"sample_heatmap needs at least one gene and one sample, got {p_high.shape}")
     table = p_high.astype(float)
@@ -462,12 +542,13 @@ def build_sample_heatmap(p_high, title: str, n_genes: int = 500, label: str = "P
     table = table.loc[top]
     values = table.to_numpy()
     filled = np.where(np.isnan(values), np.nanmean(np.where(np.isnan(values), 0.5, values)), values)
-    if table.shape[1] >= 2:
+    clustered = table.shape[1] >= CLUSTER_FROM
+    if clustered:
         row_order = _cluster_order(filled)
         col_order = _cluster_order(filled.T)
-    else:
-        row_order = np.argsort(-filled[:, 0], kind="stable")
-        col_order = np.arange(1)
+    else:  # two samples have no correlation structure to cluster: genes sorted by their mean
+        row_order = np.argsort(-filled.mean(axis=1), kind="stable")
+        col_order = np.arange(table.shape[1])
     values = values[np.ix_(row_order, col_order)]
     genes = [str(g) for g in table.index[row_order]]
     samples = [str(s) for s in table.columns[col_order]]
@@ -486,7 +567,8 @@ def build_sample_heatmap(p_high, title: str, n_genes: int = 500, label: str = "P
         ax.set_yticks([])
     ax.set(
         xlabel="sample",
-        ylabel=f"{n_rows} most variable genes" + (" (clustered)" if n_cols >= 2 else f" (sorted by {label})"),
+        ylabel=f"{n_rows} most variable genes"
+        + (" (clustered)" if clustered else f" (sorted by mean {label})"),
         title=title,
     )
     return fig
@@ -496,6 +578,7 @@ def sample_heatmap(p_high, path: str | Path, title: str, n_genes: int = 500, lab
     """P(high) (or level) heat map, genes (rows) × samples (columns) of a DataFrame, most variable genes, clustered.
 
     Rows: the ``n_genes`` genes with the largest variance across samples; rows and columns ordered by
-    average-linkage clustering on correlation distance (with ≥ 2 samples). Gene names shown up to 60 rows.
+    average-linkage clustering on correlation distance (with ≥ 3 samples; fewer: genes sorted by their
+    mean). Gene names shown up to 60 rows.
     """
     _save(build_sample_heatmap(p_high, title, n_genes=n_genes, label=label), path)

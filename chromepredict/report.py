@@ -9,12 +9,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from chromepredict.errors import UserError
+
 
 class Report:
-    """Where commands say what they do. One instance per run; ``quiet`` silences status and progress."""
+    """Where commands say what they do. One instance per run; ``quiet`` silences status and progress,
+    ``strict`` (``--strict``) turns every warning into an error."""
 
-    def __init__(self, quiet: bool = False, console: Console | None = None):
+    def __init__(self, quiet: bool = False, console: Console | None = None, strict: bool = False):
         self.quiet = quiet
+        self.strict = strict
         self.console = console or Console(stderr=True)
 
     @classmethod
@@ -33,7 +37,10 @@ class Report:
             self._line(escape(message))
 
     def warn(self, message: str) -> None:
-        """A one-line warning: a result that is probably wrong. --quiet never hides it."""
+        """A one-line warning: a result that is probably wrong. --quiet never hides it; with
+        ``strict`` it is a :class:`UserError` instead (raised before anything is written)."""
+        if self.strict:
+            raise UserError(f"{' '.join(message.split())} (--strict: a warning is an error)")
         self._line("[yellow]warning:[/] " + escape(" ".join(message.split())))
 
     def error(self, message: str) -> None:

@@ -1,30 +1,31 @@
-"""The one door for inputs: bigWig tracks + GTF, DeepChrome CSVs (one file, a folder, a REMC root)
-and expression tables become a :class:`FeatureSet` with its :class:`Provenance` — orientation,
-strands, assembly, the split used and where labels came from — and the warnings a user must see.
+"""The one door for inputs: bigWig tracks + GTF (from the command line or a samplesheet row) and
+DeepChrome CSVs become a :class:`FeatureSet` with its :class:`Provenance` — orientation, strands,
+assembly, which tracks cover which genes — and the warnings a user must see.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from chromepredict import datasets
-from chromepredict.annotation import GeneTable, gtf_build, match_chroms, read_genes, read_tss
-from chromepredict.assembly import recognise
+from chromepredict.annotation import GeneTable, gtf_build, read_genes
 from chromepredict.errors import UserError
+from chromepredict.extraction import read_windows
 from chromepredict.features import FeatureSet, Provenance, WindowSpec
-from chromepredict.marks import assign_marks
+from chromepredict.marks import assign_marks, mark_order
 from chromepredict.report import Report
-from chromepredict.signal import extract, track_chroms
+from chromepredict.tracks import Track
 
 #: Share of genes without signal in any track that suggests a build mismatch (peak-only tracks
 #: leave many genes empty by design, so they need a higher share).
 NO_SIGNAL_WARNING = {"peak-signal": 0.9, "other": 0.5}
+#: Share of the available memory a run's windows may take.
+MEMORY_SHARE = 0.5
 
 
 def _examples(genes: pd.DataFrame, n: int = 3) -> str:
@@ -33,25 +34,26 @@ def _examples(genes: pd.DataFrame, n: int = 3) -> str:
     )
 
 
-def _assembly_checks(
-    files: dict[str, str], sizes: dict[str, dict[str, int]], gtf_build: str | None
-) -> tuple[str | None, list[str]]:
+def _chroms(values, n: int = 6) -> str:
+    names = sorted(set(values), key=lambda c: (len(c), c))
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _assembly_checks(tracks: list[Track], gtf_build: str | None) -> tuple[str | None, list[str]]:
     """The tracks' assembly and warnings when tracks disagree with each other or with the GTF."""
     warnings = []
-    builds = {mark: recognise(s) for mark, s in sizes.items()}
-    found = sorted({b for b in builds.values() if b})
-    marks = list(sizes)
+    found = sorted({t.assembly for t in tracks if t.assembly})
     disagree = [
         (a, b)
-        for i, a in enumerate(marks)
-        for b in marks[i + 1 :]
-        if any(sizes[a][c] != sizes[b][c] for c in set(sizes[a]) & set(sizes[b]))
+        for i, a in enumerate(tracks)
+        for b in tracks[i + 1 :]
+        if any(a.chrom_sizes[c] != b.chrom_sizes[c] for c in set(a.chrom_sizes) & set(b.chrom_sizes))
     ]
     if disagree:
         a, b = disagree[0]
         warnings.append(
-            f"tracks disagree on chromosome sizes ({Path(files[a]).name}: {builds[a] or 'unknown build'}, "
-            f"{Path(files[b]).name}: {builds[b] or 'unknown build'}): they come from different genome builds"
+            f"tracks disagree on chromosome sizes ({a.name}: {a.assembly or 'unknown build'}, "
+            f"{b.name}: {b.assembly or 'unknown build'}): they come from different genome builds"
         )
     assembly = found[0] if len(found) == 1 else None
     if gtf_build and assembly and gtf_build != assembly:
@@ -62,52 +64,156 @@ def _assembly_checks(
     return assembly, warnings
 
 
-def _beyond_ends(genes: pd.DataFrame, sizes: dict[str, dict[str, int]]) -> np.ndarray:
+def _beyond_ends(genes: pd.DataFrame, tracks: list[Track]) -> np.ndarray:
     """Mask of genes whose TSS lies beyond the end of their chromosome in some track."""
     beyond = np.zeros(len(genes), dtype=bool)
-    for chrom_sizes in sizes.values():
-        names = match_chroms(genes["chrom"].unique().tolist(), set(chrom_sizes))
-        lengths = genes["chrom"].map({c: chrom_sizes[n] for c, n in names.items()}).fillna(np.inf)
+    for track in tracks:
+        names = track.chrom_names(genes["chrom"].unique().tolist())
+        lengths = genes["chrom"].map({c: track.chrom_sizes[n] for c, n in names.items()}).fillna(np.inf)
         beyond |= (genes["tss"] > lengths).to_numpy()
     return beyond
 
 
-@functools.lru_cache(maxsize=4)
-def _gene_table(path: str, version: tuple[int, int], gene_type: str | None) -> GeneTable:
-    return read_genes(path, gene_type)
-
-
-def genes_of(gtf: str | Path, gene_type: str | None) -> GeneTable:
-    """:func:`read_genes`, parsed once per GTF file (and its version) and gene type in a process:
-    a samplesheet's samples share one GTF, and worker processes forked later inherit the parse."""
+def _available_memory() -> int | None:
     try:
-        stat = os.stat(gtf)
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
     except OSError:
-        return read_genes(gtf, gene_type)  # the reader names the file and the fix
-    return _gene_table(str(gtf), (stat.st_mtime_ns, stat.st_size), gene_type)
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
-def from_tracks(
-    files: dict[str, str],
+def check_memory(spec: WindowSpec, n_genes: int, n_marks: int, threads: int) -> None:
+    """Refuse, before allocating, a window that cannot fit in memory: the windows (float32), their
+    transformed copy, and a base-by-base read buffer per process."""
+    needed = 3 * n_genes * n_marks * spec.n_bins * 4 + threads * 2 * spec.flank * 8
+    available = _available_memory()
+    if available is not None and needed > MEMORY_SHARE * available:
+        raise UserError(
+            f"windows of TSS ± {spec.flank:,} bp in {spec.bin_size:,} bp bins for {n_genes:,} genes × "
+            f"{n_marks} marks need about {needed / 2**30:.1f} GiB, more than this machine can spare "
+            f"({available / 2**30:.1f} GiB available); use a smaller --flank or a larger --bin-size"
+        )
+
+
+def _coverage_warnings(
+    genes: pd.DataFrame, tracks: list[Track], covered: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """Warnings for genes on chromosomes where tracks hold no data, and the genes to keep (those
+    that at least one track covers)."""
+    warnings = []
+    none = ~covered.any(axis=1)
+    if none.any():
+        chroms = genes.loc[none, "chrom"]
+        warnings.append(
+            f"{int(none.sum())} genes on {_chroms(chroms)} left out: no track holds any data on "
+            f"{'that chromosome' if chroms.nunique() == 1 else 'those chromosomes'} (the tracks leave "
+            "them out, or the GTF is of another genome build); they get no call"
+        )
+    for m, track in enumerate(tracks):
+        partial = ~covered[:, m] & ~none
+        if partial.any():
+            chroms = genes.loc[partial, "chrom"]
+            warnings.append(
+                f"{track.name} ({track.mark}) holds no data on {_chroms(chroms)}: its {int(partial.sum())} "
+                f"genes there are scored without {track.mark}, as if it had not been measured"
+            )
+    return warnings, ~none
+
+
+@dataclass
+class TrackInputs:
+    """Tracks by mark, the GTF, the gene filter and the cores to use: the input of every command
+    that reads bigWigs. The GTF is parsed and each bigWig opened once per instance."""
+
+    files: dict[str, str]
+    gtf: str | None
+    gene_type: str | None = "protein_coding"
+    threads: int = 1
+    _genes: GeneTable | None = field(default=None, repr=False)
+    _tracks: dict[str, Track] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_cli(
+        cls, tracks: list[str], marks: list[str], gtf: str | None, gene_type: str | None, threads: int
+    ) -> TrackInputs:
+        """From bigWig arguments (marks read from their names) and ``--mark MARK=PATH`` pairs."""
+        if not tracks and not marks:
+            raise UserError("no bigWig tracks given; pass one bigWig per mark (e.g. marks/*.bw)")
+        files = assign_marks(tracks, marks)
+        if gtf is None:
+            raise UserError("--gtf is required with bigWig tracks; give the gene annotation (GTF)")
+        return cls(files, gtf, gene_type, threads)
+
+    @classmethod
+    def from_sample(
+        cls, sample, gtf: str, gene_type: str | None, threads: int = 1, genes: GeneTable | None = None
+    ):
+        """A samplesheet's sample (its tracks already named by mark); ``genes`` a GTF parsed once for all."""
+        return cls(dict(sample.tracks), gtf, gene_type, threads, _genes=genes)
+
+    @property
+    def paths(self) -> list[str]:
+        """Every input file (for :func:`chromepredict.files.check_outputs`)."""
+        return [*self.files.values(), *([self.gtf] if self.gtf else [])]
+
+    def genes(self) -> GeneTable:
+        """The GTF's genes (parsed on first use)."""
+        if self._genes is None:
+            self._genes = read_genes(self.gtf, self.gene_type)
+        return self._genes
+
+    def tracks(self, marks) -> list[Track]:
+        """The open :class:`Track` of each of ``marks`` (each file opened once)."""
+        for mark in marks:
+            if mark not in self._tracks:
+                self._tracks[mark] = Track.open(self.files[mark], mark)
+        return [self._tracks[m] for m in marks]
+
+    def read(self, spec: WindowSpec, marks=None, report: Report | None = None) -> FeatureSet:
+        """The windows of ``marks`` (default: every given mark) with the warnings a user must see."""
+        marks = mark_order(self.files) if marks is None else tuple(marks)
+        tracks = self.tracks(marks)  # fails fast on a bad file
+        return read_tracks(tracks, self.genes(), self.gtf, spec, self.threads, report)
+
+    def read_for(self, model, report: Report, every_mark: str | None = None) -> FeatureSet:
+        """The tracks of ``model``'s marks, read in its window; marks it does not use are named and
+        skipped (:func:`chromepredict.gate.choose_marks`). With ``every_mark`` (a command's name),
+        a missing mark of the model is an error before any track is read. The gate's
+        :func:`~chromepredict.gate.admit` comes next."""
+        from chromepredict import gate
+
+        used, notes = gate.choose_marks(model, list(self.files), "tracks")
+        if every_mark and len(used) < len(model.marks):
+            raise UserError(f"{every_mark} needs every mark of model {model.name} ({', '.join(model.marks)})")
+        for note in notes:
+            report.info(note)
+        return self.read(model.spec, used, report)
+
+
+def read_tracks(
+    tracks: list[Track],
+    table: GeneTable,
     gtf: str | Path,
     spec: WindowSpec,
-    gene_type: str | None = "protein_coding",
     threads: int = 1,
     report: Report | None = None,
 ) -> FeatureSet:
-    """bigWigs (mark → path) + GTF → features in ``spec``, with the tracks' assembly and warnings.
+    """Open tracks + parsed GTF → features in ``spec``, with the tracks' assembly and warnings.
 
     ``report`` shows a progress bar while the tracks are read."""
-    sizes = {mark: track_chroms(path) for mark, path in files.items()}  # fails fast on a bad file
-    table = genes_of(gtf, gene_type)
     genes, build = table.genes.copy(), gtf_build(gtf)
-    assembly, warnings = _assembly_checks(files, sizes, build)
-    notes = [
-        f"{len(genes)} genes from {gtf}; tracks: "
-        + ", ".join(f"{m}={Path(p).name}" for m, p in files.items())
-    ]
+    assembly, warnings = _assembly_checks(tracks, build)
+    notes = [f"{len(genes)} genes from {gtf}; tracks: " + ", ".join(f"{t.mark}={t.name}" for t in tracks)]
     notes.extend(table.notes)
-    beyond = _beyond_ends(genes, sizes)
+    for track in tracks:
+        warnings.extend(track.value_warnings())
+    beyond = _beyond_ends(genes, tracks)
     if beyond.any():
         warnings.append(
             f"{beyond.sum()} genes have a TSS beyond the end of their chromosome in the tracks "
@@ -115,19 +221,38 @@ def from_tracks(
             f"different genome builds{f' (tracks: {assembly})' if assembly else ''}"
         )
         genes = genes[~beyond].reset_index(drop=True)
-    with (report or Report(quiet=True)).progress("reading bigWigs", len(genes) * len(files)) as advance:
-        data, dropped = extract(genes, files, spec, threads=threads, progress=advance)
-    if len(dropped):
-        chroms = ", ".join(sorted(dropped["chrom"].unique())[:5])
-        warnings.append(
-            f"{len(dropped)} genes skipped: their chromosome is not in every bigWig ({chroms}); e.g. {_examples(dropped)}"
-        )
-    silent = (
-        float((data.features.reshape(len(data.genes), -1) == 0).all(axis=1).mean())
-        if len(data.genes)
-        else 0.0
+    for track in tracks:
+        if not track.chrom_names(genes["chrom"].unique().tolist()):
+            raise UserError(
+                f"{track.path}: no chromosome in common with the GTF (GTF has "
+                f"{', '.join(genes['chrom'].unique()[:3])}…; track has {', '.join(list(track.chrom_sizes)[:3])}…); "
+                "use a GTF of the same genome build"
+            )
+    check_memory(spec, len(genes), len(tracks), threads)
+    with (report or Report(quiet=True)).progress("reading bigWigs", len(genes) * len(tracks)) as advance:
+        windows = read_windows(genes, tracks, spec, threads=threads, progress=advance)
+    for track in tracks:
+        bad = windows.non_finite[track.mark]
+        if track.non_finite:
+            warnings.append(
+                f"{track.path}: holds non-finite values (NaN or ±inf; {bad:,} bases of them in the genes' "
+                "windows); they count as 0, like bases without data"
+            )
+    coverage, keep = _coverage_warnings(genes, tracks, windows.covered)
+    warnings.extend(coverage)
+    features, covered = windows.features[keep], windows.covered[keep]
+    genes = genes[keep].reset_index(drop=True)
+    marks = tuple(t.mark for t in tracks)
+    data = FeatureSet(
+        features,
+        genes,
+        marks,
+        spec,
+        profiles={t.mark: t.profile for t in tracks},
+        present=None if covered.all() else covered,
     )
-    peaks_only = all(p.kind == "peak-signal" for p in data.profiles.values())
+    silent = float((features.reshape(len(genes), -1) == 0).all(axis=1).mean()) if len(genes) else 0.0
+    peaks_only = all(t.profile.kind == "peak-signal" for t in tracks)
     if silent > NO_SIGNAL_WARNING["peak-signal" if peaks_only else "other"]:
         warnings.append(
             f"{silent:.0%} of genes have no signal in any track: the GTF is probably of another genome build "
@@ -135,7 +260,7 @@ def from_tracks(
         )
     data.provenance = Provenance(
         source="tracks",
-        description=f"{', '.join(Path(p).name for p in files.values())} with {Path(gtf).name}",
+        description=f"{', '.join(t.name for t in tracks)} with {Path(gtf).name}",
         assembly=assembly,
         gtf_build=build,
         notes=notes,
@@ -144,13 +269,25 @@ def from_tracks(
     return data
 
 
+def from_tracks(
+    files: dict[str, str],
+    gtf: str | Path,
+    spec: WindowSpec = WindowSpec(),
+    gene_type: str | None = "protein_coding",
+    threads: int = 1,
+    report: Report | None = None,
+) -> FeatureSet:
+    """bigWigs (mark → path) + GTF → features in ``spec`` (scripts and benchmarks)."""
+    return TrackInputs(dict(files), str(gtf), gene_type, threads).read(spec, report=report)
+
+
 def from_csv(path: str | Path, gtf: str | Path | None = None, gene_type: str | None = None) -> FeatureSet:
     """A DeepChrome CSV (genomic order, no strand); with ``gtf``, genes get their strand and
     coordinates from it (genes absent from the GTF are left out, with a warning)."""
     data = datasets.read_deepchrome_csv(path)
     provenance = Provenance(source="csv", description=str(path), strands_known=False)
     if gtf is not None:
-        genes = read_tss(gtf, gene_type).drop_duplicates("gene_id").set_index("gene_id")
+        genes = read_genes(gtf, gene_type).genes.drop_duplicates("gene_id").set_index("gene_id")
         known = data.genes["gene_id"].isin(genes.index).to_numpy()
         if not known.any():
             raise UserError(
@@ -168,183 +305,3 @@ def from_csv(path: str | Path, gtf: str | Path | None = None, gene_type: str | N
         provenance.description += f" with strands from {Path(gtf).name}"
     data.provenance = provenance
     return data
-
-
-def with_expression(data: FeatureSet, expression) -> FeatureSet:
-    """The genes with a value in ``expression`` (an :class:`~chromepredict.expression.Expression`),
-    labelled high/low by its median rule and with their level log2(1 + value)."""
-    matched = expression.match(data.genes)
-    known = matched.values.notna().to_numpy()
-    if not known.any():
-        raise UserError(
-            f"{expression.source}: no gene of the input matches the table by gene id or name; "
-            "use an expression table of the same annotation"
-        )
-    labelled = data.subset(known)
-    labelled.labels = matched.labels[known].to_numpy(np.int8)
-    labelled.levels = matched.levels[known].to_numpy(np.float64)
-    labelled.provenance.labels_from = expression.describe()
-    labelled.provenance.units = expression.column
-    labelled.provenance.notes.extend(expression.notes + matched.notes)
-    if matched.n_unmatched:
-        labelled.provenance.notes.append(
-            f"{matched.n_unmatched} genes have no value in {expression.source} and are left out"
-        )
-    return labelled
-
-
-@dataclass
-class TrackInputs:
-    """What the CLI gathers for reading tracks: files, ``--mark`` pairs, GTF, gene filter, processes."""
-
-    tracks: list[str]
-    marks: list[str]
-    gtf: str | None
-    gene_type: str | None = "protein_coding"
-    threads: int = 1
-
-    def files(self) -> dict[str, str]:
-        """Mark → bigWig for every given track (file names, folders or ``--mark``)."""
-        if not self.tracks and not self.marks:
-            raise UserError("no bigWig tracks given; pass one bigWig per mark (e.g. marks/*.bw)")
-        if self.gtf is None:
-            raise UserError("--gtf is required with bigWig tracks; give the gene annotation (GTF)")
-        return assign_marks(self.tracks, self.marks)
-
-    def read(self, files: dict[str, str], spec: WindowSpec, report: Report | None = None) -> FeatureSet:
-        return from_tracks(files, self.gtf, spec, self.gene_type, self.threads, report)
-
-    def read_for(self, model, report: Report, every_mark: str | None = None) -> FeatureSet:
-        """The tracks of ``model``'s marks, read in its window; marks it does not use are named and
-        skipped (:func:`chromepredict.gate.choose_marks`). With ``every_mark`` (a command's name),
-        a missing mark of the model is an error before any track is read. The gate's
-        :func:`~chromepredict.gate.admit` comes next."""
-        from chromepredict import gate
-
-        files = self.files()
-        used, notes = gate.choose_marks(model, list(files), "tracks")
-        if every_mark and len(used) < len(model.marks):
-            raise UserError(f"{every_mark} needs every mark of model {model.name} ({', '.join(model.marks)})")
-        for note in notes:
-            report.info(note)
-        return self.read({m: files[m] for m in used}, model.spec, report)
-
-
-def read_expression_for(path: str, column: str | None, gtf: str | None):
-    """An expression table; a transcript-level one is summed per gene with the GTF's transcripts."""
-    from chromepredict.annotation import transcript_gene_map
-    from chromepredict.expression import read_expression
-
-    return read_expression(path, column, (lambda: transcript_gene_map(gtf)) if gtf else None)
-
-
-@dataclass
-class TrainingSet:
-    """Labelled genes split for training, with a one-line account of where they came from."""
-
-    splits: dict[str, FeatureSet]  # train, valid (, test)
-    split: str  # how the genes were split
-    description: str
-    data_provenance: Provenance
-
-
-def split_tracks(data: FeatureSet, split_seed: int) -> TrainingSet:
-    """Labelled track features split by whole chromosome (or, failing that, by gene; it says which)."""
-    parts, how = datasets.split_by_chromosome(data.genes, split_seed)
-    splits = {name: data.subset(rows) for name, rows in parts.items()}
-    data.provenance.split = how
-    return TrainingSet(splits, how, data.provenance.description, data.provenance)
-
-
-def csv_training_sets(
-    csv_dir: str | None, remc_root: str | None, seed: int, need_test: bool
-) -> dict[str, TrainingSet]:
-    """{cell type: TrainingSet} from one DeepChrome CSV folder or every cell type of a REMC root.
-
-    With ``need_test`` and no test.csv, half of valid.csv (stratified, seeded) becomes the test set.
-    """
-    folders = (
-        {Path(csv_dir).name: Path(csv_dir)} if csv_dir is not None else datasets.find_cell_types(remc_root)
-    )
-    sets = {}
-    for cell_type, folder in folders.items():
-        splits = datasets.read_csv_dir(folder)
-        how = "train.csv / valid.csv / test.csv as given"
-        if need_test and "test" not in splits:
-            splits = datasets.split_valid_halves(splits, seed)
-            how = f"train.csv; valid.csv split in two halves (stratified, seed {seed}): one selects epochs, one is the test"
-        provenance = splits["train"].provenance
-        provenance.split = how
-        sets[cell_type] = TrainingSet(splits, how, f"DeepChrome CSVs in {folder}", provenance)
-    return sets
-
-
-def training_sets(
-    report: Report,
-    inputs: TrackInputs | None,
-    expression: str | None,
-    expression_column: str | None,
-    csv_dir: str | None,
-    remc_root: str | None,
-    split_seed: int,
-    spec: WindowSpec = WindowSpec(),
-    need_test: bool = False,
-) -> dict[str, TrainingSet]:
-    """{name: TrainingSet} from exactly one source: tracks + GTF + expression, a CSV folder or a REMC root."""
-    if sum([inputs is not None, csv_dir is not None, remc_root is not None]) != 1:
-        raise UserError(
-            "give exactly one data source: bigWig tracks with --gtf/--expression, --csv-dir or --remc-root"
-        )
-    if inputs is None:
-        return csv_training_sets(csv_dir, remc_root, split_seed, need_test)
-    if expression is None:
-        raise UserError(
-            "--expression is required with bigWig tracks; give a table of gene ids and TPM/RPKM/counts"
-        )
-    values = read_expression_for(expression, expression_column, inputs.gtf)
-    report.info(values.describe())
-    labelled = with_expression(inputs.read(inputs.files(), spec, report), values)
-    report.provenance(labelled.provenance)
-    return {"tracks": split_tracks(labelled, split_seed)}
-
-
-def samplesheet_training_sets(
-    report: Report,
-    sheet: str,
-    gtf: str | None,
-    gene_type: str | None,
-    threads: int,
-    split_seed: int,
-    pooled: bool,
-    spec: WindowSpec = WindowSpec(),
-) -> dict[str, TrainingSet]:
-    """One TrainingSet per sample of a samplesheet, or with ``pooled`` one over all samples (split
-    by chromosome together, so a gene is on one side of the split in every sample)."""
-    from chromepredict.samplesheet import read_samplesheet
-
-    if gtf is None:
-        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
-    samples = read_samplesheet(sheet)
-    lacking = [s.name for s in samples if s.expression is None]
-    if lacking:
-        raise UserError(
-            f"{sheet}: training needs an expression table per sample; add an expression column for {', '.join(lacking[:5])}"
-        )
-    labelled = {}
-    for sample in samples:
-        inputs = TrackInputs([], [f"{m}={p}" for m, p in sample.tracks.items()], gtf, gene_type, threads)
-        values = read_expression_for(sample.expression, None, gtf)
-        labelled[sample.name] = with_expression(inputs.read(inputs.files(), spec, report), values)
-        for warning in labelled[sample.name].provenance.warnings:
-            report.warn(f"{sample.name}: {warning}")
-    if not pooled:
-        return {name: split_tracks(data, split_seed) for name, data in labelled.items()}
-    data = FeatureSet.pooled(list(labelled.values()), list(labelled))
-    data.provenance = Provenance(
-        source="samplesheet",
-        description=f"{len(labelled)} samples of {sheet} pooled ({', '.join(labelled)})",
-        assembly=next(iter(labelled.values())).provenance.assembly,
-        labels_from="each sample's expression table (its own median rule)",
-        units=next(iter(labelled.values())).provenance.units,
-    )
-    return {"pooled": split_tracks(data, split_seed)}

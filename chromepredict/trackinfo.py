@@ -10,7 +10,7 @@ chromosome sizes that identify the assembly.
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,7 +18,6 @@ from chromepredict.assembly import recognise
 
 SAMPLE_SITES = 128  # sampled places, spread over the covered bases
 RECORDS_PER_SITE = 200  # raw records read at each place
-SIGNAL_KINDS = ("counts", "signal", "peak-signal", "coarse")
 
 
 @dataclass
@@ -34,11 +33,7 @@ class TrackProfile:
     integer_fraction: float = float("nan")  # share of sampled bases whose value is a whole number
     kind: str = "signal"
     sampled_bases: int = 0
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out.pop("chrom_sizes")
-        return out
+    negative_fraction: float = 0.0  # share of sampled bases with a value below 0
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -63,10 +58,12 @@ def profile_from_values(values: np.ndarray, lengths: np.ndarray, covered_fractio
     """A profile from sampled runs (value, length in bp) of covered data."""
     values = np.asarray(values, dtype=np.float64)
     lengths = np.asarray(lengths, dtype=np.float64)
-    keep = np.isfinite(values) & (lengths > 0) & (values != 0)
+    finite = np.isfinite(values) & (lengths > 0)
+    negative = float(lengths[finite & (values < 0)].sum() / max(lengths[finite].sum(), 1.0))
+    keep = finite & (values != 0)
     values, lengths = values[keep], lengths[keep]
     if not len(values):
-        return TrackProfile(covered_fraction=covered_fraction, kind="signal")
+        return TrackProfile(covered_fraction=covered_fraction, kind="signal", negative_fraction=negative)
     resolution = int(np.median(lengths))
     integer_fraction = float(lengths[np.isclose(values, np.round(values))].sum() / lengths.sum())
     regular = float(np.mean(lengths == resolution))  # share of runs as long as the typical one
@@ -80,25 +77,37 @@ def profile_from_values(values: np.ndarray, lengths: np.ndarray, covered_fractio
         integer_fraction=integer_fraction,
         kind=classify(resolution, regular, integer_fraction),
         sampled_bases=int(lengths.sum()),
+        negative_fraction=negative,
     )
 
 
-def profile_bigwig(handle) -> TrackProfile:
-    """Profile an open pybigtools bigWig: coarsest zoom level for coverage, then sampled raw records."""
+def coverage_blocks(handle) -> list[tuple[str, int, int, int]]:
+    """(chrom, start, end, bases covered) of the blocks of the coarsest zoom level that hold data;
+    without zoom levels, one block per chromosome whose index holds a record."""
     sizes = {str(c): int(n) for c, n in handle.chroms().items()}
     zooms = sorted(handle.zooms()) if hasattr(handle, "zooms") else []
-    blocks: list[tuple[str, int, int, int]] = []  # chrom, start, end, bases covered
     if zooms:
-        for chrom in sorted(sizes):
-            for start, end, summary in handle.zoom_records(zooms[-1], chrom):
-                if summary["bases_covered"] > 0:
-                    blocks.append((chrom, int(start), int(end), int(summary["bases_covered"])))
-    else:  # no zoom levels: sample fixed places along every chromosome
+        return [
+            (chrom, int(start), int(end), int(summary["bases_covered"]))
+            for chrom in sorted(sizes)
+            for start, end, summary in handle.zoom_records(zooms[-1], chrom)
+            if summary["bases_covered"] > 0
+        ]
+    return [
+        (chrom, 0, length, 0)
+        for chrom, length in sorted(sizes.items())
+        if next(iter(handle.records(chrom)), None) is not None
+    ]
+
+
+def profile_bigwig(handle, blocks: list[tuple[str, int, int, int]]) -> TrackProfile:
+    """Profile an open pybigtools bigWig from its :func:`coverage_blocks` and sampled raw records."""
+    sizes = {str(c): int(n) for c, n in handle.chroms().items()}
+    zoomed = any(b[3] for b in blocks)
+    if not zoomed:  # no zoom levels: sample fixed places along the chromosomes with data
         step = 10_000_000
         blocks = [
-            (c, s, min(s + step, n), min(step, n - s))
-            for c, n in sorted(sizes.items())
-            for s in range(0, n, step)
+            (c, s, min(s + step, n), min(step, n - s)) for c, _, n, _ in blocks for s in range(0, n, step)
         ]
     with_data = {b[0] for b in blocks}
     covered = sum(b[3] for b in blocks)
@@ -113,7 +122,7 @@ def profile_bigwig(handle) -> TrackProfile:
                 values.append(value)
                 lengths.append(hi - lo)
     profile = profile_from_values(
-        np.array(values), np.array(lengths), covered / genome if zooms else float("nan")
+        np.array(values), np.array(lengths), covered / genome if zoomed else float("nan")
     )
     profile.chrom_sizes = sizes
     profile.assembly = recognise(sizes)

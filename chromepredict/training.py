@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import random
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from chromepredict.card import TARGETS
 from chromepredict.errors import UserError
-from chromepredict.evaluation import roc_auc
 from chromepredict.features import FeatureSet
+from chromepredict.targets import Target, get_target
 from chromepredict.transform import InputTransform
 
 
@@ -79,25 +77,25 @@ def resolve_device(device: str) -> str:
 
 
 @contextlib.contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """torch on one thread inside the block: the same seed gives the same bytes, and the same model
-    the same predictions, whatever the machine's core count (and these small networks barely slow)."""
+def one_torch_thread(threads: int = 1) -> Iterator[None]:
+    """torch on ``threads`` threads (default one) inside the block: on one thread the same seed gives
+    the same bytes, and the same model the same predictions, whatever the machine's core count;
+    these small networks barely slow down, and never spin-wait beside other work."""
     import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
         yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
-def seed_everything(seed: int) -> None:
-    """Same seed, same device, same thread count → same model."""
+def seed_torch(seed: int) -> None:
+    """Same seed, same device, same thread count → same model (torch's initialisation; every other
+    draw comes from a seeded generator)."""
     import torch
 
-    random.seed(seed)
-    np.random.seed(seed)
     torch.manual_seed(seed)
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
@@ -124,29 +122,6 @@ class TrainingArrays:
             levels=None if parts[0].levels is None else np.concatenate([p.levels for p in parts]),
         )
 
-    def target(self, kind: str) -> np.ndarray:
-        values = self.labels if kind == "class" else self.levels
-        if values is None:
-            raise UserError("training needs expression values for every gene; give --expression")
-        return values
-
-
-def _loss(kind: str, truth: np.ndarray, predicted: np.ndarray) -> float:
-    """Validation loss: log loss of P(high) (class) or mean squared error (level, standardised)."""
-    if kind == "class":
-        p = np.clip(predicted, 1e-6, 1 - 1e-6)
-        return float(-np.mean(truth * np.log(p) + (1 - truth) * np.log(1 - p)))
-    return float(np.mean((predicted - truth) ** 2))
-
-
-def score(kind: str, truth: np.ndarray, predicted: np.ndarray) -> float:
-    """The validation score: ROC AUC (class) or Spearman correlation (level)."""
-    if kind == "class":
-        return roc_auc(truth, predicted)
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(truth, predicted).statistic) if len(truth) > 2 else float("nan")
-
 
 @dataclass
 class EpochLog:
@@ -166,10 +141,10 @@ class TrainedModel:
     transform: InputTransform
     architecture: str
     recipe: Recipe
-    target: str
+    target: Target
     log: list[EpochLog]
     best_epochs: list[int]
-    trained_on: str
+    device: str  # where it was trained
 
     def predict(
         self, data: FeatureSet, present: np.ndarray | None = None, batch_size: int = 2048
@@ -188,26 +163,21 @@ class TrainedModel:
         with torch.no_grad(), one_torch_thread():
             for start in range(0, len(x), batch_size):
                 result = self.ensemble(x[start : start + batch_size], mask[start : start + batch_size])
-                out.append((result[:, 1] if self.target == "class" else result[:, 0]).numpy())
+                out.append(self.target.value(result).numpy())
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
-    def recipe_dict(self) -> dict:
-        return asdict(self.recipe)
 
-
-def _network(recipe: Recipe, n_marks: int, n_bins: int, target: str):
+def _network(recipe: Recipe, n_marks: int, n_bins: int, target: Target):
     from chromepredict.model import DeepChrome, MaskedChrome
 
     if recipe.network == "deepchrome":
-        if target != "class":
+        if target.outputs(False) != 2:
             raise UserError(
-                "--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target level"
+                f"--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target {target.name}"
             )
         return DeepChrome(n_marks, n_bins)
-    aux = target == "class" and recipe.level_weight > 0
-    return MaskedChrome(
-        n_marks, n_bins, hidden=recipe.hidden, dropout=recipe.dropout, target=target, aux_level=aux
-    )
+    outputs = target.outputs(recipe.level_weight > 0)
+    return MaskedChrome(n_marks, n_bins, hidden=recipe.hidden, dropout=recipe.dropout, outputs=outputs)
 
 
 def subset_masks(shape: tuple[int, int], chance: float, generator=None):
@@ -254,7 +224,7 @@ class _Inputs:
 
 
 def _predict(
-    net, inputs: _Inputs, target: str, rows: np.ndarray | None = None, batch_size: int = 4096
+    net, inputs: _Inputs, target: Target, rows: np.ndarray | None = None, batch_size: int = 4096
 ) -> np.ndarray:
     """The network's output for ``rows`` (default: all) of ``inputs``, no augmentation."""
     import torch
@@ -266,9 +236,7 @@ def _predict(
         for start in range(0, len(rows), batch_size):
             x, mask = inputs.batch(torch.from_numpy(rows[start : start + batch_size]))
             result = net(x, mask)
-            out.append(
-                (torch.softmax(result[:, :2], 1)[:, 1] if target == "class" else result[:, 0]).cpu().numpy()
-            )
+            out.append(target.network_value(result).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -285,65 +253,59 @@ def fit(
     members: int | None = None,
 ) -> TrainedModel:
     """Train the recipe's ensemble; each member keeps its epoch with the best validation criterion
-    (class models: the recipe's ``select_by``, lowest log loss or highest AUC; level: Spearman).
+    (the target's rule: class models the recipe's ``select_by``, lowest log loss or highest AUC;
+    level models the best Spearman).
 
     Without ``valid``, each member trains exactly ``max_epochs`` epochs (a final model whose epoch
     count was chosen by cross-validation). ``transform`` and ``members`` override the recipe's.
     """
-
+    kind = get_target(target)
     recipe = get_recipe(architecture)
     recipe = replace(
         recipe,
         transform=transform or recipe.transform,
         members=members or recipe.members,
         max_epochs=max_epochs or recipe.max_epochs,
-        select_by="score" if target == "level" else recipe.select_by,
+        select_by=kind.select_by(recipe.select_by),
     )  # the card records the recipe as run
-    if target not in TARGETS:
-        raise UserError(f"--target {target!r} is unknown; use class or level")
     if valid is None and max_epochs is None:
         raise ValueError("without validation genes, give max_epochs")
-    y_train = train.target(target)
-    y_valid = None if valid is None else valid.target(target)
-    for name, values in (("training", y_train), ("validation", y_valid)):
-        if values is not None and target == "class" and len(np.unique(values)) < 2:
-            raise UserError(
-                f"the {name} genes need both high and low labels; give more genes or another split"
-            )
+    for name, arrays in (("training", train), ("validation", valid)):
+        if arrays is not None:
+            kind.check_truth(kind.truth(arrays), name)
     device = resolve_device(device)
     with one_torch_thread():
-        return _fit(train, valid, architecture, recipe, target, seed, device, on_epoch)
+        return _fit(train, valid, architecture, recipe, kind, seed, device, on_epoch)
 
 
-def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> TrainedModel:
+def _fit(train, valid, architecture, recipe, target: Target, seed, device, on_epoch) -> TrainedModel:
     """:func:`fit` once its arguments are checked."""
     import torch
 
     from chromepredict.model import Ensemble
 
-    y_train = train.target(target)
-    y_valid = None if valid is None else valid.target(target)
+    y_train = target.truth(train)
+    y_valid = None if valid is None else target.truth(valid)
     fitted = InputTransform(recipe.transform).fit([(train.features, train.scales)])
     inputs = _Inputs(train, fitted, device)
     valid_inputs = None if valid is None else _Inputs(valid, fitted, device)
-    y = torch.from_numpy(y_train.astype(np.int64 if target == "class" else np.float32)).to(device)
-    levels = train.levels if target == "level" else (train.levels if recipe.level_weight > 0 else None)
+    levels = y_train if target.scaled else (train.levels if recipe.level_weight > 0 else None)
     level_mean, level_sd = (
         (0.0, 1.0) if levels is None else (float(levels.mean()), float(levels.std() or 1.0))
     )
+    y = torch.from_numpy(target.encode(y_train, level_mean, level_sd)).to(device)
     z_level = (
         None
-        if levels is None
+        if levels is None or target.scaled
         else torch.from_numpy(((levels - level_mean) / level_sd).astype(np.float32)).to(device)
     )
-    loss_fn = torch.nn.CrossEntropyLoss() if target == "class" else torch.nn.MSELoss()
     n_marks, n_bins = train.features.shape[1:]
     # the training score each epoch is taken on at most 2,000 windows (a fixed, seeded sample)
     monitor = np.sort(np.random.default_rng(seed).permutation(len(y_train))[:2000])
     nets, log, best_epochs = [], [], []
     for member in range(recipe.members):
         member_seed = seed * 100 + member
-        seed_everything(member_seed)
+        seed_torch(member_seed)
         net = _network(recipe, n_marks, n_bins, target).to(device)
         optimizer_type = torch.optim.Adam if recipe.optimizer == "adam" else torch.optim.SGD
         optimizer = optimizer_type(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
@@ -356,26 +318,19 @@ def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> 
             for start in range(0, len(order), recipe.batch_size):
                 idx = order[start : start + recipe.batch_size].to(device)
                 x, mask = inputs.batch(idx, generator, recipe)
-                output = net(x, mask)
-                if target == "level":
-                    loss = loss_fn(output[:, 0], z_level[idx])
-                else:
-                    loss = loss_fn(output[:, :2], y[idx])
-                    if z_level is not None and output.shape[1] == 3:
-                        loss = loss + recipe.level_weight * torch.nn.functional.mse_loss(
-                            output[:, 2], z_level[idx]
-                        )
+                loss = target.loss(
+                    net(x, mask), y[idx], None if z_level is None else z_level[idx], recipe.level_weight
+                )
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach()) * len(idx)
-            train_score = score(target, y_train[monitor], _predict(net, inputs, target, monitor))
+            train_score = target.score(y_train[monitor], _predict(net, inputs, target, monitor))
             valid_score, valid_loss = np.nan, np.nan
             if valid is not None:
                 predicted = _predict(net, valid_inputs, target)
-                valid_score = score(target, y_valid, predicted)
-                truth = y_valid if target == "class" else (y_valid - level_mean) / level_sd  # standardised
-                valid_loss = _loss(target, truth, predicted)
+                valid_score = target.score(y_valid, predicted)
+                valid_loss = target.validation_loss(y_valid, predicted, level_mean, level_sd)
             criterion = -valid_loss if recipe.select_by == "loss" else valid_score
             log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score, valid_loss))
             if on_epoch is not None:
@@ -387,15 +342,44 @@ def _fit(train, valid, architecture, recipe, target, seed, device, on_epoch) -> 
         net.load_state_dict(best_state)
         nets.append(net.cpu().eval())
         best_epochs.append(best_epoch)
-    ensemble = Ensemble(nets, target, *((level_mean, level_sd) if target == "level" else (0.0, 1.0))).eval()
+    scale = (level_mean, level_sd) if target.scaled else (0.0, 1.0)
+    ensemble = Ensemble(nets, target, *scale).eval()
     return TrainedModel(ensemble, fitted, architecture, recipe, target, log, best_epochs, device)
 
 
-def build_ensemble(card: dict, n_marks: int, n_bins: int):
-    """An untrained ensemble shaped as a card describes (recipe, members, target, level scale)."""
+def build_ensemble(card):
+    """An untrained ensemble shaped as a :class:`~chromepredict.card.ModelCard` describes (recipe,
+    members, target, level scale)."""
     from chromepredict.model import Ensemble
 
-    recipe = Recipe(**card["recipe"])
-    members = [_network(recipe, n_marks, n_bins, card["target"]) for _ in range(card["ensemble_members"])]
-    scale = card.get("level_scale", {})
-    return Ensemble(members, card["target"], scale.get("mean", 0.0), scale.get("sd", 1.0))
+    recipe = Recipe(**card.recipe)
+    target = card.target_kind
+    n_marks, n_bins = len(card.inputs.marks), card.inputs.n_bins
+    members = [_network(recipe, n_marks, n_bins, target) for _ in range(card.ensemble_members)]
+    scale = card.level_scale
+    return Ensemble(members, target, *((scale.mean, scale.sd) if scale else (0.0, 1.0)))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How ``train`` fits: the recipe by name and the choices that override it."""
+
+    architecture: str = "deepchrome"
+    target: str = "class"
+    seed: int = 0
+    device: str = "auto"
+    transform: str | None = None
+    max_epochs: int | None = None
+    members: int | None = None
+
+    def check(self) -> Settings:
+        """Fail fast on an unknown recipe, target or device; returns the settings with the device resolved."""
+        get_recipe(self.architecture)
+        get_target(self.target)
+        return replace(self, device=resolve_device(self.device))
+
+    def fit(self, train, valid, on_epoch=None):
+        return fit(
+            train, valid, self.architecture, self.target, self.seed, self.device, self.max_epochs,
+            on_epoch=on_epoch, transform=self.transform, members=self.members,
+        )  # fmt: skip

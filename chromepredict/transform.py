@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,9 +66,7 @@ class InputTransform:
             return self
         return InputTransform(self.kind, [self.log_mean[i] for i in index], [self.log_sd[i] for i in index])
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
     @classmethod
-    def from_dict(cls, values: dict) -> InputTransform:
-        return cls(**values)
+    def from_card(cls, card_transform) -> InputTransform:
+        """The transform a :class:`chromepredict.card.Transform` describes."""
+        return cls(card_transform.kind, list(card_transform.log_mean), list(card_transform.log_sd))

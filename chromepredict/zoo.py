@@ -4,56 +4,77 @@ resolving ``--model NAME|PATH``.
 The rule: a bare name of a pretrained model (``E003``) always means that model, even when a local
 file or folder has the same name; anything else is a path. To use a local folder named like a
 pretrained model, write it as a path (``./E003``).
+
+The package records the sha256 of every shipped model and card
+(:data:`chromepredict.pretrained_checksums.CHECKSUMS`, written by ``scripts/build_pretrained.py``):
+a pretrained model whose files differ from them (edited or damaged in site-packages) is refused.
 """
 
 from __future__ import annotations
 
-import json
 from importlib.resources import files
 from pathlib import Path
 
-from chromepredict.card import card_path
+from chromepredict.card import ModelCard, card_path, read_card, sha256_bytes
 from chromepredict.errors import UserError
 from chromepredict.onnx_io import LoadedModel, load_model
+from chromepredict.pretrained_checksums import CHECKSUMS
+from chromepredict.report import Report
 
 
 def pretrained_dir() -> Path:
     return Path(str(files("chromepredict") / "pretrained"))
 
 
-def available() -> dict[str, dict]:
-    """Name → card of every pretrained model."""
+def names() -> list[str]:
+    """The pretrained models' names."""
     folder = pretrained_dir()
-    if not folder.is_dir():
-        return {}
-    return {
-        path.parent.name: json.loads(card_path(path).read_text())
-        for path in sorted(folder.glob("*/model.onnx"))
-        if card_path(path).is_file()
-    }
+    return sorted(p.parent.name for p in folder.glob("*/model.onnx")) if folder.is_dir() else []
+
+
+def verify_shipped(name: str) -> Path:
+    """The pretrained model's ONNX path after checking both files against the recorded sha256s."""
+    path = pretrained_dir() / name / "model.onnx"
+    recorded = CHECKSUMS.get(name)
+    for file, key in ((path, "onnx"), (card_path(path), "card")):
+        if recorded is None or not file.is_file() or sha256_bytes(file.read_bytes()) != recorded[key]:
+            raise UserError(
+                f"{file}: the pretrained model {name} differs from the one shipped with chromepredict "
+                "(edited or damaged); reinstall chromepredict"
+            )
+    return path
+
+
+def available() -> dict[str, ModelCard]:
+    """Name → card of every pretrained model."""
+    return {name: read_card(verify_shipped(name))[0] for name in names()}
 
 
 def resolve(spec: str) -> tuple[Path, str | None]:
     """(path to open, a note when a local path of the same name was passed over)."""
-    names = available()
-    if spec in names:
+    known = names()
+    if spec in known:
         note = None
         if Path(spec).exists():
             note = f"--model {spec} is the pretrained model; write ./{spec} to use the local {spec}"
-        return pretrained_dir() / spec / "model.onnx", note
+        return verify_shipped(spec), note
     path = Path(spec)
     if path.exists():
         return path, None
     if path.suffix == ".onnx" or "/" in spec:
         raise UserError(
-            f"{spec}: model file not found; give a pretrained name ({', '.join(names) or 'none'}) or an existing .onnx"
+            f"{spec}: model file not found; give a pretrained name ({', '.join(known) or 'none'}) or an existing .onnx"
         )
     raise UserError(
-        f"unknown model {spec!r}; available: {', '.join(names) or 'none'} (see chromepredict models), or give a .onnx path"
+        f"unknown model {spec!r}; available: {', '.join(known) or 'none'} (see chromepredict models), or give a .onnx path"
     )
 
 
-def open_model(spec: str, threads: int = 1) -> tuple[LoadedModel, str | None]:
-    """A pretrained name, a .onnx file or a folder from ``chromepredict train``, and :func:`resolve`'s note."""
+def open_model(spec: str, report: Report, threads: int = 1) -> LoadedModel:
+    """A pretrained name, a .onnx file or a folder from ``chromepredict train``; a local path passed
+    over for a pretrained name of the same spelling is a warning on ``report``."""
     path, note = resolve(spec)
-    return load_model(path, threads), note
+    model = load_model(path, threads)
+    if note:
+        report.warn(note)
+    return model

@@ -40,7 +40,8 @@ from chromepredict import gate  # noqa: E402
 from chromepredict.expression import read_expression  # noqa: E402
 from chromepredict.features import WindowSpec  # noqa: E402
 from chromepredict.onnx_io import export_onnx, input_card, load_model, write_card  # noqa: E402
-from chromepredict.sources import from_tracks, with_expression  # noqa: E402
+from chromepredict.labelling import with_expression  # noqa: E402
+from chromepredict.sources import from_tracks  # noqa: E402
 from chromepredict.training import TrainingArrays, fit, score  # noqa: E402
 
 MODELS = {

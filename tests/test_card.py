@@ -26,7 +26,7 @@ def edit_card(folder, change):
 
 def test_a_sealed_card_loads(trained_model):
     card, data = read_card(trained_model / "model.onnx")
-    assert card["format_version"] == CARD_FORMAT and len(card["integrity"]) == 64
+    assert card.format_version == CARD_FORMAT and len(card.integrity) == 64
     assert data == (trained_model / "model.onnx").read_bytes()
 
 
@@ -57,18 +57,61 @@ def test_replaced_model_file_is_refused(copy):
         load_model(copy)
 
 
-@pytest.mark.parametrize("version", [1, 3, "2", None])
+@pytest.mark.parametrize("version", [1, 4, "2", None])
 def test_unknown_format_versions_are_refused(copy, version):
     edit_card(copy, lambda card: card.update(format_version=version))
     with pytest.raises(UserError, match="format_version"):
         load_model(copy)
 
 
-@pytest.mark.parametrize("field", ["target", "inputs", "transform", "integrity"])
+@pytest.mark.parametrize("field", ["target", "inputs", "transform", "integrity", "training_data"])
 def test_missing_fields_are_refused(copy, field):
     edit_card(copy, lambda card: card.pop(field))
-    with pytest.raises(UserError, match=f"lacks a valid '{field}'"):
+    with pytest.raises(UserError, match=f"field '{field}' is missing"):
         load_model(copy)
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        (("inputs", "flank"), "5000", "'inputs.flank' should be a whole number"),
+        (("inputs", "marks"), "H3K4me3", "'inputs.marks' should be a list"),
+        (
+            ("metrics", "held_out", "test", "roc_auc"),
+            "high",
+            "'metrics.held_out.test.roc_auc' should be a number",
+        ),
+        (("training_data", "gene_ids"), None, "'training_data.gene_ids' should be a list"),
+        (("best_epochs",), [1.5], "'best_epochs[0]' should be a whole number"),
+    ],
+)
+def test_mistyped_fields_are_refused_naming_the_field(copy, path, value, message):
+    """Every field is checked on load, nested ones too: one line naming the field, never a KeyError later."""
+
+    def change(card):
+        node = card
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    edit_card(copy, change)
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+        load_model(copy)
+
+
+def test_a_deeply_nested_card_is_one_line(copy):
+    (copy / "model.card.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(UserError, match="not a chromepredict model card"):
+        load_model(copy)
+
+
+def test_a_format_2_card_still_loads(tmp_path):
+    """Models trained with chromepredict 0.2 (card format 2) still load and predict."""
+    from conftest import DATA
+
+    card, _ = read_card(DATA / "format2" / "model.onnx")
+    assert card.format_version == CARD_FORMAT and card.metrics.held_out["test"]["roc_auc"] > 0
+    assert card.genome_builds == ("hg19",)
 
 
 def test_not_json(copy):

@@ -96,7 +96,7 @@ def test_console_script_entry_point(tracks, example, tmp_path):
 @pytest.mark.parametrize(
     "option, message",
     [
-        (["--orientation", "upstream"], "--orientation 'upstream' is unknown"),
+        (["--orientation", "upstream"], "'upstream' is not one of '5to3', 'genomic'"),
         (["--bin-size", "300"], "multiple of the bin size"),
         (["--gene-type", "lincRNA"], "--all-genes"),
         (["--threads", "0"], "Invalid value for '--threads'"),
@@ -112,7 +112,7 @@ def test_bad_option_values(cli, tracks, example, tmp_path, option, message):
 def test_threads_default_to_the_usable_cores_at_most_8(monkeypatch, cores, expected):
     import os
 
-    from chromepredict import cli
+    from chromepredict import options
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores, raising=False)
-    assert cli.default_threads() == expected
+    assert options.default_threads() == expected

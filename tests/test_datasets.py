@@ -70,8 +70,9 @@ def test_remc_folder_layout(tmp_path):
 
 def test_labels_match_published_labels(example, tracks):
     from chromepredict.features import WindowSpec
+    from chromepredict.labelling import with_expression
     from chromepredict.marks import assign_marks
-    from chromepredict.sources import from_tracks, with_expression
+    from chromepredict.sources import from_tracks
 
     data = from_tracks(assign_marks(tracks, []), example["gtf"], WindowSpec(), gene_type=None)
     labelled = with_expression(data, read_expression(example["expression"]))

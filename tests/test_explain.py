@@ -78,9 +78,10 @@ def test_integrated_gradients_completeness(small_model):
     from chromepredict import explain
     from chromepredict.datasets import read_deepchrome_csv
     from chromepredict.features import FeatureSet, WindowSpec
+    from chromepredict.report import Report
     from chromepredict.zoo import open_model
 
-    model, _ = open_model(str(small_model))
+    model = open_model(str(small_model), Report.silent())
     net = explain.torch_network(model)
     data = read_deepchrome_csv(TOY / "test.csv").subset(np.arange(3))
     inputs, _ = model.inputs(data)
@@ -126,7 +127,7 @@ def test_explain_pretrained_model_with_tracks(cli, tracks, example, tmp_path):
     influence = pd.read_csv(out / "bin_influence.tsv", sep="\t")
     # bins near the TSS stand out (paper Fig. 4b): the trend peaks within 1 kb of it
     assert abs(influence.loc[influence["trend"].idxmax(), "centre_bp"]) <= 1000
-    assert (out / "attribution_ENSG00000197530.png").is_file()
+    assert (out / "attribution_MIB2.png").is_file()  # named as the user asked for the gene
 
 
 @pytest.mark.parametrize("gtf_names", ["chr1", "1"])
@@ -186,7 +187,7 @@ def test_explain_a_level_model(cli, tracks, example, tmp_path):
     assert code == 0, stderr
     restarts = pd.read_csv(out / "class_map_restarts.tsv", sep="\t")
     assert "level_change" in restarts.columns
-    assert (out / "attribution_ENSG00000197530.png").is_file()
+    assert (out / "attribution_MIB2.png").is_file()
 
 
 def test_genes_are_checked_before_the_optimisation(cli, small_model, tmp_path, monkeypatch):
@@ -211,8 +212,20 @@ def test_genes_are_checked_before_the_optimisation(cli, small_model, tmp_path, m
     assert set(pd.read_csv(tmp_path / "y" / "attributions.tsv", sep="\t")["gene_id"]) == {"ENSG00000172936"}
 
 
-def test_explain_needs_every_mark_before_reading(cli, tracks, example, tmp_path):
+def test_explain_takes_the_subsets_of_marks_predict_scores(cli, tracks, example, tmp_path):
+    """Three of five marks: explained like predict scores them (the others masked as not measured);
+    their attributions are 0 and their signal empty; --no-class-maps skips the optimisation."""
     three = [t for t in tracks if any(m in t for m in ("H3K4me3", "H3K36me3", "H3K27me3"))]
-    code, _, stderr = cli("explain", "--model", "E003", *three, "--gtf", example["gtf"], "-o", tmp_path / "x")
-    assert code == 2 and "explain needs every mark of model E003" in stderr
-    assert not (tmp_path / "x").exists()
+    out = tmp_path / "x"
+    code, stdout, stderr = cli(
+        "explain", "--model", "E003", *three, "--gtf", example["gtf"], "-o", out, "--genes", "MIB2,LIN28A",
+        "--no-class-maps",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "scoring from 3 of 5 marks" in stderr
+    assert not (out / "class_maps.tsv").exists() and (out / "bin_influence.tsv").is_file()
+    table = pd.read_csv(out / "attributions.tsv", sep="\t")
+    absent = table["mark"].isin(["H3K4me1", "H3K9me3"])
+    assert (table.loc[absent, "attribution"] == 0).all() and table.loc[absent, "signal"].isna().all()
+    assert (table.loc[~absent, "attribution"] != 0).any()
+    assert {"attribution_MIB2.png", "attribution_LIN28A.png"} <= {p.name for p in out.iterdir()}

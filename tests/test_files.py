@@ -17,9 +17,12 @@ from chromepredict.files import (
     atomic_path,
     check_output_dir,
     check_output_file,
+    check_outputs,
     delivered_together,
     write_text_atomic,
 )
+
+RUN = "test-run"  # the command a test's folder is written by
 
 as_root = pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
 
@@ -30,8 +33,8 @@ def umask() -> int:
     return mask
 
 
-def write_run(folder: Path, files: dict[str, str]) -> None:
-    with atomic_dir(folder) as tmp:
+def write_run(folder: Path, files: dict[str, str], run: str = RUN) -> None:
+    with atomic_dir(folder, run) as tmp:
         for name, text in files.items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             (tmp / name).write_text(text)
@@ -281,7 +284,7 @@ def test_foreign_folder_is_refused_and_untouched(tmp_path):
     out.mkdir()
     (out / "thesis.docx").write_text("precious")
     with pytest.raises(UserError, match="holds files chromepredict did not write"):
-        check_output_dir(out)
+        check_output_dir(out, RUN)
     with pytest.raises(UserError, match=str(out)):
         write_run(out, {"a.tsv": "a"})
     assert listing(out) == {"thesis.docx"}
@@ -299,7 +302,7 @@ def test_file_in_place_of_the_folder_is_refused(tmp_path):
 
 def test_missing_parent_folder_is_refused(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
-        check_output_dir(tmp_path / "nope" / "run")
+        check_output_dir(tmp_path / "nope" / "run", RUN)
     assert os.listdir(tmp_path) == []
 
 
@@ -310,7 +313,7 @@ def test_read_only_parent_is_refused(tmp_path):
     folder.chmod(0o555)
     try:
         with pytest.raises(UserError, match="not writable"):
-            check_output_dir(folder / "run")
+            check_output_dir(folder / "run", RUN)
     finally:
         folder.chmod(0o755)
 
@@ -319,7 +322,7 @@ def test_read_only_parent_is_refused(tmp_path):
 def test_failed_run_leaves_the_previous_output(tmp_path, error):
     out = tmp_path / "run"
     write_run(out, {"a.tsv": "a1", "b.tsv": "b1"})
-    with pytest.raises(error), atomic_dir(out) as tmp:
+    with pytest.raises(error), atomic_dir(out, RUN) as tmp:
         (tmp / "a.tsv").write_text("half")
         raise error
     assert listing(out) == {"a.tsv", "b.tsv", MARKER}
@@ -329,7 +332,98 @@ def test_failed_run_leaves_the_previous_output(tmp_path, error):
 
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
 def test_failed_first_run_leaves_nothing(tmp_path, error):
-    with pytest.raises(error), atomic_dir(tmp_path / "run") as tmp:
+    with pytest.raises(error), atomic_dir(tmp_path / "run", RUN) as tmp:
         (tmp / "a.tsv").write_text("half")
         raise error
     assert os.listdir(tmp_path) == []
+
+
+# ---- what a run may replace ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", ["notes.txt", "analysis/figure.png", "sub/deeper/x.tsv", "empty-dir/"])
+def test_a_users_file_at_any_depth_stops_a_rerun(tmp_path, extra):
+    out = tmp_path / "run"
+    write_run(out, {"a.tsv": "a1", "sub/c.tsv": "c1"})
+    added = out / extra
+    if extra.endswith("/"):
+        added.mkdir()
+    else:
+        added.parent.mkdir(parents=True, exist_ok=True)
+        added.write_text("mine")
+    with pytest.raises(UserError, match="files that the earlier run did not write"):
+        write_run(out, {"a.tsv": "a2"})
+    assert added.exists() and (out / "a.tsv").read_text() == "a1"
+
+
+def test_a_folder_of_another_command_is_never_replaced(tmp_path):
+    out = tmp_path / "model"
+    write_run(out, {"model.onnx": "weights"}, run="train")
+    with pytest.raises(
+        UserError, match="output of chromepredict train, which predict --samplesheet will not"
+    ):
+        write_run(out, {"summary.tsv": "x"}, run="predict --samplesheet")
+    assert (out / "model.onnx").read_text() == "weights"
+
+
+def test_a_0_2_manifest_names_its_command(tmp_path):
+    """Folders written by chromepredict 0.2 record only the command line: still told apart."""
+    out = tmp_path / "ex"
+    out.mkdir()
+    (out / "a.bw").write_text("x")
+    (out / MARKER).write_text(json.dumps({"command": "chromepredict demo --export ex", "files": ["a.bw"]}))
+    with pytest.raises(UserError, match="output of chromepredict demo --export"):
+        check_output_dir(out, "predict --samplesheet")
+    check_output_dir(out, "demo --export")
+
+
+def test_a_stale_part_folder_is_cleared_by_the_next_run(tmp_path):
+    out = tmp_path / "run"
+    stale = tmp_path / ".run.part"
+    (stale / "half").mkdir(parents=True)
+    (stale / "half" / "a.tsv").write_text("half")
+    write_run(out, {"a.tsv": "a"})
+    assert sorted(os.listdir(tmp_path)) == ["run"] and listing(out) == {"a.tsv", MARKER}
+
+
+def test_a_second_run_on_the_same_folder_is_refused_while_the_first_writes(tmp_path):
+    out = tmp_path / "run"
+    started, release = threading.Event(), threading.Event()
+
+    def first():
+        with atomic_dir(out, RUN) as tmp:
+            (tmp / "a.tsv").write_text("first")
+            started.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    started.wait(10)
+    try:
+        with pytest.raises(UserError, match="another chromepredict run is writing this folder"):
+            write_run(out, {"a.tsv": "second"})
+    finally:
+        release.set()
+        worker.join()
+    assert (out / "a.tsv").read_text() == "first"
+
+
+def test_outputs_may_not_destroy_inputs_or_each_other(tmp_path):
+    gtf, track = tmp_path / "genes.gtf", tmp_path / "data" / "H3K4me3.bw"
+    track.parent.mkdir()
+    for path in (gtf, track):
+        path.write_text("input")
+    with pytest.raises(UserError, match="-o .*genes.gtf: is .*an input of this run"):
+        check_outputs([gtf, track], files=[("-o", gtf)])
+    with pytest.raises(UserError, match="holds .*H3K4me3.bw, an input"):
+        check_outputs([gtf, track], folders=[("-o", tmp_path / "data")])
+    with pytest.raises(UserError, match="-o .* and --bed .* overlap"):
+        check_outputs([gtf], files=[("-o", tmp_path / "x.bed"), ("--bed", tmp_path / "x.bed")])
+    link = tmp_path / "link.bw"
+    link.symlink_to(track)
+    with pytest.raises(UserError, match="an input of this run"):
+        check_outputs([track], files=[("-o", link)])
+    check_outputs(
+        [gtf, track], files=[("-o", tmp_path / "p.tsv"), ("--bed", tmp_path / "p.bed"), ("-o", "-")]
+    )
+    assert gtf.read_text() == track.read_text() == "input"

@@ -113,7 +113,7 @@ def test_csv_and_tracks_agree_once_oriented(cli, trained_model, tracks, example,
     auc_csv = roc_auc_score(by_csv["label"], by_csv["p_high"])
     auc_tracks = roc_auc_score(by_tracks["label"], by_tracks["p_high"])
     assert abs(auc_csv - auc_tracks) <= 0.015, (auc_csv, auc_tracks)
-    assert json.loads((tmp_path / "csv" / "metrics.json").read_text())["n_genes"] == 186
+    assert json.loads((tmp_path / "csv" / "metrics.json").read_text())["all_genes"]["n_genes"] == 186
 
 
 def test_grch38_genes_on_hg19_tracks_are_named_on_stderr(cli, tracks, trained_model, tmp_path):

@@ -13,11 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-EXE = shutil.which("chromepredict")
+CLI = [sys.executable, "-m", "chromepredict"]  # the installed package, whatever PATH holds
 
 
 def predict(tracks, example, model, *extra, **kwargs):
-    args = [EXE, "predict", *tracks, "--gtf", str(example["gtf"]), "--model", str(model), *map(str, extra)]
+    args = [*CLI, "predict", *tracks, "--gtf", str(example["gtf"]), "--model", str(model), *map(str, extra)]
     return subprocess.run(args, capture_output=True, text=True, **kwargs)
 
 
@@ -52,7 +52,7 @@ def test_named_pipe_is_written_through(tracks, example, trained_model, tmp_path)
 
 def test_process_substitution(tracks, example, trained_model, tmp_path):
     quoted = " ".join(f"'{t}'" for t in tracks)
-    command = f"'{EXE}' predict {quoted} --gtf '{example['gtf']}' --model '{trained_model}' -o >(gzip > '{tmp_path}/p.tsv.gz')"
+    command = f"'{sys.executable}' -m chromepredict predict {quoted} --gtf '{example['gtf']}' --model '{trained_model}' -o >(gzip > '{tmp_path}/p.tsv.gz')"
     result = subprocess.run(["bash", "-c", command + "; wait"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     for _ in range(50):  # the substituted gzip may finish just after bash
@@ -117,23 +117,19 @@ def test_rerun_into_a_folder_leaves_only_this_runs_files(cli, trained_model, tra
         out,
     )
     assert code == 0, stderr
-    (out / "stale.txt").write_text("from an earlier run")
     marker = (out / "chromepredict-run.json").read_text()
     assert "metrics.json" in marker
-    code, _, stderr = cli(
-        "evaluate",
-        "--model",
-        trained_model,
-        *tracks,
-        "--gtf",
-        example["gtf"],
-        "--expression",
-        example["expression"],
-        "-o",
-        out,
-    )
+    again = ("evaluate", "--model", trained_model, *tracks, "--gtf", example["gtf"], "--expression",
+             example["expression"], "-o", out)  # fmt: skip
+    (out / "notes.txt").write_text("the user's own file")
+    code, _, stderr = cli(*again)
+    assert code == 2 and "files that the earlier run did not write (notes.txt)" in stderr
+    assert (out / "notes.txt").read_text() == "the user's own file"
+    (out / "notes.txt").unlink()
+    (out / "roc_curve.png").unlink()  # a file of the run's own may be gone: the rest is replaced
+    code, _, stderr = cli(*again)
     assert code == 0, stderr
-    assert not (out / "stale.txt").exists() and (out / "metrics.json").is_file()
+    assert (out / "metrics.json").is_file() and (out / "roc_curve.png").is_file()
 
 
 def test_a_foreign_folder_is_never_overwritten(cli, trained_model, tracks, example, tmp_path):
@@ -208,13 +204,13 @@ def test_sigterm_during_train_leaves_nothing(tmp_path):
     toy = Path(__file__).parent / "data" / "toy"
     out = tmp_path / "model"
     process = subprocess.Popen(
-        [EXE, "train", "--csv-dir", toy, "-o", out, "--max-epochs", "60", "--members", "5"],
+        [*CLI, "train", "--csv-dir", toy, "-o", out, "--max-epochs", "60", "--members", "5"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     deadline = time.time() + 60
-    while not list(tmp_path.glob(".model.*.part")) and time.time() < deadline and process.poll() is None:
+    while not list(tmp_path.glob(".model.part")) and time.time() < deadline and process.poll() is None:
         time.sleep(0.01)
     assert process.poll() is None, "training ended before it could be interrupted"
     process.send_signal(signal.SIGTERM)

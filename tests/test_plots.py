@@ -65,9 +65,9 @@ def benchmark_table(with_ci: bool, with_n: bool = True) -> pd.DataFrame:
     rows = []
     for cell, n in (("E003", 93), ("E004", 1200)):
         for method, auc in (("deepchrome", 0.8), ("svm", 0.3)):
-            row = {"cell_type": cell, "method": method, "test_auc": auc}
+            row = {"cell_type": cell, "method": method, "test_score": auc}
             if with_ci:
-                row |= {"test_auc_low": auc - 0.05, "test_auc_high": auc + 0.04}
+                row |= {"test_score_low": auc - 0.05, "test_score_high": auc + 0.04}
             if with_n:
                 row["n_test"] = n
             rows.append(row)
@@ -94,7 +94,12 @@ def test_benchmark_bars_without_optional_columns():
 
 def test_benchmark_bars_of_a_level_benchmark_say_spearman():
     """A --target level benchmark is labelled Spearman, with chance at 0 (not an AUC line at 0.5)."""
-    ax = plots.build_benchmark_bars(benchmark_table(with_ci=False), "t", "Spearman").axes[0]
+    from chromepredict.targets import get_target
+
+    level = get_target("level")
+    ax = plots.build_benchmark_bars(
+        benchmark_table(with_ci=False), "t", level.metric_name, level.chance
+    ).axes[0]
     assert ax.get_ylabel() == "test Spearman"
     chance = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert chance == [0.0]

@@ -8,38 +8,37 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from chromepredict.annotation import GENE_COLUMNS
 from chromepredict.features import FeatureSet, WindowSpec
 from chromepredict.marks import CORE_MARKS
-from chromepredict.prediction import LEVEL_COLUMNS, PREDICTION_COLUMNS
+from chromepredict.report import Report
 from chromepredict.trackinfo import TrackProfile
 from chromepredict.zoo import available, open_model, pretrained_dir
 
 NAMES = ["E003", "E003-E123", "E003-E123-level", "E003-level", "E123", "E123-level"]
+PREDICTION_COLUMNS = [*GENE_COLUMNS, "p_high", "call"]
+LEVEL_COLUMNS = [*GENE_COLUMNS, "level"]
 
 
 def test_pretrained_models_are_shipped_with_cards():
     cards = available()
     assert sorted(cards) == NAMES
     for name, card in cards.items():
-        assert card["inputs"]["marks"] == list(CORE_MARKS) and card["inputs"]["mark_subsets"]
-        assert (card["inputs"]["flank"], card["inputs"]["bin_size"], card["inputs"]["orientation"]) == (
-            5000,
-            100,
-            "5to3",
-        )
-        assert card["genome_build"] == "hg19" and card["transform"]["kind"] == "track-log1p"
-        assert card["target"] == ("level" if name.endswith("level") else "class")
-        assert set(card["metrics"]["cross_validated"]) == set(card["cell_types"])
-        assert len(card["training_data"]["views"]) >= 10  # trained on pipeline views, listed on the card
-        assert "Roadmap" in card["training_data"]["licence"]
-        assert card["ensemble_members"] >= 5
+        assert card.inputs.marks == CORE_MARKS and card.inputs.mark_subsets
+        assert (card.inputs.flank, card.inputs.bin_size, card.inputs.orientation) == (5000, 100, "5to3")
+        assert card.genome_builds[0] == "hg19" and card.transform.kind == "track-log1p"
+        assert card.target == ("level" if name.endswith("level") else "class")
+        assert set(card.metrics.cross_validated) == set(card.cell_types)
+        assert len(card.training_data.views) >= 10  # trained on pipeline views, listed on the card
+        assert "Roadmap" in card.training_data.licence
+        assert card.ensemble_members >= 5
         assert (pretrained_dir() / name / "model.onnx").stat().st_size < 3_000_000
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_golden_pairs_replay(name):
     golden = np.load(pretrained_dir() / name / "golden.npz")
-    model, _ = open_model(name)
+    model = open_model(name, Report.silent())
     n = len(golden["features"])
     genes = pd.DataFrame(
         {"gene_id": [f"g{i}" for i in range(n)], "gene_name": "", "chrom": "", "tss": 0, "strand": "+"}
@@ -167,11 +166,11 @@ def test_evaluate_pretrained_on_its_training_genes_says_so(cli, tracks, example,
     )
     assert code == 0, stderr
     result = json.loads((tmp_path / "ev" / "metrics.json").read_text())
-    assert result["n_genes"] == 369 and result["roc_auc"] > 0.8
+    assert result["genes"] == 369 and result["all_genes"]["roc_auc"] > 0.8
     assert result["training_genes"] == 369 and "not a test" in result["caveat"]
-    assert (
-        "E123 on 369 genes" in stdout and "caveat: 369 of 369 genes were used to train model E123" in stdout
-    )
+    assert "held_out" not in result and result["headline"] == "all_genes"  # no other genes to lead with
+    assert "E123 on 369 genes" in stdout
+    assert "warning: 369 of 369 genes were used to train model E123" in stderr
 
 
 def test_predict_with_expression_on_training_genes_says_so(cli, tracks, example, tmp_path):

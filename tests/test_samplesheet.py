@@ -79,12 +79,13 @@ def test_predict_samplesheet_equals_single_runs(cli, tmp_path, tracks, example, 
         "-o",
         out,
         "--bed",
-        "yes",
     )
     assert code == 1  # sample C failed; A and B finished
     assert "C: " in stderr and "missing.bw" in stderr
     summary = pd.read_csv(out / "summary.tsv", sep="\t").set_index("sample")
-    assert summary.loc["C", "status"] == "failed" and summary.loc["A", "status"] == "ok"
+    # A's AUC is on the model's training genes: status warning, the warning's text in the summary
+    assert summary.loc["C", "status"] == "failed" and summary.loc["A", "status"] == "warning"
+    assert "not a test" in summary.loc["A", "warnings"]
     assert summary.loc["A", "genes"] == 369 and summary.loc["A", "high"] + summary.loc["A", "low"] == 369
     assert summary.loc["A", "auc"] > 0.8
     code, _, stderr = cli(
@@ -131,7 +132,7 @@ def test_a_corrupt_or_crashing_sample_fails_alone(cli, tmp_path, tracks, example
     def crash(model, inputs, *args):  # sample C's process dies as if killed for memory
         import os
 
-        if any("/C-" in m for m in inputs.marks):
+        if any("/C-" in m for m in inputs.files.values()):
             os._exit(9)
         return real(model, inputs, *args)
 
@@ -171,7 +172,6 @@ def test_bed_reads_back_with_an_independent_parser(cli, tmp_path, tracks, exampl
         "-o",
         tmp_path / "p.tsv",
         "--bed",
-        bed,
     )
     assert code == 0, stderr
     lines = bed.read_text().splitlines()
@@ -288,7 +288,7 @@ def test_level_bed_lines_do_not_depend_on_the_other_genes(cli, tmp_path, tracks,
         bed = tmp_path / f"{name}.bed"
         code, _, stderr = cli(
             "predict", *tracks, "--gtf", gtf, "--model", "E003-E123-level", "-o", tmp_path / f"{name}.tsv",
-            "--bed", bed,
+            "--bed",
         )  # fmt: skip
         assert code == 0, stderr
         beds.append({line.split("\t")[3]: line for line in bed.read_text().splitlines()[1:]})
@@ -332,7 +332,7 @@ def test_readme_worked_example(tmp_path):
     exe = shutil.which("chromepredict")
     run(exe, "demo", "--export", "ex")
     predicted = run(exe, "predict", "--samplesheet", "ex/samples.csv", "--gtf", "ex/genes.gtf.gz", "-o", "results",
-                    "--bed", "yes")  # fmt: skip
+                    "--bed")  # fmt: skip
     assert "E003_three_marks: scoring from 3 of 5 marks" in predicted.stderr
     run(shutil.which("snakemake"), "-s", WORKFLOW, "--cores", 2, "--config", "samplesheet=ex/samples.csv",
         "gtf=ex/genes.gtf.gz", "outdir=results-smk")  # fmt: skip

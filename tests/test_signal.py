@@ -10,9 +10,19 @@ from conftest import DATA
 from chromepredict.annotation import read_tss
 from chromepredict.datasets import read_deepchrome_csv
 from chromepredict.errors import UserError
+from chromepredict.extraction import EXACT_BINS
 from chromepredict.features import WindowSpec
 from chromepredict.marks import CORE_MARKS, assign_marks
-from chromepredict.signal import EXACT_BINS, extract
+
+
+def extract(genes, files, spec=WindowSpec(), threads=1):
+    """The tracks read through the one door for a gene table (no GTF file needed)."""
+    from chromepredict.annotation import GeneTable
+    from chromepredict.sources import read_tracks
+    from chromepredict.tracks import Track
+
+    tracks = [Track.open(path, mark) for mark, path in files.items()]
+    return read_tracks(tracks, GeneTable(genes.reset_index(drop=True)), "genes.gtf", spec, threads)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +50,8 @@ def isolated(genes, gene_ids, reach=20_000):
 @pytest.mark.parametrize("split", ["train", "valid"])
 def test_exact_counts_genomic_orientation(genes, files, split):
     published = read_deepchrome_csv(DATA / "roadmap_E003" / f"{split}.csv.gz")
-    data, dropped = extract(genes, files, WindowSpec(orientation="genomic"))
-    assert len(dropped) == 0
+    data = extract(genes, files, WindowSpec(orientation="genomic"))
+    assert len(data.genes) == len(genes) and data.present is None
     ids = isolated(genes, published.genes["gene_id"])
     assert len(ids) > 150
     ours = data.features[data.genes.set_index("gene_id").index.get_indexer(ids)]
@@ -50,8 +60,8 @@ def test_exact_counts_genomic_orientation(genes, files, split):
 
 
 def test_five_to_three_reverses_minus_strand(genes, files):
-    genomic, _ = extract(genes, files, WindowSpec(orientation="genomic"))
-    oriented, _ = extract(genes, files, WindowSpec(orientation="5to3"))
+    genomic = extract(genes, files, WindowSpec(orientation="genomic"))
+    oriented = extract(genes, files, WindowSpec(orientation="5to3"))
     minus = (genomic.genes["strand"] == "-").to_numpy()
     assert minus.any() and (~minus).any()
     np.testing.assert_array_equal(oriented.features[~minus], genomic.features[~minus])
@@ -61,8 +71,8 @@ def test_five_to_three_reverses_minus_strand(genes, files):
 
 
 def test_parallel_reading_matches_serial(genes, files):
-    serial, _ = extract(genes, files)
-    parallel, _ = extract(genes, files, threads=2)
+    serial = extract(genes, files)
+    parallel = extract(genes, files, threads=2)
     np.testing.assert_array_equal(serial.features, parallel.features)
 
 
@@ -101,8 +111,9 @@ def test_aliases_missing_data_and_edges(edge_tracks):
             "strand": ["+", "-", "+", "+"],
         }
     )
-    data, dropped = extract(genes, edge_tracks, WindowSpec(flank=100, bin_size=50))
-    assert list(dropped["gene_id"]) == ["Z"]  # chr7 is in no track: reported, not fatal
+    data = extract(genes, edge_tracks, WindowSpec(flank=100, bin_size=50))
+    assert list(data.genes["gene_id"]) == ["A", "B", "M"]  # chr7 is in no track: left out, with a warning
+    assert any("1 genes on chr7 left out" in w for w in data.provenance.warnings)
     a, b, m = data.features
     # A: window [-49, 151), bins of 50; signal i+1 on [0, 50): bin 0 holds 1 base, bin 1 49 bases
     np.testing.assert_allclose(a[0], [1 / 50, 49 / 50, 0.0, 0.0], rtol=1e-6)
@@ -162,11 +173,11 @@ def test_nan_counts_as_zero_in_both_paths(tmp_path):
             ("chr1", 975, 1000, float("nan")),
         ],
     )
-    inside, _ = extract(
+    inside = extract(
         one_gene(50), {"H3K4me3": str(path)}, WindowSpec(flank=50, bin_size=50, orientation="genomic")
     )
     np.testing.assert_allclose(inside.features[0, 0], [2.0, 0.0])
-    across, _ = extract(
+    across = extract(
         one_gene(1000), {"H3K4me3": str(path)}, WindowSpec(flank=50, bin_size=50, orientation="genomic")
     )
     np.testing.assert_allclose(across.features[0, 0], [2.0, 0.0])  # [950, 1000) then beyond the end
@@ -177,12 +188,12 @@ def test_nan_counts_as_zero_in_both_paths(tmp_path):
 )
 def test_base_by_base_path_equals_the_fast_path(genes, files, monkeypatch):
     """The reader used under pybigtools 0.2 (base by base) gives the fast path's values."""
-    import chromepredict.signal as signal
+    import chromepredict.extraction as signal
 
-    fast, _ = extract(genes.head(60), files)
+    fast = extract(genes.head(60), files)
     monkeypatch.setattr(signal, "EXACT_BINS", False)
-    monkeypatch.setattr(signal, "_read_bases", _kwargs_for_old_reader(signal._read_bases))
-    slow, _ = extract(genes.head(60), files)
+    monkeypatch.setattr(signal, "_bases_from_values", _kwargs_for_old_reader(signal._bases_from_values))
+    slow = extract(genes.head(60), files)
     np.testing.assert_allclose(slow.features, fast.features, rtol=1e-5, atol=1e-6)
 
 

@@ -5,7 +5,11 @@ import pyBigWig
 import pytest
 
 from chromepredict.assembly import KNOWN_SIZES, build_from_gtf_header, canonical_build, recognise
-from chromepredict.signal import track_profile
+from chromepredict.tracks import Track
+
+
+def track_profile(path):
+    return Track.open(path, "H3K4me3").profile
 
 
 def write(path, chroms, entries):

@@ -14,6 +14,7 @@ import pytest
 import torch
 from conftest import DATA
 
+from chromepredict.card import read_card
 from chromepredict.datasets import read_deepchrome_csv
 from chromepredict.training import build_ensemble, resolve_device
 from chromepredict.transform import InputTransform
@@ -48,31 +49,31 @@ def test_train_writes_the_model_folder(csv_model):
         "learning_curve.png",
         "chromepredict-run.json",
     }  # fmt: skip  (no test.csv here, so no test_predictions.tsv)
-    card = json.loads((csv_model / "model.card.json").read_text())
-    assert card["inputs"]["marks"] == ["H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3"]
-    assert card["inputs"]["orientation"] == "genomic" and card["inputs"]["n_bins"] == 100
-    assert card["transform"]["kind"] == "track-log1p" and len(card["transform"]["log_mean"]) == 5
-    assert card["architecture"] == "deepchrome" and card["ensemble_members"] == len(card["best_epochs"]) == 5
-    assert card["training_data"]["splits"]["train"]["genes"] == 185
-    assert card["training_data"]["split"] == "train.csv / valid.csv / test.csv as given"
-    assert len(card["training_data"]["gene_ids"]) == 185 + 186
-    assert card["metrics"]["valid"]["roc_auc"] > 0.75  # real signal: H3K4me3 alone gives 0.8 here
+    card, _ = read_card(csv_model / "model.onnx")
+    assert card.inputs.marks == ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3")
+    assert card.inputs.orientation == "genomic" and card.inputs.n_bins == 100
+    assert card.transform.kind == "track-log1p" and len(card.transform.log_mean) == 5
+    assert card.architecture == "deepchrome" and card.ensemble_members == len(card.best_epochs) == 5
+    assert card.training_data.splits["train"]["genes"] == 185
+    assert card.training_data.split == "train.csv / valid.csv / test.csv as given"
+    assert len(card.training_data.gene_ids) == 185 + 186
+    assert card.metrics.held_out["valid"]["roc_auc"] > 0.75  # real signal: H3K4me3 alone gives 0.8 here
     log = pd.read_csv(csv_model / "training_log.tsv", sep="\t")
     assert list(log.columns) == ["member", "epoch", "loss", "train_score", "valid_score", "valid_loss"]
     assert sorted(log["member"].unique()) == [1, 2, 3, 4, 5]
     # each network keeps the epoch of its lowest validation log loss (the first, on ties)
     per_member = log.loc[log.groupby("member")["valid_loss"].idxmin(), "epoch"].tolist()
-    assert per_member == card["best_epochs"]
+    assert per_member == list(card.best_epochs)
     assert log["valid_loss"].between(0.1, 1.5).all()  # log loss of real P(high): below chance's 0.69 at best
 
 
 def test_onnx_matches_torch_on_real_inputs(csv_model):
-    card = json.loads((csv_model / "model.card.json").read_text())
-    ensemble = build_ensemble(card, 5, 100)
+    card, _ = read_card(csv_model / "model.onnx")
+    ensemble = build_ensemble(card)
     ensemble.load_state_dict(torch.load(csv_model / "model.pt")["state_dict"])
     ensemble.eval()
     data = read_deepchrome_csv(ROADMAP / "valid.csv.gz")
-    inputs = InputTransform.from_dict(card["transform"]).apply(data.features, data.scales)
+    inputs = InputTransform.from_card(card.transform).apply(data.features, data.scales)
     mask = np.ones((len(inputs), 5), np.float32)
     with torch.no_grad():
         expected = ensemble(torch.from_numpy(inputs), torch.from_numpy(mask)).numpy()
@@ -125,10 +126,10 @@ def test_train_from_tracks_records_the_split(tmp_path, cli, tracks, example):
         "2",
     )
     assert code == 0, stderr
-    card = json.loads((out / "model.card.json").read_text())
-    assert card["genome_build"] == "hg19"  # recognised from the tracks' chromosome sizes
-    assert card["training_data"]["split"].startswith("by whole chromosome (split seed 0): validation chr")
-    splits = card["training_data"]["splits"]
+    card, _ = read_card(out / "model.onnx")
+    assert card.genome_builds == ("hg19",)  # recognised from the tracks' chromosome sizes
+    assert card.training_data.split.startswith("by whole chromosome (split seed 0): validation chr")
+    splits = card.training_data.splits
     assert sum(s["genes"] for s in splits.values()) == 369
     test = pd.read_csv(out / "test_predictions.tsv", sep="\t")
     assert len(test) == splits["test"]["genes"]
@@ -143,8 +144,8 @@ def test_extra_marks_are_trained_on_and_recorded(tmp_path, cli, tracks, example)
         "-o", out, "--max-epochs", "1",
     )  # fmt: skip
     assert code == 0, stderr
-    card = json.loads((out / "model.card.json").read_text())
-    assert card["inputs"]["marks"] == ["H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3", "H3K27ac"]
+    card, _ = read_card(out / "model.onnx")
+    assert card.inputs.marks == ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3", "H3K27ac")
     code, _, stderr = cli(
         "predict", *tracks, "--gtf", example["gtf"], "--model", out, "-o", tmp_path / "p.tsv"
     )
@@ -180,9 +181,10 @@ def test_evaluate_csv_metrics_match_an_independent_computation(tmp_path, cli, cs
     table = pd.read_csv(tmp_path / "ev" / "predictions.tsv", sep="\t")
     assert list(table.columns) == ["gene_id", "p_high", "label", "used_in_training"]
     labels = read_deepchrome_csv(TOY / "test.csv").labels
-    assert (table["label"].to_numpy() == labels).all() and result["n_genes"] == 9
-    assert result["roc_auc"] == pytest.approx(roc_auc_score(labels, table["p_high"]), abs=1e-6)
-    assert result["pr_auc"] == pytest.approx(average_precision_score(labels, table["p_high"]), abs=1e-6)
+    scores = result["all_genes"]
+    assert (table["label"].to_numpy() == labels).all() and scores["n_genes"] == 9
+    assert scores["roc_auc"] == pytest.approx(roc_auc_score(labels, table["p_high"]), abs=1e-6)
+    assert scores["pr_auc"] == pytest.approx(average_precision_score(labels, table["p_high"]), abs=1e-6)
     assert "caveat" not in result  # the toy genes are not the model's training genes
 
 
@@ -203,12 +205,12 @@ def test_level_target_beats_h3k4me3(tmp_path, cli, tracks, example):
             "--target", "level", "-o", out, "--split-seed", split_seed,
         )  # fmt: skip
         assert code == 0, stderr
-        card = json.loads((out / "model.card.json").read_text())
+        card, _ = read_card(out / "model.onnx")
         assert (
-            card["target"] == "level"
-            and card["level_units"] == "rpkm"
-            and "spearman" in card["metrics"]["test"]
-            and card["recipe"]["select_by"] == "score"  # level networks keep their best-Spearman epoch
+            card.target == "level"
+            and card.level_units == "rpkm"
+            and "spearman" in card.metrics.held_out["test"]
+            and card.recipe["select_by"] == "score"  # level networks keep their best-Spearman epoch
         )
         held_out.append(pd.read_csv(out / "test_predictions.tsv", sep="\t"))
     test = pd.concat(held_out).groupby("gene_id").mean()
@@ -231,10 +233,19 @@ def test_level_target_beats_h3k4me3(tmp_path, cli, tracks, example):
     result = json.loads((tmp_path / "ev" / "metrics.json").read_text())
     table = pd.read_csv(tmp_path / "ev" / "predictions.tsv", sep="\t")
     truth, predicted = table["measured_level"], table["level"]
-    assert result["spearman"] == pytest.approx(spearmanr(truth, predicted).statistic, abs=1e-4)
-    assert result["pearson"] == pytest.approx(pearsonr(truth, predicted).statistic, abs=1e-4)
-    assert result["r2"] == pytest.approx(r2_score(truth, predicted), abs=1e-4)
-    assert "Spearman" in stdout and (tmp_path / "ev" / "level_scatter.png").stat().st_size > 5000
+    everything = result["all_genes"]
+    assert everything["spearman"] == pytest.approx(spearmanr(truth, predicted).statistic, abs=1e-4)
+    assert everything["pearson"] == pytest.approx(pearsonr(truth, predicted).statistic, abs=1e-4)
+    assert everything["r2"] == pytest.approx(r2_score(truth, predicted), abs=1e-4)
+    # the model was trained on most of these genes: the figure on the others leads, and is printed first
+    held = ~table["used_in_training"]
+    assert result["headline"] == "held_out" and result["held_out"]["genes"] == held.sum()
+    expected = spearmanr(truth[held], predicted[held]).statistic
+    assert result["held_out"]["spearman"] == pytest.approx(expected, abs=1e-4)
+    assert stdout.startswith(
+        f"level0 on the {held.sum()} genes it was not trained on: Spearman {expected:.4f}"
+    )
+    assert (tmp_path / "ev" / "level_scatter.png").stat().st_size > 5000
 
 
 @pytest.mark.slow
@@ -297,10 +308,10 @@ def test_benchmark_on_roadmap_csvs(tmp_path, cli):
     "args, message",
     [
         (["train", "-o", "x"], "exactly one data source"),
-        (["train", "--csv-dir", str(TOY), "--architecture", "resnet"], "--architecture 'resnet' is unknown"),
-        (["train", "--csv-dir", str(TOY), "--device", "tpu"], "--device 'tpu' is unknown"),
-        (["train", "--csv-dir", str(TOY), "--transform", "zscore"], "--transform 'zscore' is unknown"),
-        (["train", "--csv-dir", str(TOY), "--target", "rank"], "--target 'rank' is unknown"),
+        (["train", "--csv-dir", str(TOY), "--architecture", "resnet"], "'resnet' is not one of 'deepchrome'"),
+        (["train", "--csv-dir", str(TOY), "--device", "tpu"], "'tpu' is not one of 'auto', 'cpu', 'cuda'"),
+        (["train", "--csv-dir", str(TOY), "--transform", "zscore"], "'zscore' is not one of 'raw'"),
+        (["train", "--csv-dir", str(TOY), "--target", "rank"], "'rank' is not one of 'class', 'level'"),
         (["train", "--csv-dir", str(TOY), "--pooled"], "--pooled pools the samples of a --samplesheet"),
         (["evaluate", "--model", "nope.onnx", "--csv", str(TOY / "test.csv")], "model file not found"),
     ],

@@ -8,45 +8,45 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from chromepredict.commands.train import Settings, require_torch
 from chromepredict.evaluation import roc_auc_ci
-from chromepredict.files import atomic_dir, check_output_dir
+from chromepredict.extras import require_torch
+from chromepredict.files import atomic_dir, check_output_dir, check_outputs
 from chromepredict.report import Report
-from chromepredict.sources import TrainingSet
-from chromepredict.training import score
+from chromepredict.targets import Target, get_target
+from chromepredict.training import Settings
+from chromepredict.training_sets import TrainingSet
+
+__all__ = ["Settings", "run", "pivot"]
 
 
-def _row(method: str, setting: str, truth: np.ndarray, scores: np.ndarray, target: str) -> dict:
+def _row(method: str, setting: str, truth: np.ndarray, scores: np.ndarray, target: Target) -> dict:
     """One method's test score (with a 95 % bootstrap interval for AUCs) and the number of test genes."""
     row = {
         "method": method,
-        "test_score": score(target, truth, scores),
+        "test_score": target.score(truth, scores),
         "setting": setting,
         "n_test": len(truth),
     }
-    if target == "class":
-        row["test_auc_low"], row["test_auc_high"] = roc_auc_ci(truth, scores)
+    if target.metric_key == "roc_auc":
+        row["test_score_low"], row["test_score_high"] = roc_auc_ci(truth, scores)
     return row
 
 
 def benchmark_set(training: TrainingSet, settings: Settings, architectures: tuple[str, ...]) -> list[dict]:
     """Test score of the CNN recipes and the baselines on one split."""
-    from chromepredict.baselines import BASELINES, FLOORS, REGRESSORS
+    from chromepredict.baselines import FLOORS, METHODS
     from chromepredict.training import TrainingArrays
 
-    splits, target = training.splits, settings.target
+    splits, target = training.splits, get_target(settings.target)
     test = splits["test"]
-    truth = test.labels if target == "class" else test.levels
+    truth = target.truth(test)
     arrays = {k: TrainingArrays.stack([v]) for k, v in splits.items()}
     rows = []
     for architecture in architectures:
         model = replace(settings, architecture=architecture).fit(arrays["train"], arrays["valid"])
         epochs = ",".join(map(str, model.best_epochs))
         rows.append(_row(f"CNN {architecture}", f"epochs {epochs}", truth, model.predict(test), target))
-    methods = {
-        **(BASELINES if target == "class" else REGRESSORS),
-        **(FLOORS if "H3K4me3" in test.marks else {}),
-    }
+    methods = {**METHODS[target.baseline_family], **(FLOORS if "H3K4me3" in test.marks else {})}
     for method, run in methods.items():
         result = run(splits["train"], splits["valid"], test, settings.seed)
         rows.append(_row(method, result["setting"], truth, result["scores"], target))
@@ -54,16 +54,26 @@ def benchmark_set(training: TrainingSet, settings: Settings, architectures: tupl
 
 
 def run(
-    report: Report, sets_of, output: str, settings: Settings, architectures: tuple[str, ...]
+    report: Report,
+    sets_of,
+    output: str,
+    settings: Settings,
+    architectures: tuple[str, ...] = (),
+    inputs: list | None = None,
 ) -> pd.DataFrame:
-    """Write benchmark.tsv and benchmark.png into ``output``; returns the table."""
+    """Write benchmark.tsv and benchmark.png into ``output``; returns the table. With no
+    ``architectures``: both recipes for class, the default for other targets."""
     from chromepredict.plots import benchmark_bars
+    from chromepredict.training import RECIPES
 
     require_torch("benchmark")
     settings = settings.check()
+    target = get_target(settings.target)
+    architectures = architectures or tuple(RECIPES if target.outputs(False) == 2 else ("deepchrome",))
     for name in architectures:
         replace(settings, architecture=name).check()
-    check_output_dir(output)
+    check_outputs(inputs or [], folders=[("-o", output)])
+    check_output_dir(output, "benchmark")
     sets: dict[str, TrainingSet] = sets_of()
     rows = []
     with report.progress("cell types", len(sets)) as advance:
@@ -73,11 +83,14 @@ def run(
                 {"cell_type": name, **row} for row in benchmark_set(training, settings, architectures)
             )
             advance(1)
-    metric = "test_auc" if settings.target == "class" else "test_spearman"
-    table = pd.DataFrame(rows).rename(columns={"test_score": metric})
-    with atomic_dir(output) as tmp:
+    table = pd.DataFrame(rows)
+    with atomic_dir(output, "benchmark") as tmp:
         table.to_csv(tmp / "benchmark.tsv", sep="\t", index=False, float_format="%.4f")
-        name = "ROC AUC" if settings.target == "class" else "Spearman"
-        title = f"Test {name}: DeepChrome vs baselines"
-        benchmark_bars(table.rename(columns={metric: "test_auc"}), tmp / "benchmark.png", title, name)
+        title = f"Test {target.metric_name}: DeepChrome vs baselines"
+        benchmark_bars(table, tmp / "benchmark.png", title, target.metric_name, target.chance)
     return table
+
+
+def pivot(table: pd.DataFrame) -> str:
+    """The test scores as methods × cell types, for the terminal."""
+    return table.pivot(index="method", columns="cell_type", values="test_score").round(4).to_string()

@@ -3,12 +3,13 @@ export the example data with a samplesheet (``--export``) for the README's worke
 
 from __future__ import annotations
 
-from chromepredict.commands.predict import score_sample
 from chromepredict.datasets import example_data
 from chromepredict.expression import read_expression
 from chromepredict.files import atomic_dir
+from chromepredict.marks import mark_from_filename
 from chromepredict.prediction import write_predictions
 from chromepredict.report import Report
+from chromepredict.scoring import score_sample
 from chromepredict.sources import TrackInputs
 from chromepredict.zoo import open_model
 
@@ -16,15 +17,16 @@ from chromepredict.zoo import open_model
 def run(report: Report, output: str) -> str:
     """Write OUTPUT/predictions.tsv and return the text to print."""
     example = example_data()
-    model, _ = open_model("E003")
-    inputs = TrackInputs([str(p) for p in example["tracks"]], [], str(example["gtf"]))
+    model = open_model("E003", report)
+    files = {mark_from_filename(p): str(p) for p in example["tracks"]}
+    inputs = TrackInputs(files, str(example["gtf"]))
     scored = score_sample(model, inputs, report, 0.5, read_expression(example["expression"]))
-    with atomic_dir(output) as tmp:
+    with atomic_dir(output, "demo") as tmp:
         write_predictions(scored.table, tmp / "predictions.tsv", scored.header)
     table = scored.table
     shown = table.sort_values("p_high", ascending=False).iloc[[0, 1, 2, -3, -2, -1]]
     agree = (table["call"] == table["label"]).mean()
-    cv = model.card["metrics"]["cross_validated"]["E003"]
+    cv = model.card.metrics.cross_validated["E003"]
     return (
         f"Roadmap E003 (H1 cells): {len(table)} genes scored with model {model.name}\n\n"
         + shown[["gene_name", "chrom", "tss", "strand", "p_high", "call", "label"]].to_string(index=False)
@@ -46,10 +48,8 @@ def export(folder: str) -> str:
     (two samples: all five marks with expression, and three marks); returns what to print."""
     import shutil
 
-    from chromepredict.marks import mark_from_filename
-
     example = example_data()
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, "demo --export") as tmp:
         names = {}
         for path in example["tracks"]:
             shutil.copy(path, tmp / path.name)
@@ -64,5 +64,5 @@ def export(folder: str) -> str:
         (tmp / "samples.csv").write_text("\n".join(rows) + "\n")
     return (
         f"example data (Roadmap E003, 369 genes) and samples.csv written to {folder}/; try:\n"
-        f"  chromepredict predict --samplesheet {folder}/samples.csv --gtf {folder}/genes.gtf.gz -o results --bed yes"
+        f"  chromepredict predict --samplesheet {folder}/samples.csv --gtf {folder}/genes.gtf.gz -o results --bed"
     )

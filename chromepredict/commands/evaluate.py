@@ -1,19 +1,18 @@
-"""``chromepredict evaluate``: a model's accuracy on labelled genes, with a caveat for its own training genes."""
+"""``chromepredict evaluate``: a model's accuracy on labelled genes. Genes the model was trained on
+are flagged; whenever there are any, the held-out figure leads (stdout, metrics.json, the plot)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
-
 from chromepredict import gate
-from chromepredict.commands.train import evaluate_split
 from chromepredict.errors import UserError
 from chromepredict.evaluation import gene_table
-from chromepredict.files import atomic_dir, check_output_dir
+from chromepredict.files import atomic_dir, check_output_dir, check_outputs
+from chromepredict.labelling import read_expression_for, with_expression
 from chromepredict.report import Report
-from chromepredict.sources import TrackInputs, from_csv, read_expression_for, with_expression
+from chromepredict.sources import TrackInputs, from_csv
 from chromepredict.zoo import open_model
 
 
@@ -30,10 +29,6 @@ def labelled_input(
     if (csv is None) == (inputs is None):
         raise UserError("give either bigWig tracks with --gtf/--expression, or --csv")
     if csv is not None:
-        if model.target == "level":
-            raise UserError(
-                f"{csv}: DeepChrome CSVs hold high/low labels only; a level model needs tracks and --expression"
-            )
         data = from_csv(csv, gtf)
         source = csv
     else:
@@ -45,6 +40,7 @@ def labelled_input(
         data = with_expression(inputs.read_for(model, report), values)
         source = expression
     data = gate.admit(model, data, source)
+    model.target.truth(data)  # a CSV holds labels only: a level model says what it needs
     report.provenance(data.provenance)
     return data, source
 
@@ -52,48 +48,64 @@ def labelled_input(
 def run(
     report: Report, model_spec: str, inputs, csv, gtf, expression, expression_column, output: str
 ) -> dict:
-    """Write metrics.json, predictions.tsv and roc_curve.png (class) or level_scatter.png (level)."""
-    from chromepredict.plots import level_scatter, roc_curve
+    """Write metrics.json, predictions.tsv and the target's plot (ROC curve or level scatter)."""
+    from chromepredict.plots import evaluation_figure
 
-    model, note = open_model(model_spec)
-    if note:
-        report.warn(note)
-    check_output_dir(output)
+    model = open_model(model_spec, report)
+    target = model.target
+    check_outputs(
+        [*(inputs.paths if inputs else []), csv, gtf, expression, *model.paths], folders=[("-o", output)]
+    )
+    check_output_dir(output, "evaluate")
     data, source = labelled_input(report, model, inputs, csv, gtf, expression, expression_column)
-    truth = data.labels if model.target == "class" else data.levels
-    if model.target == "class" and len(np.unique(truth)) < 2:
-        raise UserError(f"{source}: evaluation needs genes of both classes (high and low)")
+    truth = target.truth(data)
+    target.check_truth(truth, "evaluation")
     predicted = model.predict(data)
-    seen = model.trained_on(data.genes)
-    result = {"model": model.name, "data": str(source), **evaluate_split(model.target, truth, predicted)}
-    caveat = None
+    seen = model.training_genes(data.genes)
+    result = {"model": model.name, "data": str(source), "metric": target.metric_key, "genes": int(len(seen))}
     if seen.any():
-        caveat = (
-            f"{seen.sum()} of {len(seen)} genes were used to train model {model.name}: metrics on them "
-            "are not a test"
-        )
+        held = ~seen
+        if held.sum() > 2:
+            result["held_out"] = {"genes": int(held.sum()), **target.metrics(truth[held], predicted[held])}
         result["training_genes"] = int(seen.sum())
-        result["caveat"] = caveat
-        if (~seen).sum() > 2:
-            result["held_out_genes_only"] = evaluate_split(model.target, truth[~seen], predicted[~seen])
-    with atomic_dir(output) as tmp:
+        result["caveat"] = (
+            f"{seen.sum()} of {len(seen)} genes were used to train model {model.name}: metrics on them are not a "
+            + (
+                "test; the held-out genes' figure leads"
+                if held.sum() > 2
+                else "test, and too few others are left for one"
+            )
+        )
+        report.warn(result["caveat"])
+    result["all_genes"] = target.metrics(truth, predicted)
+    result["headline"] = "held_out" if "held_out" in result else "all_genes"
+    with atomic_dir(output, "evaluate") as tmp:
         (tmp / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-        gene_table(data.genes, predicted, truth, model.target).assign(used_in_training=seen).to_csv(
+        gene_table(data.genes, predicted, truth, target).assign(used_in_training=seen).to_csv(
             tmp / "predictions.tsv", sep="\t", index=False
         )
-        title = f"{model.name} on {Path(source).name}"
-        if model.target == "class":
-            roc_curve(truth, predicted, tmp / "roc_curve.png", title, result["roc_auc"], note=caveat)
-        else:
-            level_scatter(
-                truth,
-                predicted,
-                tmp / "level_scatter.png",
-                title,
-                result,
-                note=caveat,
-                units=model.card.get("level_units", "expression"),
-            )
-    if caveat:
-        report.warn(caveat)
+        evaluation_figure(target, truth, predicted, seen, tmp, f"{model.name} on {Path(source).name}", result,
+                          units=model.card.level_units_or_default)  # fmt: skip
     return result
+
+
+METRIC_NAMES = {
+    "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC",
+    "spearman": "Spearman",
+    "pearson": "Pearson",
+    "r2": "R²",
+}
+
+
+def headline(result: dict) -> str:
+    """The line ``evaluate`` prints: the held-out figure when training genes were scored."""
+    scores = result[result["headline"]]
+    line = ", ".join(f"{name} {scores[key]:.4f}" for key, name in METRIC_NAMES.items() if key in scores)
+    if result["headline"] == "held_out":
+        return (
+            f"{result['model']} on the {scores['genes']} genes it was not trained on: {line} "
+            f"({result['training_genes']} training genes left out; {METRIC_NAMES[result['metric']]} on all "
+            f"{result['genes']}: {result['all_genes'][result['metric']]:.4f})"
+        )
+    return f"{result['model']} on {result['genes']} genes: {line}"

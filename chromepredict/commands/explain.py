@@ -3,22 +3,36 @@ per-gene attributions (TSV, PNG, and bigWig tracks for genome browsers)."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from chromepredict import gate
-from chromepredict.annotation import match_chroms
-from chromepredict.commands.train import require_torch
 from chromepredict.datasets import ENSEMBL_PREFIX
 from chromepredict.errors import UserError
+from chromepredict.extras import require_torch
 from chromepredict.features import FeatureSet
-from chromepredict.files import atomic_dir, check_output_dir
+from chromepredict.files import atomic_dir, check_output_dir, check_outputs
 from chromepredict.ids import normalise_gene_id
 from chromepredict.report import Report
 from chromepredict.sources import TrackInputs, from_csv
 from chromepredict.zoo import open_model
+
+
+@dataclass(frozen=True)
+class ClassMapSettings:
+    """The class optimisation (``--restarts``, ``--seed``, ``--lambda``, ``--steps``, ``--lr``); off
+    with ``--no-class-maps``."""
+
+    enabled: bool = True
+    restarts: int = 5
+    seed: int = 0
+    lam: float = 0.009
+    steps: int = 1000
+    lr: float = 0.1
 
 
 def gene_list(genes: str | None) -> list[str] | None:
@@ -33,17 +47,21 @@ def gene_list(genes: str | None) -> list[str] | None:
     return [g.strip() for g in genes.split(",") if g.strip()]
 
 
-def find_genes(data: FeatureSet, wanted: list[str]) -> list[int]:
-    """Rows of the wanted genes: gene_id (any version), DeepChrome's short id, or gene_name."""
+def find_genes(data: FeatureSet, wanted: list[str]) -> dict[int, str]:
+    """Row → the name the user gave, for each wanted gene: gene_id (any version), DeepChrome's short
+    id, or gene_name. A gene asked for twice is explained once."""
     index: dict[str, int] = {}
     for column in ("gene_id", "gene_name"):  # ids first; names and short ids as aliases
         for i, key in enumerate(data.genes[column].astype(str)):
             index.setdefault(key, i)
             index.setdefault(key.removeprefix(ENSEMBL_PREFIX), i)
-    rows, missing = [], []
+    rows, missing = {}, []
     for name in wanted:
         row = index.get(name, index.get(normalise_gene_id(name)))
-        (missing if row is None else rows).append(name if row is None else row)
+        if row is None:
+            missing.append(name)
+        else:
+            rows.setdefault(row, name)
     if missing:
         raise UserError(
             f"--genes: {', '.join(missing[:5])} not among the {len(data.genes)} genes of the input; use gene_id or gene_name"
@@ -51,27 +69,36 @@ def find_genes(data: FeatureSet, wanted: list[str]) -> list[int]:
     return rows
 
 
+def file_name(name: str) -> str:
+    """A gene's name as the user gave it, safe as a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
 def attribution_tracks(
-    folder: Path, data: FeatureSet, rows: list[int], attribution: np.ndarray, chrom_sizes: dict
+    folder: Path, data: FeatureSet, rows: list[int], attribution: np.ndarray, marks, chrom_sizes: dict
 ) -> None:
-    """One bigWig per mark: each explained gene's attributions at its bins in genome coordinates
-    (where windows of two genes overlap, their attributions add up)."""
+    """One bigWig per mark given: each explained gene's attributions (``attribution`` [genes, the
+    model's ``marks``, bins]) at its bins in genome coordinates (overlapping windows add up)."""
     import pybigtools
 
+    from chromepredict.annotation import match_chroms
+
     spec = data.spec
-    for m, mark in enumerate(data.marks):
+    for m, mark in enumerate(marks):
+        if mark not in data.marks:
+            continue
         segments = []
         for k, row in enumerate(rows):
             gene = data.genes.iloc[row]
-            values = (
-                attribution[k, m][::-1]
-                if spec.orientation == "5to3" and gene["strand"] == "-"
-                else attribution[k, m]
-            )
-            starts = int(gene["tss"]) - spec.flank + np.arange(spec.n_bins) * spec.bin_size
+            starts = spec.genomic_bins(int(gene["tss"]), gene["strand"])
             segments.append(
                 pd.DataFrame(
-                    {"chrom": gene["chrom"], "start": starts, "end": starts + spec.bin_size, "value": values}
+                    {
+                        "chrom": gene["chrom"],
+                        "start": starts,
+                        "end": starts + spec.bin_size,
+                        "value": attribution[k, m],
+                    }
                 )
             )
         table = pd.concat(segments)
@@ -107,20 +134,18 @@ def run(
     gtf: str | None,
     genes: str | None,
     bigwig: bool,
-    restarts: int,
-    seed: int,
-    lam: float,
-    steps: int,
-    lr: float,
+    maps: ClassMapSettings,
+    threads: int = 1,
 ) -> dict:
-    """Class maps always; bin influence with genes' signal; attributions (and bigWigs) for ``genes``."""
-    from chromepredict import explain, plots
+    """Class maps (unless switched off); bin influence with genes' signal; attributions (and bigWigs)
+    for ``genes``. torch runs on ``threads`` threads."""
+    from chromepredict import explain
+    from chromepredict.training import one_torch_thread
 
     require_torch("explain")
-    model, note = open_model(model_spec)
-    if note:
-        report.warn(note)
-    check_output_dir(output)
+    model = open_model(model_spec, report)
+    check_outputs([*(inputs.paths if inputs else []), csv, gtf, *model.paths], folders=[("-o", output)])
+    check_output_dir(output, "explain")
     wanted = gene_list(genes)
     if inputs is not None and csv is not None:
         raise UserError("give either bigWig tracks with --gtf, or --csv, not both")
@@ -130,52 +155,68 @@ def run(
         )
     if bigwig and inputs is None:
         raise UserError("--bigwig needs genome coordinates: give bigWig tracks with --gtf")
+    if not maps.enabled and inputs is None and csv is None:
+        raise UserError(
+            "--no-class-maps leaves nothing to explain without genes: give tracks with --gtf, or --csv"
+        )
     data = None
     if csv is not None:
         data = gate.admit(model, from_csv(csv, gtf), csv)
     elif inputs is not None:
-        data = gate.admit(model, inputs.read_for(model, report, every_mark="explain"), str(inputs.gtf))
+        data = gate.admit(model, inputs.read_for(model, report), str(inputs.gtf))
     if data is not None:
         report.provenance(data.provenance)
-    rows = find_genes(data, wanted) if wanted else []  # checked before the optimisation
-    net = explain.torch_network(model)
-    marks, spec = model.marks, model.spec
-    report.info(f"class optimisation: {restarts} restarts × {steps} steps, λ = {lam}")
-    result = explain.class_maps(net, len(marks), spec.n_bins, marks, lam, steps, lr, restarts, seed)
-    summary = {"model": model.name, "target": model.target, "classes": {}}
-    with atomic_dir(output) as tmp:
-        _write_class_maps(tmp, model, result, summary)
+    rows = find_genes(data, wanted) if wanted else {}  # checked before the optimisation
+    summary = {"model": model.name, "target": model.target.name, "classes": {}}
+    with one_torch_thread(threads), atomic_dir(output, "explain") as tmp:
+        net = explain.torch_network(model)
+        if maps.enabled:
+            _class_maps(tmp, model, net, maps, report, summary)
         if data is not None:
-            inputs_array, _ = model.inputs(data)
-            influence = explain.bin_influence(net, inputs_array)
-            positions = explain.bin_positions(spec.n_bins, spec.bin_size, spec.flank)
-            trend = explain.smooth(influence)
-            pd.DataFrame(
-                {"first_bin": np.arange(1, len(influence) + 1), "last_bin": np.arange(1, len(influence) + 1) + spec.n_bins - len(influence),
-                 "centre_bp": positions, "influence": influence, "trend": trend}
-            ).to_csv(tmp / "bin_influence.tsv", sep="\t", index=False, float_format="%.6g")  # fmt: skip
-            plots.bin_influence_figure(
-                positions,
-                influence,
-                trend,
-                tmp / "bin_influence.png",
-                model.name,
-                len(inputs_array),
-                spec=spec,
-            )
-            summary["bin_influence_peak_bp"] = float(positions[int(np.argmax(trend))])
+            _bin_influence(tmp, model, net, data, summary)
             if rows:
-                attribution = _attributions(tmp, model, net, data, inputs_array, rows)
+                attribution = _attributions(tmp, model, net, data, rows)
                 if bigwig:
                     sizes = next(iter(data.profiles.values())).chrom_sizes
-                    attribution_tracks(tmp, data, rows, attribution, sizes)
+                    attribution_tracks(tmp, data, list(rows), attribution, model.marks, sizes)
     return summary
 
 
-def _write_class_maps(tmp: Path, model, result, summary: dict) -> None:
-    from chromepredict import explain, plots
+def _class_maps(tmp: Path, model, net, maps: ClassMapSettings, report: Report, summary: dict) -> None:
+    from chromepredict import explain
 
     marks, spec = model.marks, model.spec
+    total = len(model.target.classes) * maps.steps
+    report.info(f"class optimisation: {maps.restarts} restarts × {maps.steps} steps, λ = {maps.lam}")
+    with report.progress("class optimisation (steps)", total) as advance:
+        result = explain.class_maps(net, len(marks), spec.n_bins, marks, maps.lam, maps.steps, maps.lr,
+                                    maps.restarts, maps.seed, progress=advance)  # fmt: skip
+    _write_class_maps(tmp, model, result, summary, explain.seen_bins(net, len(marks), spec.n_bins))
+
+
+def _bin_influence(tmp: Path, model, net, data: FeatureSet, summary: dict) -> None:
+    from chromepredict import explain, plots
+
+    spec = model.spec
+    inputs_array, mask = model.inputs(data)
+    influence = explain.bin_influence(net, inputs_array, mask)
+    kernel = explain.kernel_size(net)
+    positions = explain.bin_positions(spec, kernel)
+    trend = explain.smooth(influence)
+    first = np.arange(1, len(influence) + 1)
+    pd.DataFrame(
+        {"first_bin": first, "last_bin": first + kernel - 1, "centre_bp": positions, "influence": influence, "trend": trend}
+    ).to_csv(tmp / "bin_influence.tsv", sep="\t", index=False, float_format="%.6g")  # fmt: skip
+    plots.bin_influence_figure(positions, influence, trend, tmp / "bin_influence.png", model.name,
+                               len(inputs_array), spec=spec)  # fmt: skip
+    summary["bin_influence_peak_bp"] = float(positions[int(np.argmax(trend))])
+
+
+def _write_class_maps(tmp: Path, model, result, summary: dict, seen: np.ndarray) -> None:
+    from chromepredict import plots
+
+    marks, spec = model.marks, model.spec
+    classes = model.target.classes
     n_marks, n_bins = len(marks), spec.n_bins
     mean_maps, counts, flagged, stability = (
         result.mean_maps,
@@ -183,11 +224,11 @@ def _write_class_maps(tmp: Path, model, result, summary: dict) -> None:
         result.flagged(),
         result.flag_stability(),
     )
-    classes, mark_names = np.array(explain.CLASSES), np.array(marks)
+    class_names, mark_names = np.array(classes), np.array(marks)
     c_idx, m_idx, b_idx = np.meshgrid(np.arange(2), np.arange(n_marks), np.arange(n_bins), indexing="ij")
     pd.DataFrame(
         {
-            "class": classes[c_idx.ravel()],
+            "class": class_names[c_idx.ravel()],
             "mark": mark_names[m_idx.ravel()],
             "bin": b_idx.ravel() + 1,
             "value": mean_maps.ravel(),
@@ -195,42 +236,43 @@ def _write_class_maps(tmp: Path, model, result, summary: dict) -> None:
     ).to_csv(tmp / "class_maps.tsv", sep="\t", index=False, float_format="%.6g")
     c2, m2 = np.meshgrid(np.arange(2), np.arange(n_marks), indexing="ij")
     pd.DataFrame(
-        {"class": classes[c2.ravel()], "mark": mark_names[m2.ravel()], "active_bins": counts.ravel(),
+        {"class": class_names[c2.ravel()], "mark": mark_names[m2.ravel()], "active_bins": counts.ravel(),
          "above_mean": np.where(flagged.ravel(), "true", "false"), "flagged_in_restarts": stability.ravel()}
     ).to_csv(tmp / "active_bins.tsv", sep="\t", index=False, float_format="%.3f")  # fmt: skip
     restarts = result.reached.shape[1]
-    reached = "probability" if model.target == "class" else "level_change"
     pd.DataFrame(
         {
-            "class": np.repeat(classes, restarts),
+            "class": np.repeat(class_names, restarts),
             "restart": np.tile(np.arange(1, restarts + 1), 2),
-            reached: result.reached.ravel(),
+            model.target.reached_column: result.reached.ravel(),
         }
     ).to_csv(tmp / "class_map_restarts.tsv", sep="\t", index=False, float_format="%.6f")
-    for c, name in enumerate(explain.CLASSES):
-        plots.class_map_figure(
-            mean_maps[c], counts[c], flagged[c], marks, name, spec, tmp / f"class_map_{name}.png", model.name
-        )
+    for c, name in enumerate(classes):
+        plots.class_map_figure(mean_maps[c], counts[c], flagged[c], marks, name, spec,
+                               tmp / f"class_map_{name}.png", model.name, seen)  # fmt: skip
         summary["classes"][name] = {
             "flagged_marks": [m for m, f in zip(marks, flagged[c], strict=True) if f],
             "min_reached": float(result.reached[c].min()),
         }
 
 
-def _attributions(tmp: Path, model, net, data: FeatureSet, inputs: np.ndarray, rows: list[int]) -> np.ndarray:
+def _attributions(tmp: Path, model, net, data: FeatureSet, rows: dict[int, str]) -> np.ndarray:
     from chromepredict import explain, plots
 
+    inputs, mask = model.inputs(data)
+    picked = list(rows)
     baseline = explain.no_signal_baseline(model.transform, *inputs.shape[1:])
-    attribution = explain.integrated_gradients(net, inputs[rows], baseline)
-    predicted = explain.predict_torch(net, inputs[rows])
+    attribution = explain.integrated_gradients(net, inputs[picked], baseline, mask[picked])
+    predicted = explain.predict_torch(net, inputs[picked], mask[picked])
+    seen = explain.seen_bins(net, *inputs.shape[1:])
     n_marks, n_bins = inputs.shape[1:]
     frames = []
-    for k, row in enumerate(rows):
+    for k, (row, asked) in enumerate(rows.items()):
         gene = data.genes.iloc[row]
         frames.append(
             pd.DataFrame(
                 {"gene_id": gene["gene_id"], "gene_name": gene["gene_name"], "mark": np.repeat(model.marks, n_bins),
-                 "bin": np.tile(np.arange(1, n_bins + 1), n_marks), "signal": data.features[row].ravel(),
+                 "bin": np.tile(np.arange(1, n_bins + 1), n_marks), "signal": _signal(data, row, model.marks).ravel(),
                  "attribution": attribution[k].ravel()}
             )
         )  # fmt: skip
@@ -239,7 +281,17 @@ def _attributions(tmp: Path, model, net, data: FeatureSet, inputs: np.ndarray, r
             if gene["gene_name"] != gene["gene_id"]
             else gene["gene_id"]
         )
-        plots.attribution_figure(label, data.features[row], attribution[k], model.marks, model.spec,
-                                 tmp / f"attribution_{gene['gene_id']}.png", model.name, float(predicted[k]))  # fmt: skip
+        plots.attribution_figure(label, _signal(data, row, model.marks), attribution[k], model.marks, model.spec,
+                                 tmp / f"attribution_{file_name(asked)}.png", model.name, float(predicted[k]),
+                                 model.target.label, seen)  # fmt: skip
     pd.concat(frames).to_csv(tmp / "attributions.tsv", sep="\t", index=False, float_format="%.6g")
     return attribution
+
+
+def _signal(data: FeatureSet, row: int, marks) -> np.ndarray:
+    """One gene's raw signal for every model mark (NaN for a mark not given or not measured)."""
+    out = np.full((len(marks), data.spec.n_bins), np.nan, dtype=np.float32)
+    for m, mark in enumerate(marks):
+        if mark in data.marks and data.measured[row, data.marks.index(mark)]:
+            out[m] = data.features[row, data.marks.index(mark)]
+    return out

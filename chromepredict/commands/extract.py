@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from chromepredict.features import WindowSpec
-from chromepredict.files import check_output_file, delivered_together
+from chromepredict.files import check_outputs, delivered_together
 from chromepredict.report import Report
 from chromepredict.sources import TrackInputs
 
 
 def run(report: Report, inputs: TrackInputs, spec: WindowSpec, output: str, tsv: str | None) -> None:
     """Write ``output`` (.npz) and, with ``tsv``, a long table."""
-    for target in (output, tsv):
-        if target is not None:
-            check_output_file(target)
-    data = inputs.read(inputs.files(), spec, report)
+    check_outputs(inputs.paths, files=[("-o", output), ("--tsv", tsv)])
+    data = inputs.read(spec, report=report)
     report.provenance(data.provenance)
     with delivered_together():  # the .npz and the TSV, or neither
         data.save_npz(output)

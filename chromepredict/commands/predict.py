@@ -4,65 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from chromepredict import gate
-from chromepredict.evaluation import regression_metrics, roc_auc
-from chromepredict.files import check_output_file, delivered_together
-from chromepredict.prediction import header_lines, predictions_table, write_bed, write_predictions
+from chromepredict.errors import UserError
+from chromepredict.files import check_outputs, delivered_together
+from chromepredict.labelling import read_expression_for
+from chromepredict.prediction import write_bed, write_predictions
 from chromepredict.report import Report
-from chromepredict.sources import TrackInputs, genes_of, read_expression_for
+from chromepredict.scoring import Scored, score_sample
+from chromepredict.sources import TrackInputs
 from chromepredict.zoo import open_model
 
 
-@dataclass
-class Scored:
-    """One sample's predictions with what the output header and summaries need."""
-
-    table: pd.DataFrame
-    header: list[str]
-    warnings: list[str]
-    score: float | None  # AUC (class) or Spearman (level) against the expression table, if given
-
-
-def score_sample(
-    model, inputs: TrackInputs, report: Report, threshold: float = 0.5, expression=None
-) -> Scored:
-    """Read one sample's tracks through the gate and score its genes."""
-    data = gate.admit(model, inputs.read_for(model, report), str(inputs.gtf))
-    report.provenance(data.provenance)
-    values = model.predict(data)
-    matched = None if expression is None else expression.match(data.genes)
-    table = predictions_table(data.genes, values, model.target, threshold, matched)
-    score = None
-    if matched is not None:
-        for note in expression.notes + matched.notes:
-            report.info(note)
-        known = matched.values.notna().to_numpy()
-        seen = model.trained_on(data.genes) & known
-        if seen.any():
-            caveat = (
-                f"{seen.sum()} of the {known.sum()} genes with a value in {expression.source} were used to "
-                f"train model {model.name}: its score on them is not a test (chromepredict evaluate "
-                "also gives it on the other genes)"
-            )
-            data.provenance.warnings.append(caveat)
-            report.warn(caveat)
-        if model.target == "class":
-            score = roc_auc(matched.labels[known].astype(int), values[known])
-            report.info(
-                f"ROC AUC {score:.4f} on the {known.sum()} genes with a value in {expression.source} ({(~known).sum()} without)"
-            )
-        else:
-            stats = regression_metrics(matched.levels[known], values[known])
-            score = stats["spearman"]
-            report.info(
-                f"Spearman {stats['spearman']:.4f}, Pearson {stats['pearson']:.4f} on the {known.sum()} genes "
-                f"with a value in {expression.source} ({(~known).sum()} without)"
-            )
-    return Scored(table, header_lines(model, data, threshold), list(data.provenance.warnings), score)
+def bed_path(output: str) -> Path:
+    """The BED9 track written beside a predictions file: same name, ``.bed``."""
+    if output == "-":
+        raise UserError("--bed writes beside the predictions file; give it with -o FILE.tsv")
+    return Path(output).with_suffix(".bed")
 
 
 def run(
@@ -73,28 +34,19 @@ def run(
     threshold: float = 0.5,
     expression: str | None = None,
     expression_column: str | None = None,
-    bed: str | None = None,
+    bed: bool = False,
 ) -> Scored:
-    """Predict one sample into ``output`` (``-`` = stdout) and optionally a BED9 track."""
-    model, note = open_model(model_spec, inputs.threads)
-    if note:
-        report.warn(note)
-    for target in (output, bed):
-        if target is not None:
-            check_output_file(target)
+    """Predict one sample into ``output`` (``-`` = stdout) and, with ``bed``, a BED9 track beside it."""
+    model = open_model(model_spec, report, inputs.threads)
+    bed_file = bed_path(output) if bed else None
+    check_outputs([*inputs.paths, expression, *model.paths], files=[("-o", output), ("--bed", bed_file)])
     values = read_expression_for(expression, expression_column, inputs.gtf) if expression else None
     scored = score_sample(model, inputs, report, threshold, values)
     with delivered_together():  # the TSV and the BED track, or neither
         write_predictions(scored.table, output, scored.header)
-        if bed is not None:
-            write_bed(scored.table, bed, model)
-    summary = f"{len(scored.table)} genes scored with model {model.name}"
-    if model.target == "class":
-        n_high = int((scored.table["call"] == "high").sum())
-        summary += f": {n_high} high, {len(scored.table) - n_high} low"
-    else:
-        summary += f": median predicted level {np.median(scored.table['level']):.3g}"
-    report.info(summary + ("" if output == "-" else f" → {output}"))
+        if bed_file is not None:
+            write_bed(scored.table, bed_file, model)
+    report.info(model.target.summary(scored.table, model.name) + ("" if output == "-" else f" → {output}"))
     return scored
 
 
@@ -108,15 +60,14 @@ class SampleResult:
 
 
 def _predict_sample(task: tuple) -> SampleResult:
-    """Worker: predict one sample of a samplesheet into its folder (runs in its own process)."""
-    from chromepredict.errors import UserError
+    """Worker: predict one sample of a samplesheet into its folder (runs in its own process; gets
+    everything it needs in ``task``, so any start method works)."""
     from chromepredict.onnx_io import load_model
 
-    model_path, sample, gtf, gene_type, folder, threshold, bed = task
-    row = {"sample": sample.name, "status": "ok"}
+    model_path, sample, gtf, genes, gene_type, folder, threshold, bed = task
     try:
         model = load_model(model_path)
-        inputs = TrackInputs([], [f"{m}={p}" for m, p in sample.tracks.items()], gtf, gene_type, 1)
+        inputs = TrackInputs.from_sample(sample, gtf, gene_type, 1, genes)
         values = read_expression_for(sample.expression, None, gtf) if sample.expression else None
         scored = score_sample(model, inputs, Report.silent(), threshold, values)  # the parent warns
         folder.mkdir(parents=True, exist_ok=True)
@@ -128,14 +79,20 @@ def _predict_sample(task: tuple) -> SampleResult:
         return _failed(sample.name, str(exc))
     except Exception as exc:  # a defect or a full disk must not take the other samples down with it
         return _failed(sample.name, f"unexpected error {type(exc).__name__}: {exc}")
-    table = scored.table
-    column = "p_high" if model.target == "class" else "level"
-    row.update(genes=len(table), warnings=len(scored.warnings))
-    if model.target == "class":
-        row.update(high=int((table["call"] == "high").sum()), low=int((table["call"] == "low").sum()))
+    target = model.target
+    row = {
+        "sample": sample.name,
+        "status": "warning" if scored.warnings else "ok",
+        "genes": len(scored.table),
+        **target.counts(scored.table),
+    }
     if scored.score is not None:
-        row["auc" if model.target == "class" else "spearman"] = round(scored.score, 4)
-    values = table.set_index("gene_id")[column].rename(sample.name)
+        row[target.score_column] = round(scored.score, 4)
+    elif scored.score_note is not None:
+        row[target.score_column] = "NA"
+        row["score_note"] = scored.score_note
+    row["warnings"] = " | ".join(" ".join(w.split()) for w in scored.warnings)
+    values = scored.table.set_index("gene_id")[target.column].rename(sample.name)
     return SampleResult(row, values, scored.warnings)
 
 
@@ -148,22 +105,26 @@ def _run_samples(tasks: list[tuple], workers: int) -> Iterator[SampleResult]:
 
     A worker that dies (killed for memory, a crash in a library) breaks its pool: the samples it
     took down are run again one per process, so that only the one that kills its process fails."""
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
+    from chromepredict.workers import process_pool
+
     results: dict[int, SampleResult] = {}
-    with ProcessPoolExecutor(workers) as pool:
+    pool = process_pool(workers)
+    try:
         futures = [pool.submit(_predict_sample, task) for task in tasks]
         for i, future in enumerate(futures):
             try:
                 results[i] = future.result()
             except BrokenProcessPool:
-                with ProcessPoolExecutor(1) as alone:  # rerun alone, so only the culprit fails
+                with process_pool(1) as alone:  # rerun alone, so only the culprit fails
                     try:
                         results[i] = alone.submit(_predict_sample, tasks[i]).result()
                     except BrokenProcessPool:
                         results[i] = _failed(tasks[i][1].name, "its process died (out of memory?)")
             yield results[i]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def multiqc_table(summary: pd.DataFrame) -> str:
@@ -175,10 +136,11 @@ def multiqc_table(summary: pd.DataFrame) -> str:
         "# format: 'tsv'",
         "# plot_type: 'table'",
     ]
-    columns = [
-        c for c in ("sample", "status", "genes", "high", "low", "warnings", "auc", "spearman") if c in summary
-    ]
-    return "\n".join(header) + "\n" + summary[columns].to_csv(sep="\t", index=False)
+    columns = [c for c in ("sample", "status", "genes", "high", "low", "auc", "spearman") if c in summary]
+    table = summary[columns].assign(warnings=summary["warnings"].fillna("").str.count(r"\|").where(
+        summary["warnings"].fillna("") == "", summary["warnings"].fillna("").str.count(r"\|") + 1
+    )) if "warnings" in summary else summary[columns]  # fmt: skip
+    return "\n".join(header) + "\n" + table.to_csv(sep="\t", index=False)
 
 
 def run_samplesheet(
@@ -198,34 +160,38 @@ def run_samplesheet(
     ``p_high.tsv`` (``level.tsv`` for level models), ``summary.tsv``, ``summary_mqc.tsv`` and
     ``samples.png``. A failing sample is reported in the summary; the others still finish.
     """
-    from chromepredict.errors import UserError
+    from chromepredict.annotation import read_genes
     from chromepredict.files import atomic_dir, check_output_dir
     from chromepredict.plots import sample_heatmap
     from chromepredict.samplesheet import read_samplesheet
 
-    model, note = open_model(model_spec)
-    if note:
-        report.warn(note)
+    model = open_model(model_spec, report)
     if gtf is None:
         raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
-    check_output_dir(outdir)
     samples = read_samplesheet(sheet)
-    genes_of(gtf, gene_type)  # parsed once here (a bad GTF fails now); the workers inherit the parse
+    inputs = [sheet, gtf, *model.paths]
+    for sample in samples:
+        inputs.extend([*sample.tracks.values(), sample.expression])
+    check_outputs(inputs, folders=[("-o", outdir)])
+    check_output_dir(outdir, "predict --samplesheet")
+    genes = read_genes(gtf, gene_type)  # parsed once here (a bad GTF fails now) and sent to the workers
     workers = max(1, min(threads, len(samples)))
     report.info(f"{len(samples)} samples from {sheet}, {workers} at a time, model {model.name}")
+    target = model.target
     results = []
-    with atomic_dir(outdir) as tmp:
-        tasks = [(model.path, s, gtf, gene_type, tmp / s.name, threshold, bed) for s in samples]
+    with atomic_dir(outdir, "predict --samplesheet") as tmp:
+        tasks = [(model.path, s, gtf, genes, gene_type, tmp / s.name, threshold, bed) for s in samples]
         with report.progress("samples", len(samples)) as advance:
             for result in _run_samples(tasks, workers):
                 for warning in result.warnings:
                     report.warn(f"{result.row['sample']}: {warning}")
                 row = result.row
-                if row["status"] != "ok":
+                if row["status"] == "failed":
                     report.error(f"{row['sample']}: {row['error']}")
                 else:
-                    score = next((f"; {k} {row[k]:.4f}" for k in ("auc", "spearman") if k in row), "")
-                    report.info(f"{row['sample']}: {row['genes']} genes{score}")
+                    score = row.get(target.score_column)
+                    shown = f"; {target.score_column} {score:.4f}" if isinstance(score, float) else ""
+                    report.info(f"{row['sample']}: {row['genes']} genes{shown}")
                 results.append(result)
                 advance(1)
         summary = pd.DataFrame([r.row for r in results]).convert_dtypes()
@@ -234,10 +200,15 @@ def run_samplesheet(
         matrix = [r.values for r in results if r.values is not None]
         if matrix:
             values = pd.concat(matrix, axis=1)
-            name = "p_high" if model.target == "class" else "level"
-            values.reset_index().to_csv(tmp / f"{name}.tsv", sep="\t", index=False, float_format="%.6f")
-            label = "P(high)" if model.target == "class" else "predicted log2(1 + expression)"
-            sample_heatmap(
-                values, tmp / "samples.png", f"{model.name}: {label} of the most variable genes", label=label
+            values.reset_index().to_csv(
+                tmp / f"{target.column}.tsv", sep="\t", index=False, float_format="%.6f"
             )
+            sample_heatmap(
+                values, tmp / "samples.png", f"{model.name}: {target.label} of the most variable genes",
+                label=target.label,
+            )  # fmt: skip
     return summary
+
+
+def median_level(table: pd.DataFrame) -> float:
+    return float(np.median(table["level"]))

@@ -1,132 +1,56 @@
-"""``chromepredict train``: fit models on tracks + expression, a CSV folder or every REMC cell type."""
+"""``chromepredict train``: fit models on tracks + expression, a samplesheet, a CSV folder or every
+REMC cell type."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from chromepredict import gate
-from chromepredict.card import TARGETS
-from chromepredict.errors import UserError
-from chromepredict.evaluation import gene_table, metrics, regression_metrics
+from chromepredict.card import Metrics, TrainingData, build_card, write_card
+from chromepredict.evaluation import gene_table
+from chromepredict.extras import require_torch
 from chromepredict.features import FeatureSet
-from chromepredict.files import atomic_dir, check_output_dir
+from chromepredict.files import atomic_dir, check_output_dir, check_outputs
 from chromepredict.report import Report
-from chromepredict.sources import TrainingSet
-
-
-def require_torch(command: str) -> None:
-    """Say up front, in one line, when the ``train`` extra is missing."""
-    try:
-        import onnx  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError:
-        raise UserError(f"{command} needs torch and onnx: pip install 'chromepredict[train]'") from None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How ``train`` fits: the recipe by name and the choices that override it."""
-
-    architecture: str = "deepchrome"
-    target: str = "class"
-    seed: int = 0
-    device: str = "auto"
-    transform: str | None = None
-    max_epochs: int | None = None
-    members: int | None = None
-
-    def check(self) -> Settings:
-        """Fail fast on an unknown recipe, target or device; returns the settings with the device resolved."""
-        from chromepredict.training import get_recipe, resolve_device
-
-        get_recipe(self.architecture)
-        if self.target not in TARGETS:
-            raise UserError(f"--target {self.target!r} is unknown; use class or level")
-        return replace(self, device=resolve_device(self.device))
-
-    def fit(self, train, valid, on_epoch=None):
-        from chromepredict.training import fit
-
-        return fit(
-            train, valid, self.architecture, self.target, self.seed, self.device, self.max_epochs,
-            on_epoch=on_epoch, transform=self.transform, members=self.members,
-        )  # fmt: skip
-
-
-def evaluate_split(target: str, truth: np.ndarray, predicted: np.ndarray) -> dict:
-    """Metrics of one split: ROC/PR AUC and accuracy (class) or Spearman, Pearson, R² (level)."""
-    return metrics(truth, predicted) if target == "class" else regression_metrics(truth, predicted)
+from chromepredict.targets import get_target
+from chromepredict.training import Settings
+from chromepredict.training_sets import TrainingSet
 
 
 def subset_scores(model, data: FeatureSet, name: str) -> dict[str, dict[str, float]]:
     """Score of ``data`` with every non-empty subset of the marks hidden from the network but those."""
-    from chromepredict.training import score
-
-    truth = data.labels if model.target == "class" else data.levels
+    truth = model.target.truth(data)
     scores = {}
     for size in range(1, len(data.marks) + 1):
         for subset in itertools.combinations(data.marks, size):
             present = np.array([m in subset for m in data.marks])
             scores[gate.subset_key(subset)] = {
-                name: round(score(model.target, truth, model.predict(data, present)), 4)
+                name: round(model.target.score(truth, model.predict(data, present)), 4)
             }
     return scores
 
 
-def model_card(
-    model, splits: dict[str, FeatureSet], training: TrainingSet, name: str, scores: dict, extra: dict
-) -> dict:
-    """Everything the card says besides the sealing: inputs, recipe, data, metrics, training profile."""
-    from chromepredict.onnx_io import input_card
-
-    train = splits["train"]
-    used = pd.concat([splits[s].genes["gene_id"] for s in ("train", "valid") if s in splits])
-    return {
-        "name": name,
-        **input_card(train, model.transform, model.target, model.ensemble.members[0].masked),
-        "architecture": model.architecture,
-        "recipe": model.recipe_dict(),
-        "ensemble_members": len(model.best_epochs),
-        "best_epochs": model.best_epochs,
-        "training_device": model.trained_on,
-        "genome_build": extra.get("genome_build") or train.provenance.assembly,
-        "training_profile": gate.training_profile([train], model.transform),
-        "training_data": {
-            "source": training.description,
-            "split": training.split,
-            "labels": train.provenance.labels_from,
-            "splits": {k: {"genes": len(v.genes)} for k, v in splits.items()},
-            "gene_ids": sorted(used.unique().tolist()),
-        },
-        "metrics": scores,
-        **(
-            {
-                "level_scale": {"mean": model.ensemble.level_mean, "sd": model.ensemble.level_sd},
-                "level_units": train.provenance.units or "expression",
-            }
-            if model.target == "level"
-            else {}
-        ),
-        **{k: v for k, v in extra.items() if k != "genome_build" and v is not None},
-    }
-
-
 def train_one(
-    training: TrainingSet, folder: Path, name: str, settings: Settings, report: Report, extra: dict
-) -> dict:
+    training: TrainingSet,
+    folder: Path,
+    name: str,
+    settings: Settings,
+    report: Report,
+    genome_build: str | None,
+):
     """Fit one model on a training set and write its folder; returns the card."""
     import torch
 
-    from chromepredict.onnx_io import export_onnx, write_card
+    from chromepredict.onnx_io import export_onnx
     from chromepredict.plots import learning_curve
     from chromepredict.training import TrainingArrays, get_recipe
 
-    splits, target = training.splits, settings.target
+    splits, target = training.splits, get_target(settings.target)
     arrays = {k: TrainingArrays.stack([v]) for k, v in splits.items()}
     recipe = get_recipe(settings.architecture)
     epochs = (settings.max_epochs or recipe.max_epochs) * (settings.members or recipe.members)
@@ -136,27 +60,41 @@ def train_one(
             arrays["valid"],
             lambda entry: advance(1, f"{name}: network {entry.member}, valid {entry.valid_score:.3f}"),
         )
-    truth = {k: (v.labels if target == "class" else v.levels) for k, v in splits.items()}
+    truth = {k: target.truth(v) for k, v in splits.items()}
     predicted = {k: model.predict(v) for k, v in splits.items() if k != "train"}
-    scores = {k: evaluate_split(target, truth[k], predicted[k]) for k in predicted}
     held_out = "test" if "test" in splits else "valid"
-    if model.ensemble.members[0].masked:
-        scores["subsets"] = subset_scores(model, splits[held_out], held_out)
-    card = model_card(model, splits, training, name, scores, extra)
-    n_marks, n_bins = splits["train"].features.shape[1:]
+    subsets = subset_scores(model, splits[held_out], held_out) if model.ensemble.members[0].masked else {}
+    train = splits["train"]
+    used = pd.concat([splits[s].genes["gene_id"] for s in ("train", "valid") if s in splits])
+    card = build_card(
+        model,
+        train,
+        name=name,
+        training_profile=gate.training_profile([train], model.transform),
+        training_data=TrainingData(
+            source=training.description,
+            gene_ids=tuple(sorted(used.unique().tolist())),
+            labels=train.provenance.labels_from,
+            split=training.split,
+            splits={k: {"genes": len(v.genes)} for k, v in splits.items()},
+        ),
+        metrics=Metrics(
+            held_out={k: target.metrics(truth[k], predicted[k]) for k in predicted}, subsets=subsets
+        ),
+        genome_builds=[genome_build or train.provenance.assembly],
+        level_units=train.provenance.units,
+        seed=settings.seed,
+    )
+    n_marks, n_bins = train.features.shape[1:]
     export_onnx(model.ensemble, n_marks, n_bins, folder / "model.onnx")
-    torch.save({"state_dict": model.ensemble.state_dict(), "card": card["inputs"]}, folder / "model.pt")
+    torch.save({"state_dict": model.ensemble.state_dict(), "card": asdict(card.inputs)}, folder / "model.pt")
     pd.DataFrame([asdict(e) for e in model.log]).to_csv(
         folder / "training_log.tsv", sep="\t", index=False, float_format="%.6f"
     )
-    metric = "ROC AUC" if target == "class" else "Spearman"
     learning_curve(
-        model.log,
-        folder / "learning_curve.png",
-        f"{name}: {settings.architecture}, seed {settings.seed}",
-        model.best_epochs,
-        metric,
-    )
+        model.log, folder / "learning_curve.png", f"{name}: {settings.architecture}, seed {settings.seed}",
+        model.best_epochs, target.metric_name,
+    )  # fmt: skip
     if "test" in splits:
         table = gene_table(splits["test"].genes, predicted["test"], truth["test"], target)
         table.to_csv(folder / "test_predictions.tsv", sep="\t", index=False)
@@ -164,19 +102,28 @@ def train_one(
 
 
 def run(
-    report: Report, sets_of, output: str, settings: Settings, name: str | None, extra: dict
+    report: Report,
+    sets_of,
+    output: str,
+    settings: Settings,
+    name: str | None,
+    genome_build: str | None = None,
+    inputs: list | None = None,
 ) -> list[dict]:
     """Train every training set ``sets_of()`` gives into ``output`` (one subfolder each when several).
 
-    The output folder is complete or absent: an interrupted run leaves nothing behind.
+    The output folder is complete or absent: an interrupted run leaves nothing behind; it may not
+    hold or be any of ``inputs``.
     """
     require_torch("train")
     settings = settings.check()
-    check_output_dir(output)
+    check_outputs(inputs or [], folders=[("-o", output)])
+    check_output_dir(output, "train")
     sets: dict[str, TrainingSet] = sets_of()
     report.info(f"training on {settings.device}")
+    target = get_target(settings.target)
     summary = []
-    with atomic_dir(output) as tmp:
+    with atomic_dir(output, "train") as tmp:
         for key, training in sets.items():
             several = len(sets) > 1
             label = key if several else (name or Path(output).name)
@@ -184,16 +131,10 @@ def run(
             folder.mkdir(exist_ok=True)
             sizes = ", ".join(f"{k} {len(v.genes)}" for k, v in training.splits.items())
             report.info(f"{label}: {sizes} genes; split {training.split}")
-            card = train_one(training, folder, label, settings, report, extra)
-            metric = "roc_auc" if settings.target == "class" else "spearman"
-            row = {
-                "name": label,
-                **{
-                    f"{split}_{metric}": card["metrics"][split][metric]
-                    for split in ("valid", "test")
-                    if split in card["metrics"]
-                },
-            }
+            card = train_one(training, folder, label, settings, report, genome_build)
+            row = {"name": label}
+            for split, values in card.metrics.held_out.items():
+                row[f"{split}_{target.metric_key}"] = values[target.metric_key]
             summary.append(row)
             scores = ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "name")
             report.info(f"{label}: {scores} → {Path(output) / key if several else output}")

@@ -1,0 +1,146 @@
+"""What a file is, told from its first bytes, and the tool that turns it into what a command needs.
+
+Used when an input is not what an option expects (a BAM given as a track, a GFF3 as the GTF), so
+that the error names what the file is and how to convert it, instead of a parser's complaint.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from pathlib import Path
+
+BIGWIG = (bytes.fromhex("26fc8f88"), bytes.fromhex("888ffc26"))
+BIGBED = (bytes.fromhex("ebf28987"), bytes.fromhex("8789f2eb"))
+
+#: What each kind of file is, in words.
+NAMES = {
+    "bigwig": "a bigWig",
+    "bigbed": "a bigBed (intervals such as peaks, not a signal track)",
+    "bam": "a BAM file of aligned reads",
+    "cram": "a CRAM file of aligned reads",
+    "sam": "a SAM file of aligned reads",
+    "bedgraph": "a bedGraph (text signal)",
+    "wig": "a wiggle (text signal)",
+    "bed": "a BED file of intervals",
+    "gff3": "a GFF3 annotation",
+    "gtf": "a GTF annotation",
+    "fasta": "a FASTA sequence file",
+    "hdf5": "an HDF5 file",
+    "zip": "a zip archive (or .npz)",
+    "empty": "empty",
+    "binary": "a binary file of an unknown format",
+    "text": "a text file of an unknown format",
+}
+
+#: How to make a bigWig from each kind.
+TO_BIGWIG = {
+    "bam": "make a bigWig with deepTools: bamCoverage -b FILE.bam -o FILE.bw --binSize 100",
+    "cram": "convert it to BAM (samtools view -b) and make a bigWig with deepTools bamCoverage",
+    "sam": "convert it to BAM (samtools sort -o FILE.bam) and make a bigWig with deepTools bamCoverage",
+    "bedgraph": "convert it with UCSC bedGraphToBigWig FILE.bedGraph chrom.sizes FILE.bw (sorted: sort -k1,1 -k2,2n)",
+    "wig": "convert it with UCSC wigToBigWig FILE.wig chrom.sizes FILE.bw",
+    "bigbed": "give the signal track instead (e.g. MACS3 fold enrichment, bedGraphToBigWig)",
+    "gtf": "it is the gene annotation: give it with --gtf",
+    "gff3": "it is a gene annotation: convert it to GTF (gffread FILE.gff3 -T -o FILE.gtf) and give it with --gtf",
+}
+
+#: How to make a GTF from each kind.
+TO_GTF = {
+    "gff3": "convert it with gffread FILE.gff3 -T -o FILE.gtf (or AGAT's agat_convert_sp_gff2gtf.pl)",
+    "bed": "a BED has no gene ids or types: give a GTF such as GENCODE's gencode.vNN.annotation.gtf.gz",
+    "bigwig": "it is a track: pass it as a bigWig argument; --gtf takes the gene annotation",
+    "bam": "it holds reads: --gtf takes the gene annotation (e.g. GENCODE's gencode.vNN.annotation.gtf.gz)",
+}
+
+
+def _first_bytes(path: Path, n: int = 4096) -> bytes:
+    with open(path, "rb") as handle:
+        head = handle.read(n)
+    if head[:2] != b"\x1f\x8b":
+        return head
+    try:  # gzip or BGZF: the start of the decompressed stream
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, n)
+    except zlib.error:
+        try:
+            with gzip.open(path, "rb") as handle:
+                return handle.read(n)
+        except (OSError, EOFError):
+            return b""
+
+
+def _text_kind(text: str) -> str:
+    lines = [line for line in text.splitlines()[:-1] or text.splitlines() if line.strip()]
+    if any(line.startswith("##gff-version 3") for line in lines[:5]):
+        return "gff3"
+    if any(line.startswith(("fixedStep", "variableStep")) for line in lines[:20]):
+        return "wig"
+    if any(re.match(r"track\b.*type=wiggle", line) for line in lines[:5]):
+        return "wig"
+    if any(re.match(r"track\b.*type=bedGraph", line) for line in lines[:5]):
+        return "bedgraph"
+    if lines and lines[0].startswith("@HD"):
+        return "sam"
+    if lines and lines[0].startswith(">"):
+        return "fasta"
+    records = [line.split("\t") for line in lines if not line.startswith(("#", "track", "browser"))][:20]
+    if not records:
+        return "text"
+    if all(len(r) == 9 for r in records):
+        attributes = records[0][8]
+        return "gff3" if "=" in attributes and '"' not in attributes else "gtf"
+    numeric = re.compile(r"^-?\d+$")
+    if all(len(r) >= 3 and numeric.match(r[1]) and numeric.match(r[2]) for r in records):
+        if all(len(r) == 4 for r in records):
+            try:
+                [float(r[3]) for r in records]
+                return "bedgraph"
+            except ValueError:
+                return "bed"
+        return "bed"
+    return "text"
+
+
+def sniff(path: str | Path) -> str:
+    """The kind of file at ``path`` (a key of :data:`NAMES`)."""
+    path = Path(path)
+    try:
+        raw_head = open(path, "rb").read(4)  # noqa: SIM115 (closed by the garbage collector at once)
+        head = _first_bytes(path)
+    except OSError:
+        return "binary"
+    if not raw_head:
+        return "empty"
+    if raw_head in BIGWIG:
+        return "bigwig"
+    if raw_head in BIGBED:
+        return "bigbed"
+    if head.startswith(b"BAM\x01"):
+        return "bam"
+    if raw_head == b"CRAM":
+        return "cram"
+    if raw_head == b"\x89HDF":
+        return "hdf5"
+    if raw_head == b"PK\x03\x04":
+        return "zip"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary"
+    return _text_kind(text)
+
+
+def not_a(path: str | Path, wanted: str, advice: dict[str, str], default: str) -> str:
+    """The message for a file that is not ``wanted``: what it is and how to convert it."""
+    kind = sniff(path)
+    gz = " (gzipped)" if _is_gzip(path) and kind not in ("bam",) else ""
+    return f"{path}: not {wanted}; it is {NAMES[kind]}{gz}: {advice.get(kind, default)}"
+
+
+def _is_gzip(path: str | Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False

@@ -1,0 +1,160 @@
+"""One record per input bigWig, opened once per process: its chromosome sizes and names, the
+chromosomes that hold data, its profile (scale, resolution, signal kind, assembly) and the
+whole-file summary — all read from the file itself, never from the genes of a run.
+
+A :class:`Track` travels to worker processes without its open handle (pickled by path); each
+process opens the file again on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chromepredict.annotation import match_chroms
+from chromepredict.errors import UserError
+from chromepredict.formats import BIGWIG, TO_BIGWIG, not_a
+from chromepredict.trackinfo import TrackProfile, coverage_blocks, profile_bigwig
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Nothing written to file descriptor 2 inside the block reaches the terminal: pybigtools' Rust
+    core prints a panic message (and, with ``RUST_BACKTRACE=1``, a backtrace) before raising on a
+    damaged file, which chromepredict reports in one line instead."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def is_read_error(exc: BaseException) -> bool:
+    """An error of reading a damaged file: pybigtools' own, an OS or format error, or a panic of
+    its Rust core (``pyo3_runtime.PanicException``, a BaseException)."""
+    import pybigtools
+
+    return isinstance(exc, (pybigtools.BBIReadError, OSError, ValueError, KeyError)) or (
+        type(exc).__name__ == "PanicException"
+    )
+
+
+def damaged(path: str, exc: BaseException) -> UserError:
+    text = " ".join(str(exc).split()[:30])
+    return UserError(
+        f"{path}: cannot read this bigWig ({text}); the file is truncated or damaged: download or generate it again"
+    )
+
+
+def _open_handle(path: str):
+    import pybigtools
+
+    if not Path(path).is_file():
+        raise UserError(f"{path}: bigWig file not found; check the path")
+    try:
+        with native_stderr_silenced():
+            handle = pybigtools.open(open(path, "rb"))  # noqa: SIM115 (kept open with the handle; any file name)
+    except BaseException as exc:
+        if not is_read_error(exc):
+            raise
+        handle = None
+    if handle is None or not getattr(handle, "is_bigwig", False):
+        with open(path, "rb") as raw:
+            if raw.read(4) in BIGWIG:
+                raise damaged(path, ValueError("incomplete header"))
+        raise UserError(not_a(path, "a bigWig", TO_BIGWIG, "give one bigWig per mark"))
+    return handle
+
+
+@dataclass
+class Track:
+    """One bigWig of one mark, with every whole-file fact the run needs (see the module doc)."""
+
+    path: str
+    mark: str
+    chrom_sizes: dict[str, int]
+    with_data: frozenset[str]  # chromosomes holding any data (zoom levels or the index)
+    profile: TrackProfile
+    summary: dict[str, float]  # the file's own summary: min, max, sum, basesCovered
+    _handle: object = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def open(cls, path: str, mark: str) -> Track:
+        """Open and profile a bigWig; a missing, foreign or damaged file is a one-line UserError."""
+        handle = _open_handle(path)
+        try:
+            with native_stderr_silenced():
+                blocks = coverage_blocks(handle)
+                profile = profile_bigwig(handle, blocks)
+                summary = dict(handle.info().get("summary", {}))
+        except BaseException as exc:
+            if not is_read_error(exc):
+                raise
+            raise damaged(path, exc) from None
+        return cls(
+            path=path,
+            mark=mark,
+            chrom_sizes=dict(profile.chrom_sizes),
+            with_data=frozenset(b[0] for b in blocks),
+            profile=profile,
+            summary={k: float(v) for k, v in summary.items()},
+            _handle=handle,
+        )
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_handle": None}
+
+    @property
+    def handle(self):
+        """The open pybigtools file (opened again in a worker process)."""
+        if self._handle is None:
+            self._handle = _open_handle(self.path)
+        return self._handle
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    @property
+    def assembly(self) -> str | None:
+        return self.profile.assembly
+
+    @property
+    def non_finite(self) -> bool:
+        """Whether the file holds NaN or infinite values (its summary's sum, min or max is not finite)."""
+        return any(not math.isfinite(self.summary.get(k, 0.0)) for k in ("sum", "min", "max"))
+
+    @property
+    def negative(self) -> bool:
+        """Whether the file holds values below 0."""
+        return self.summary.get("min", 0.0) < 0 or self.profile.negative_fraction > 0
+
+    def chrom_names(self, chroms: list[str]) -> dict[str, str]:
+        """Annotation chromosome names → this file's spelling (``chr1`` ↔ ``1``); absent ones left out."""
+        return match_chroms(chroms, set(self.chrom_sizes))
+
+    def value_warnings(self) -> list[str]:
+        """Warnings about values that have no meaning as signal (negative, non-finite)."""
+        warnings = []
+        if self.negative:
+            share = self.profile.negative_fraction
+            amount = f"{share:.0%} of sampled bases" if share >= 0.005 else "some bases"
+            warnings.append(
+                f"{self.path}: {amount} have negative values (a log ratio or a control-subtracted track?); "
+                "chromepredict reads signal ≥ 0 and counts negative bins as 0: give the ChIP signal itself "
+                "(read counts, CPM, fold enrichment or −log10 p-values)"
+            )
+        return warnings
