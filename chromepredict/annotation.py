@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import io
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ import pandas as pd
 
 from chromepredict.assembly import build_from_gtf_header
 from chromepredict.errors import UserError
+from chromepredict.formats import TO_GTF, is_gzip, not_a, sniff
 from chromepredict.ids import normalise_gene_id, normalise_gene_ids
 
 #: Columns of the gene table every command passes around (tss is the 1-based GTF coordinate).
@@ -25,8 +26,9 @@ GENE_COLUMNS = ["gene_id", "gene_name", "chrom", "tss", "strand"]
 _SCAFFOLD = re.compile(r"^(?:un|ebv|hs37d5|[a-z]{2}\d{6})", re.IGNORECASE)
 
 
-def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[str, str]]:
-    """Stream ``(feature, line)`` for the GTF records whose feature is in ``features``, checking the file.
+def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[int, str, str]]:
+    """Stream ``(line number, feature, line)`` for the GTF records whose feature is in ``features``,
+    checking the file.
 
     Only the first three columns of each line are split, so a full GENCODE GTF (2.5 M lines,
     mostly exons) streams in seconds (docs/benchmarks.md). Fails, with the fix, on a missing,
@@ -34,12 +36,17 @@ def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[str, str]]:
     """
     if not path.is_file():
         raise UserError(f"{path}: GTF file not found; check the --gtf path")
+    kind = sniff(path)
+    if kind not in ("gtf", "text", "empty"):
+        raise UserError(
+            not_a(path, "a GTF", TO_GTF, "give a GTF such as GENCODE's gencode.vNN.annotation.gtf.gz")
+        )
     wanted = frozenset(features)
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if is_gzip(path) else open
     seen_record = False
     try:
         with opener(path, "rt") as handle:
-            for line in handle:
+            for number, line in enumerate(handle, start=1):
                 if line.startswith("#") or not line.strip():
                     continue
                 fields = line.split("\t", 3)
@@ -51,29 +58,65 @@ def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[str, str]]:
                 seen_record = True
                 feature = fields[2] if len(fields) > 2 else ""
                 if feature in wanted:
-                    yield feature, line
+                    yield number, feature, line
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise UserError(f"{path}: cannot read as GTF text ({exc}); give a plain or gzipped GTF") from None
     if not seen_record:
         raise UserError(f"{path}: GTF has no records; give a GTF with gene or transcript lines")
 
 
-def _gene_records(path: Path) -> list[str]:
-    """The GTF's ``gene`` lines (its ``transcript`` lines if it has none).
+def _checked(path: Path, number: int, line: str, skipped: dict[str, int]) -> bool:
+    """Whether a gene/transcript record can be used: 9 columns, whole-number coordinates (else a
+    UserError naming the line), strand + or − and start ≤ end (else counted in ``skipped``)."""
+    fields = line.rstrip("\n").split("\t")
+    if len(fields) != 9:
+        raise UserError(
+            f"{path}, line {number}: {len(fields)} tab-separated columns, not 9; fix or remove that line"
+        )
+    for column, name in ((3, "start"), (4, "end")):
+        if not fields[column].strip().isdigit():
+            raise UserError(
+                f"{path}, line {number}: {name} (column {column + 1}) is {fields[column]!r}, not a whole number; "
+                "fix or remove that line"
+            )
+    if fields[6] not in ("+", "-"):
+        skipped["strand"] += 1
+        return False
+    if int(fields[3]) > int(fields[4]):
+        skipped["start > end"] += 1
+        return False
+    return True
+
+
+def _gene_records(path: Path) -> tuple[list[str], list[str]]:
+    """The GTF's ``gene`` lines (its ``transcript`` lines if it has none), and warnings for the
+    records skipped (strand other than + or −, start after end).
 
     Filtering before pyranges parses the attributes keeps a full GENCODE GTF (2.5 M lines) to
     seconds instead of a minute and gigabytes (docs/benchmarks.md).
     """
     genes: list[str] = []
     transcripts: list[str] = []
-    for feature, line in _records(path, ("gene", "transcript")):
-        if feature == "gene":
-            genes.append(line)
-        elif not genes:
-            transcripts.append(line)
+    skipped = {"strand": 0, "start > end": 0}
+    for number, feature, line in _records(path, ("gene", "transcript")):
+        if feature == "transcript" and genes:
+            continue
+        if not _checked(path, number, line, skipped):
+            continue
+        (genes if feature == "gene" else transcripts).append(line)
     if not genes and not transcripts:
-        raise UserError(f"{path}: GTF has neither gene nor transcript records")
-    return genes or transcripts
+        fix = (
+            "each needs a strand + or − and start ≤ end" if any(skipped.values()) else "give a GTF with them"
+        )
+        raise UserError(f"{path}: GTF has neither gene nor transcript records that can be used; {fix}")
+    warnings = []
+    if skipped["strand"]:
+        warnings.append(
+            f"{path}: {skipped['strand']} gene/transcript records skipped: strand other than + or − (no TSS to place)"
+        )
+    if skipped["start > end"]:
+        warnings.append(f"{path}: {skipped['start > end']} gene/transcript records skipped: start after end")
+    return genes or transcripts, warnings
 
 
 def _bare(chrom: str) -> str:
@@ -119,6 +162,7 @@ class GeneTable:
     genes: pd.DataFrame
     resolved: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # records skipped as invalid
 
     @property
     def summary(self) -> str:
@@ -127,16 +171,17 @@ class GeneTable:
 
 
 def _parse(path: Path, records: list[str]) -> pd.DataFrame:
-    import pyranges as pr
+    """pyranges' GTF reader on the kept records, read from memory."""
+    from pyranges.readers import read_gtf_full
 
     try:
-        with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))  # pyranges 0.1 on new pandas
-            subset = Path(tmp) / "records.gtf"
-            subset.write_text("".join(records))
-            return pr.read_gtf(str(subset), as_df=True)
+            return read_gtf_full(io.StringIO("".join(records)), as_df=True)
     except Exception as exc:  # pyranges raises bare exceptions on malformed attributes
-        raise UserError(f"{path}: malformed GTF ({exc}); check the attribute column (9th)") from None
+        raise UserError(
+            f"{path}: malformed GTF attributes ({' '.join(str(exc).split())}); check the 9th column"
+        ) from None
 
 
 def _examples(rows: pd.DataFrame, n: int = 3) -> str:
@@ -215,7 +260,8 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
     on ``gene_type`` (GENCODE) or ``gene_biotype`` (Ensembl).
     """
     path = Path(path)
-    genes = _parse(path, _gene_records(path))
+    records, skipped = _gene_records(path)
+    genes = _parse(path, records)
     if "gene_id" not in genes.columns:
         raise UserError(f"{path}: GTF records have no gene_id attribute; give a GENCODE/Ensembl GTF")
     if gene_type is not None:
@@ -225,10 +271,13 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
                 f"{path}: GTF has no gene_type/gene_biotype attribute to filter on; "
                 "pass --all-genes to use every gene"
             )
+        counts = genes[type_col].value_counts()
         genes = genes[genes[type_col] == gene_type]
         if genes.empty:
+            have = ", ".join(f"{t} ({n:,})" for t, n in counts.head(8).items())
             raise UserError(
-                f"{path}: no genes of type {gene_type!r}; pick another --gene-type or pass --all-genes"
+                f"{path}: no genes of type {gene_type!r}; this GTF has {have}{' …' if len(counts) > 8 else ''}: "
+                "pick one with --gene-type, or pass --all-genes"
             )
     gene_id = normalise_gene_ids(genes["gene_id"])
     names = genes["gene_name"] if "gene_name" in genes.columns else gene_id
@@ -245,13 +294,13 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
     best, resolved, notes = _one_locus_per_gene(spans)
     best = best.assign(tss=best["start"].where(best["strand"] != "-", best["end"]))
     table = best[GENE_COLUMNS].sort_values(["chrom", "tss"], kind="stable").reset_index(drop=True)
-    return GeneTable(table, resolved, notes)
+    return GeneTable(table, resolved, notes, skipped)
 
 
 def gtf_build(path: str | Path) -> str | None:
     """The genome build a GTF's ``#`` header names (GENCODE: ``##description: … (GRCh38) …``), if any."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if is_gzip(path) else open
     header = []
     try:
         with opener(path, "rt") as handle:
@@ -275,7 +324,7 @@ _ATTRIBUTES = {key: re.compile(rf'(?:^|;)\s*{key}\s+"?([^";]*)"?') for key in ("
 def _transcript_pairs(path: Path, feature: str) -> dict[str, str]:
     mapping: dict[str, str] = {}
     gene_re, tx_re = _ATTRIBUTES["gene_id"], _ATTRIBUTES["transcript_id"]
-    for _, line in _records(path, (feature,)):
+    for _, _, line in _records(path, (feature,)):
         attributes = line.rstrip("\n").rsplit("\t", 1)[-1]
         gene, tx = gene_re.search(attributes), tx_re.search(attributes)
         if gene and tx and gene.group(1) and tx.group(1):

@@ -134,11 +134,11 @@ def sniff(path: str | Path) -> str:
 def not_a(path: str | Path, wanted: str, advice: dict[str, str], default: str) -> str:
     """The message for a file that is not ``wanted``: what it is and how to convert it."""
     kind = sniff(path)
-    gz = " (gzipped)" if _is_gzip(path) and kind not in ("bam",) else ""
+    gz = " (gzipped)" if is_gzip(path) and kind not in ("bam",) else ""
     return f"{path}: not {wanted}; it is {NAMES[kind]}{gz}: {advice.get(kind, default)}"
 
 
-def _is_gzip(path: str | Path) -> bool:
+def is_gzip(path: str | Path) -> bool:
     try:
         with open(path, "rb") as handle:
             return handle.read(2) == b"\x1f\x8b"

@@ -8,6 +8,7 @@ and ``-`` only.
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,10 +49,21 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
     if not path.is_file():
         raise UserError(f"{path}: samplesheet not found; check the --samplesheet path")
     try:
-        table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False, comment="#")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        table = pd.read_csv(
+            path,
+            sep=None,
+            engine="python",
+            dtype=str,
+            keep_default_na=False,
+            comment="#",
+            encoding="utf-8-sig",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
+        what = "it is empty" if path.stat().st_size == 0 else " ".join(str(exc).split())
+        if isinstance(exc, UnicodeDecodeError):
+            what = "it is not text (a spreadsheet? save it as CSV)"
         raise UserError(
-            f"{path}: cannot read the samplesheet ({exc}); give a CSV with columns sample,mark,bigwig"
+            f"{path}: cannot read the samplesheet ({what}); give a CSV with columns sample,mark,bigwig"
         ) from None
     table.columns = [str(c).strip().lower() for c in table.columns]
     missing = [c for c in REQUIRED if c not in table.columns]

@@ -211,6 +211,7 @@ def read_tracks(
     assembly, warnings = _assembly_checks(tracks, build)
     notes = [f"{len(genes)} genes from {gtf}; tracks: " + ", ".join(f"{t.mark}={t.name}" for t in tracks)]
     notes.extend(table.notes)
+    warnings.extend(table.warnings)
     for track in tracks:
         warnings.extend(track.value_warnings())
     beyond = _beyond_ends(genes, tracks)

@@ -210,8 +210,64 @@ def test_bad_gtf(tmp_path, content, message):
 def test_missing_and_binary_gtf(tmp_path, example):
     with pytest.raises(UserError, match="not found"):
         read_tss(tmp_path / "nope.gtf")
-    with pytest.raises(UserError, match="cannot read as GTF|not a GTF"):
+    with pytest.raises(
+        UserError, match="not a GTF; it is a bigWig: it is a track: pass it as a bigWig argument"
+    ):
         read_tss(example["tracks"][0])
+
+
+GENE = 'chr1\tHAVANA\tgene\t{start}\t{end}\t.\t{strand}\t.\tgene_id "{id}"; gene_type "protein_coding";\n'
+
+
+def test_invalid_records_are_skipped_with_a_count(tmp_path):
+    """A gene with strand '.' or start after end has no TSS to place: skipped and counted, never guessed."""
+    path = tmp_path / "g.gtf"
+    path.write_text(
+        GENE.format(start=100, end=200, strand="+", id="A")
+        + GENE.format(start=300, end=400, strand=".", id="B")
+        + GENE.format(start=500, end=450, strand="-", id="C")
+        + GENE.format(start=600, end=700, strand="?", id="D")
+    )
+    table = read_genes(path, None)
+    assert list(table.genes["gene_id"]) == ["A"]
+    assert any("2 gene/transcript records skipped: strand other than + or −" in w for w in table.warnings)
+    assert any("1 gene/transcript records skipped: start after end" in w for w in table.warnings)
+
+
+@pytest.mark.parametrize("start, column", [("12.5", 4), ("1e3", 4), ("chr1", 4)])
+def test_a_non_integer_coordinate_names_its_line_and_column(tmp_path, start, column):
+    path = tmp_path / "g.gtf"
+    path.write_text("#!genome-build GRCh38\n" + GENE.format(start=100, end=200, strand="+", id="A")
+                    + GENE.format(start=start, end=900, strand="+", id="B"))  # fmt: skip
+    with pytest.raises(
+        UserError, match=rf"line 3: start \(column {column}\) is '{start}', not a whole number"
+    ):
+        read_genes(path, None)
+
+
+def test_an_empty_gene_type_filter_lists_the_types_the_file_has(tmp_path):
+    path = tmp_path / "g.gtf"
+    path.write_text(GENE.format(start=100, end=200, strand="+", id="A").replace("protein_coding", "lincRNA"))
+    with pytest.raises(UserError, match=r"no genes of type 'lncRNA'; this GTF has lincRNA \(1\)"):
+        read_genes(path, "lncRNA")
+
+
+@pytest.mark.parametrize(
+    "kind, content, message",
+    [
+        (
+            "gff3",
+            "##gff-version 3\nchr1\tx\tgene\t1\t10\t.\t+\t.\tID=A;Name=A\n",
+            "it is a GFF3 annotation: convert it with gffread",
+        ),
+        ("bed", "chr1\t10\t20\tA\t0\t+\n", "it is a BED file of intervals: a BED has no gene ids"),
+    ],
+)
+def test_other_formats_given_as_the_gtf_are_named(tmp_path, kind, content, message):
+    path = tmp_path / f"genes.{kind}"
+    path.write_text(content)
+    with pytest.raises(UserError, match=message):
+        read_genes(path, None)
 
 
 def test_unknown_gene_type(example):

@@ -360,3 +360,39 @@ def test_salmon_with_gencode_fasta_headers(tmp_path):
     assert expr.values.to_dict() == {"ENSG00000290825": 7, "ENSG00000227232": 1}
     assert expr.names.to_dict() == {"ENSG00000290825": "DDX11L2", "ENSG00000227232": "WASH7P"}
     assert expr.median == 4
+
+
+def test_a_0_1_column_is_read_as_labels(tmp_path):
+    """A column of 0s and 1s is high/low labels (1 = high), not values to split at their median."""
+    path = tmp_path / "labels.tsv"
+    path.write_text("gene_id\tlabel\n" + "".join(f"ENSG{i:011d}\t{int(i % 3 == 0)}\n" for i in range(30)))
+    expr = read_expression(path)
+    assert expr.is_labels and "0/1 labels (1 = high)" in expr.describe()
+    assert expr.labels.sum() == 10 and (expr.labels == expr.values).all()
+
+
+def test_labels_give_an_auc_at_predict_and_refuse_a_level_model(cli, tracks, example, tmp_path):
+    from chromepredict.expression import read_expression as read
+
+    values = read(example["expression"]).values
+    table = tmp_path / "labels.tsv"
+    table.write_text(
+        "gene_id\thigh\n" + "".join(f"{g}\t{int(v > values.median())}\n" for g, v in values.items())
+    )
+    code, _, stderr = cli(
+        "predict", *tracks, "--gtf", example["gtf"], "--expression", table, "-o", tmp_path / "p.tsv"
+    )
+    assert code == 0 and "read as high/low labels" in stderr and "ROC AUC 0." in stderr
+    code, _, stderr = cli(
+        "train",
+        *tracks,
+        "--gtf",
+        example["gtf"],
+        "--expression",
+        table,
+        "--target",
+        "level",
+        "-o",
+        tmp_path / "m",
+    )
+    assert code == 2 and "needs expression values" in stderr and "not 0/1 labels" in stderr

@@ -294,3 +294,26 @@ def test_sample_heatmap_keeps_most_variable_genes():
     fig = plots.build_sample_heatmap(table, "t", n_genes=5)
     shown = {t.get_text() for t in fig.axes[0].get_yticklabels()}
     assert shown == {f"g{i}" for i in range(45, 50)}
+
+
+@pytest.mark.parametrize("n_samples, claim", [(2, "sorted by mean"), (3, "clustered")])
+def test_sample_heatmap_claims_clustering_only_when_it_clusters(n_samples, claim):
+    ax = plots.build_sample_heatmap(p_high_table(40, n_samples), "t", n_genes=20).axes[0]
+    assert claim in ax.get_ylabel() and ("clustered" in ax.get_ylabel()) == (n_samples >= 3)
+
+
+def test_attribution_figure_marks_the_bins_the_network_never_sees():
+    spec = WindowSpec()
+    seen = np.ones(100, dtype=bool)
+    seen[95:] = False
+    rng = np.random.default_rng(0)
+    fig = plots.build_attribution("G", rng.random((5, 100)), rng.normal(size=(5, 100)) * 1e-4, list("ABCDE"),
+                                  spec, "m", 0.7, "P(high)", seen)  # fmt: skip
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("not seen" in t for t in texts)
+    bar = fig.axes[-1]  # the colour bar: a few ticks, never crowded
+    fig.canvas.draw()
+    labels = [t for t in bar.get_xticklabels() if t.get_text()]
+    assert 2 <= len(labels) <= 7
+    boxes = [t.get_window_extent() for t in labels]
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))  # no two tick labels overlap

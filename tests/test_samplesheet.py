@@ -54,12 +54,25 @@ def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
             "two expression tables",
         ),
         ("sample,mark,bigwig\nA,H3K4me3,\n", "no bigwig path"),
+        ("", "cannot read the samplesheet \\(it is empty\\)"),
+        ("\n\n  \n", "cannot read the samplesheet"),
+        ("just one line without commas", "cannot read the samplesheet|lacks column"),
     ],
 )
 def test_reader_errors_name_the_line(tmp_path, text, message):
     path = tmp_path / "s.csv"
     path.write_text(text)
     with pytest.raises(UserError, match=message):
+        read_samplesheet(path)
+
+
+def test_a_samplesheet_saved_by_excel_reads(tmp_path, tracks):
+    """Excel writes CSV with a byte-order mark and CRLF line ends; a workbook itself is named as such."""
+    path = sheet(tmp_path, tracks)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_text().replace("\n", "\r\n").encode())
+    assert [s.name for s in read_samplesheet(path)] == ["A", "B"]
+    path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    with pytest.raises(UserError, match="not text"):
         read_samplesheet(path)
 
 

@@ -57,6 +57,7 @@ class SampleResult:
     row: dict
     values: pd.Series | None
     warnings: list[str]
+    system_error: OSError | None = None  # what the system refused (a full disk): it stops the run
 
 
 def _predict_sample(task: tuple) -> SampleResult:
@@ -77,7 +78,9 @@ def _predict_sample(task: tuple) -> SampleResult:
                 write_bed(scored.table, folder / "predictions.bed", model)
     except UserError as exc:
         return _failed(sample.name, str(exc))
-    except Exception as exc:  # a defect or a full disk must not take the other samples down with it
+    except OSError as exc:  # the system's (a full disk): the run stops, with the parent's one line
+        return SampleResult({"sample": sample.name, "status": "failed", "error": str(exc)}, None, [], exc)
+    except Exception as exc:  # a defect must not take the other samples down with it
         return _failed(sample.name, f"unexpected error {type(exc).__name__}: {exc}")
     target = model.target
     row = {
@@ -183,6 +186,8 @@ def run_samplesheet(
         tasks = [(model.path, s, gtf, genes, gene_type, tmp / s.name, threshold, bed) for s in samples]
         with report.progress("samples", len(samples)) as advance:
             for result in _run_samples(tasks, workers):
+                if result.system_error is not None:
+                    raise result.system_error
                 for warning in result.warnings:
                     report.warn(f"{result.row['sample']}: {warning}")
                 row = result.row
