@@ -2,8 +2,8 @@
 
 Workers get everything they need in their task (no inherited caches or module state), so the
 pools work the same under ``fork``, ``forkserver`` and ``spawn``. Each worker asks the kernel to
-kill it when its parent dies (``PR_SET_PDEATHSIG``, Linux) and, everywhere, watches its parent
-and exits when the parent is gone (``kill -9`` of a run leaves no worker behind).
+kill it when its parent dies (``PR_SET_PDEATHSIG``, Linux) and, everywhere, watches the run's
+process and exits when it is gone (``kill -9`` of a run leaves no worker behind).
 """
 
 from __future__ import annotations
@@ -19,19 +19,37 @@ from concurrent.futures import ProcessPoolExecutor
 _PR_SET_PDEATHSIG = 1
 
 
-def _watch(parent: int) -> None:
-    while os.getppid() == parent:
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie — killed, not yet reaped — does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def _watch(run: int) -> None:
+    while _alive(run):
         time.sleep(0.2)
     os._exit(1)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Worker initializer: end this process when ``parent`` ends."""
+def _die_with_parent(run: int) -> None:
+    """Worker initializer: end this process when the run's process ``run`` ends (under forkserver
+    the worker's parent is the fork server, so the run is watched by its pid)."""
     with contextlib.suppress(AttributeError, OSError):  # not Linux: the watcher alone
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before prctl took effect
+    if not _alive(run):  # the run died before prctl took effect
         os._exit(1)
-    threading.Thread(target=_watch, args=(parent,), daemon=True, name="parent-watch").start()
+    threading.Thread(target=_watch, args=(run,), daemon=True, name="run-watch").start()
 
 
 def process_pool(workers: int, context=None) -> ProcessPoolExecutor:

@@ -1,0 +1,46 @@
+"""Worker processes get everything in their tasks: the same results under fork, forkserver and
+spawn (Python 3.14 makes forkserver the default on Linux)."""
+
+import subprocess
+import sys
+
+import pytest
+
+MARKS = ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3")
+
+
+def run_with(method, *args):
+    code = (
+        f"import multiprocessing as mp; mp.set_start_method({method!r}, force=True); "
+        "import sys; from chromepredict.cli import main; sys.argv = ['chromepredict'] + sys.argv[1:]; main()"
+    )
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_samplesheet_and_parallel_reading_under_every_start_method(method, tracks, example, tmp_path):
+    sheet = tmp_path / "s.csv"
+    rows = ["sample,mark,bigwig,expression"]
+    for sample in ("A", "B", "C"):
+        rows += [
+            f"{sample},{m},{t},{example['expression'] if sample == 'A' else ''}"
+            for m, t in zip(MARKS, tracks, strict=True)
+        ]
+    sheet.write_text("\n".join(rows) + "\n")
+    result = run_with(
+        method, "predict", "--samplesheet", sheet, "--gtf", example["gtf"], "-o", tmp_path / "out", "-p", 2
+    )
+    assert result.returncode == 0, result.stderr
+    single = run_with(method, "extract", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "f.npz", "-p", 2)
+    assert single.returncode == 0, single.stderr
+    reference = run_with(
+        "fork", "predict", *tracks, "--gtf", example["gtf"], "-p", 2, "-o", tmp_path / "ref.tsv"
+    )
+    assert reference.returncode == 0, reference.stderr
+    body = [line for line in (tmp_path / "ref.tsv").read_text().splitlines() if not line.startswith("#")]
+    for sample in ("A", "B", "C"):
+        text = (tmp_path / "out" / sample / "predictions.tsv").read_text().splitlines()
+        ours = [line for line in text if not line.startswith("#")]
+        columns = len(body[0].split("\t"))
+        assert [line.split("\t")[:columns] for line in ours] == [line.split("\t") for line in body]
