@@ -1,4 +1,4 @@
-"""DeepChrome CSV read/write, the REMC folder layout, gene splits, the bundled example data."""
+"""DeepChrome CSV reading, the REMC folder layout, gene splits, the bundled example data."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pandas as pd
 from chromepredict.annotation import GENE_COLUMNS
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet, Provenance, WindowSpec
-from chromepredict.files import atomic_path
 from chromepredict.marks import CORE_MARKS
 from chromepredict.trackinfo import profile_windows
 
@@ -80,25 +79,6 @@ def csv_profiles(arrays: list[np.ndarray]) -> dict:
     """Per-mark profiles of DeepChrome CSV windows: the files of one cell type are all its track holds."""
     pooled = np.concatenate(arrays)
     return {mark: profile_windows(pooled[:, m], CSV_BIN_SIZE) for m, mark in enumerate(CORE_MARKS)}
-
-
-def write_deepchrome_csv(data: FeatureSet, path: str | Path) -> None:
-    """Write a labelled FeatureSet in DeepChrome's CSV format (values rounded to integers)."""
-    if data.labels is None:
-        raise UserError(f"{path}: DeepChrome CSVs need labels; give --expression")
-    if data.marks != CORE_MARKS:
-        raise ValueError(f"marks must be {CORE_MARKS}, got {data.marks}")
-    n_genes, n_marks, n_bins = data.features.shape
-    short = [g.removeprefix(ENSEMBL_PREFIX) for g in data.genes["gene_id"]]
-    table = pd.DataFrame(
-        data.features.transpose(0, 2, 1).reshape(-1, n_marks).round().astype(np.int64),
-        columns=list(CORE_MARKS),
-    )
-    table.insert(0, "BinID", np.tile(np.arange(1, n_bins + 1), n_genes))
-    table.insert(0, "GeneID", np.repeat(short, n_bins))
-    table["Label"] = np.repeat(data.labels.astype(np.int64), n_bins)
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, header=False, index=False)
 
 
 def find_cell_types(root: str | Path) -> dict[str, Path]:

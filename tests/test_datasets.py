@@ -11,7 +11,6 @@ from chromepredict.datasets import (
     read_csv_dir,
     read_deepchrome_csv,
     split_by_chromosome,
-    write_deepchrome_csv,
 )
 from chromepredict.errors import UserError
 from chromepredict.expression import read_expression
@@ -27,6 +26,19 @@ def test_read_toy_csv():
     np.testing.assert_array_equal(data.features[0, :, 0], [0, 1, 0, 2, 0])
     assert data.labels[0] == 1
     assert data.spec.orientation == "genomic"
+
+
+def write_deepchrome_csv(data, path) -> None:
+    """The reader's inverse (values rounded to integers), to check that reading loses nothing."""
+    n_genes, n_marks, n_bins = data.features.shape
+    short = [g.removeprefix("ENSG00000") for g in data.genes["gene_id"]]
+    table = pd.DataFrame(
+        data.features.transpose(0, 2, 1).reshape(-1, n_marks).round().astype(np.int64), columns=list(CORE_MARKS)
+    )
+    table.insert(0, "BinID", np.tile(np.arange(1, n_bins + 1), n_genes))
+    table.insert(0, "GeneID", np.repeat(short, n_bins))
+    table["Label"] = np.repeat(data.labels.astype(np.int64), n_bins)
+    table.to_csv(path, header=False, index=False)
 
 
 def test_csv_round_trip(tmp_path):
