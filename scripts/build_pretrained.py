@@ -37,12 +37,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from views import VIEWS, build_views, load_view  # noqa: E402
 
 from chromepredict import gate  # noqa: E402
+from chromepredict.card import Metrics, TrainingData, build_card, write_card  # noqa: E402
 from chromepredict.expression import read_expression  # noqa: E402
 from chromepredict.features import WindowSpec  # noqa: E402
-from chromepredict.onnx_io import export_onnx, input_card, load_model, write_card  # noqa: E402
 from chromepredict.labelling import with_expression  # noqa: E402
+from chromepredict.onnx_io import export_onnx, load_model  # noqa: E402
 from chromepredict.sources import from_tracks  # noqa: E402
-from chromepredict.training import TrainingArrays, fit, score  # noqa: E402
+from chromepredict.targets import get_target  # noqa: E402
+from chromepredict.training import TrainingArrays, fit  # noqa: E402
 
 MODELS = {
     "E003": {"cell_types": ("E003",), "target": "class"},
@@ -73,7 +75,11 @@ def load(data: Path, views_dir: Path, eid: str, views: tuple[str, ...]) -> dict:
 
 
 def truth_of(part, target: str) -> np.ndarray:
-    return part.labels if target == "class" else part.levels
+    return get_target(target).truth(part)
+
+
+def score(target: str, truth: np.ndarray, predicted: np.ndarray) -> float:
+    return get_target(target).score(truth, predicted)
 
 
 def fit_rows(parts: list, rows: np.ndarray, target: str, seed: int, max_epochs: int | None, validate: bool):
@@ -90,7 +96,8 @@ def cross_validate(sets: dict, target: str, seed: int) -> tuple[list[int], dict]
     """Chosen epochs and held-out scores per cell type, view and (on the reference view) mark subset."""
     first = next(iter(sets.values()))[REFERENCE_VIEW]
     n = len(first.genes)
-    strata = first.labels if target == "class" else (first.levels > np.median(first.levels)).astype(int)
+    # folds balanced on the labels (class) or on the genes' own median level (level targets)
+    strata = (first.levels > np.median(first.levels)).astype(int) if get_target(target).scaled else first.labels
     out_of_fold = {(eid, view): np.full(n, np.nan) for eid, views in sets.items() for view in views}
     subsets = {}
     epochs = []
@@ -127,14 +134,14 @@ def cross_validate(sets: dict, target: str, seed: int) -> tuple[list[int], dict]
         subset_scores.setdefault(key, {})[eid] = round(
             score(target, truth_of(sets[eid][REFERENCE_VIEW], target), predicted), 4
         )
-    metrics = {
-        "cross_validated": {eid: per_view[REFERENCE_VIEW][eid] for eid in sets},
-        "cv_folds": FOLDS,
-        "cv_note": "5-fold cross-validation over genes; scores of the pooled held-out predictions",
-        "per_view": per_view,
-        "subsets": subset_scores,
-        "cv_chosen_epochs": epochs,
-    }
+    metrics = Metrics(
+        cross_validated={eid: per_view[REFERENCE_VIEW][eid] for eid in sets},
+        per_view=per_view,
+        subsets=subset_scores,
+        cv_folds=FOLDS,
+        cv_note="5-fold cross-validation over genes; scores of the pooled held-out predictions",
+        cv_chosen_epochs=tuple(epochs),
+    )
     return epochs, metrics
 
 
@@ -144,7 +151,9 @@ def _subsets(marks, size):
     return itertools.combinations(marks, size)
 
 
-def build(name: str, spec: dict, data: Path, views_dir: Path, views: list[str], out: Path, seed: int) -> dict:
+def build(
+    name: str, spec: dict, data: Path, views_dir: Path, views: list[str], out: Path, seed: int, created: str | None
+):
     target, eids = spec["target"], spec["cell_types"]
     sets = {eid: load(data, views_dir, eid, tuple(views)) for eid in eids}
     genes = [part.genes["gene_id"].tolist() for views_of in sets.values() for part in views_of.values()]
@@ -159,49 +168,53 @@ def build(name: str, spec: dict, data: Path, views_dir: Path, views: list[str], 
     folder.mkdir(parents=True)
     reference = parts[0]
     export_onnx(model.ensemble, len(reference.marks), reference.spec.n_bins, folder / "model.onnx")
-    what = "expression level, log2(1 + RPKM)" if target == "level" else "high/low expression"
-    card = {
-        "name": name,
-        **input_card(reference, model.transform, target, True),
-        "description": f"DeepChrome-style {what}, Roadmap {' + '.join(f'{e} ({CELL_TYPES[e]})' for e in eids)}, "
-        f"trained on {len(views)} pipeline views of the tracks",
-        "cell_types": list(eids),
-        "architecture": "deepchrome",
-        "recipe": model.recipe_dict(),
-        "ensemble_members": len(model.best_epochs),
-        "best_epochs": model.best_epochs,
-        "seed": seed,
-        "training_device": "cpu",
-        "genome_build": "hg19",
-        "genome_builds": ["hg19", "hg38"],
-        "training_profile": gate.training_profile(parts, model.transform),
-        "training_data": {
-            "gene_ids": sorted(reference.genes["gene_id"].tolist()),
-            "views": {v: VIEWS[v].description for v in views},
-            "labels": "RNA-seq RPKM above the cell type's median over 19,802 genes"
-            if target == "class"
-            else "log2(1 + RNA-seq RPKM)",
-            "source": "shared Roadmap data: bigWig read counts per 100 bp, GENCODE hg19 TSS; views made with scripts/views.py (MACS3)",
-            "licence": LICENCE,
-        },
-        "metrics": metrics,
-        "licence": "model: MIT; training data: " + LICENCE,
-        **(
-            {
-                "level_units": "RPKM",
-                "level_scale": {"mean": model.ensemble.level_mean, "sd": model.ensemble.level_sd},
-            }
-            if target == "level"
-            else {}
+    what = "expression level, log2(1 + RPKM)" if model.target.scaled else "high/low expression"
+    card = build_card(
+        model,
+        reference,
+        name=name,
+        training_profile=gate.training_profile(parts, model.transform),
+        training_data=TrainingData(
+            source="shared Roadmap data: bigWig read counts per 100 bp, GENCODE hg19 TSS; views made with scripts/views.py (MACS3)",
+            gene_ids=tuple(sorted(reference.genes["gene_id"].tolist())),
+            labels="log2(1 + RNA-seq RPKM)" if model.target.scaled
+            else "RNA-seq RPKM above the cell type's median over 19,802 genes",
+            views={v: VIEWS[v].description for v in views},
+            licence=LICENCE,
         ),
-    }
-    card = write_card(folder / "model.onnx", card)
+        metrics=metrics,
+        genome_builds=("hg19", "hg38"),  # windows are TSS-relative: hg38 tracks take the same model
+        level_units="RPKM",
+        description=f"DeepChrome-style {what}, Roadmap {' + '.join(f'{e} ({CELL_TYPES[e]})' for e in eids)}, "
+        f"trained on {len(views)} pipeline views of the tracks",
+        cell_types=eids,
+        seed=seed,
+        licence="model: MIT; training data: " + LICENCE,
+    )
+    card = write_card(folder / "model.onnx", card, created=created)
     loaded = load_model(folder / "model.onnx")
     golden = sets[eids[0]][REFERENCE_VIEW].subset(np.arange(16))
     np.savez(
         folder / "golden.npz", features=golden.features, scales=golden.scales, expected=loaded.predict(golden)
     )
     return card
+
+
+def write_checksums(out: Path) -> None:
+    """Record the sha256 of every shipped model and card in the package (chromepredict.zoo checks them)."""
+    from chromepredict.card import sha256_bytes
+
+    lines = [
+        '"""sha256 of every shipped pretrained model and card (written by scripts/build_pretrained.py)."""',
+        "",
+        "CHECKSUMS = {",
+    ]
+    for folder in sorted(p.parent for p in out.glob("*/model.onnx")):
+        onnx = sha256_bytes((folder / "model.onnx").read_bytes())
+        card = sha256_bytes((folder / "model.card.json").read_bytes())
+        lines.append(f'    "{folder.name}": {{"onnx": "{onnx}", "card": "{card}"}},')
+    lines.append("}")
+    (ROOT / "chromepredict" / "pretrained_checksums.py").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:
@@ -214,14 +227,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "chromepredict" / "pretrained")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--created", help="Date recorded on the cards (default: today), for byte-identical rebuilds")
     args = parser.parse_args()
     eids = sorted({e for name in args.models for e in MODELS[name]["cell_types"]})
     build_views(args.data, args.views_dir, eids, args.views)
     for name in args.models:
         started = time.time()
         print(f"{name}:", flush=True)
-        card = build(name, MODELS[name], args.data, args.views_dir, args.views, args.out, args.seed)
-        print(f"{name}: {card['metrics']['cross_validated']}, {time.time() - started:.0f} s", flush=True)
+        card = build(name, MODELS[name], args.data, args.views_dir, args.views, args.out, args.seed, args.created)
+        print(f"{name}: {card.metrics.cross_validated}, {time.time() - started:.0f} s", flush=True)
+    if args.out.resolve() == (ROOT / "chromepredict" / "pretrained").resolve():
+        write_checksums(args.out)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 MARKS = ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3")
 FLANK = 10_000  # the source has signal in TSS ± FLANK
@@ -102,40 +103,32 @@ def background(records: Intervals, regions: dict[str, np.ndarray]) -> float:
 
 
 def _merge(intervals: np.ndarray) -> np.ndarray:
-    """Merge overlapping or touching intervals of an (n, 2) array."""
+    """Merge overlapping or touching intervals of an (n, 2) array (pyranges' merge), sorted."""
+    import pyranges as pr
+
     if len(intervals) == 0:
         return np.zeros((0, 2), np.int64)
-    intervals = intervals[np.argsort(intervals[:, 0], kind="stable")]
-    merged = [list(intervals[0])]
-    for lo, hi in intervals[1:].tolist():
-        if lo <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    return np.asarray(merged, dtype=np.int64)
+    table = pd.DataFrame({"Chromosome": "c", "Start": intervals[:, 0], "End": intervals[:, 1]})
+    merged = pr.PyRanges(table).merge().df.sort_values("Start")
+    return merged[["Start", "End"]].to_numpy(np.int64)
 
 
 def read_regions(gtf: Path, sizes: dict[str, int], flank: int = FLANK) -> dict[str, np.ndarray]:
     """Covered regions: [T − flank, T + flank) (0-based) around each gene's 1-based TSS T, merged.
 
-    T is the gene start on ``+`` and the gene end on ``-`` (the source's convention: bin i of the
-    ±5-kb window covers [T − 5000 + 100 (i − 1), T − 5000 + 100 i)). Only ``gene`` lines are read;
-    genes on chromosomes absent from the track are left out. Parsed here, without pyranges, so the
-    script does not depend on chromepredict.annotation.
+    T as chromepredict reads it (:func:`chromepredict.annotation.read_genes`: the gene start on
+    ``+``, the end on ``-``); genes on chromosomes absent from the track are left out.
     """
-    tss: dict[str, list[int]] = {}
-    with open(gtf) as handle:
-        for line in handle:
-            fields = line.rstrip("\n").split("\t")
-            if line.startswith("#") or len(fields) < 9 or fields[2] != "gene" or fields[0] not in sizes:
-                continue
-            tss.setdefault(fields[0], []).append(int(fields[3] if fields[6] != "-" else fields[4]))
-    if not tss:
+    from chromepredict.annotation import read_genes
+
+    genes = read_genes(gtf, None).genes
+    genes = genes[genes["chrom"].isin(sizes)]
+    if genes.empty:
         raise ValueError(f"{gtf}: no gene lines on the track's chromosomes")
     regions = {}
     for chrom in sizes:
-        if chrom in tss:
-            t = np.asarray(tss[chrom], dtype=np.int64)
+        t = genes.loc[genes["chrom"] == chrom, "tss"].to_numpy(np.int64)
+        if len(t):
             spans = np.column_stack([np.maximum(t - flank, 0), np.minimum(t + flank, sizes[chrom])])
             regions[chrom] = _merge(spans)
     return regions
