@@ -22,6 +22,7 @@ from chromepredict import __version__
 from chromepredict.errors import UserError
 from chromepredict.options import (
     Architecture,
+    CompareModelOption,
     CsvSourceOptions,
     ExpressionOptions,
     FitOptions,
@@ -131,7 +132,7 @@ def command(**settings):
     def decorate(func):
         hints = typing.get_type_hints(func, include_extras=True)
         params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
-        groups, report_name = {}, None
+        groups, report_name, required = {}, None, []
         for name, own in inspect.signature(func).parameters.items():
             kind = hints[name]
             if kind is Report:
@@ -140,9 +141,11 @@ def command(**settings):
                 groups[name] = kind
                 types = typing.get_type_hints(kind, include_extras=True)
                 for field in dataclasses.fields(kind):
-                    default = (
-                        inspect.Parameter.empty if field.default is dataclasses.MISSING else field.default
-                    )
+                    default = inspect.Parameter.empty
+                    if field.default is dataclasses.MISSING:
+                        required.append(field.name)
+                    else:
+                        default = field.default
                     params.append(
                         inspect.Parameter(
                             field.name,
@@ -156,6 +159,11 @@ def command(**settings):
         params.append(_QUIET)
 
         def wrapper(ctx: typer.Context, **values):
+            for name in required:  # typer 0.16 with click ≥ 8.2 lets a missing required option through
+                if values.get(name) is None:
+                    raise UserError(
+                        f"Missing option '--{name.replace('_', '-')}' (see {ctx.command_path} --help)"
+                    )
             quiet = values.pop("quiet") or bool(ctx.find_root().params.get("quiet"))
             call = {
                 name: kind(**{f.name: values.pop(f.name) for f in dataclasses.fields(kind)})
@@ -441,6 +449,55 @@ def explain(
     for name, entry in summary["classes"].items():
         typer.echo(
             f"{name}: marks above the mean active-bin count: {', '.join(entry['flagged_marks']) or 'none'}"
+        )
+    report.info(f"wrote {output}/")
+
+
+@command()
+def compare(
+    report: Report,
+    inputs: TrackOptions,
+    chosen: CompareModelOption,
+    output: OutputFolder = "comparison",
+    samplesheet: Samplesheet = None,
+    pair: Annotated[
+        list[str] | None,
+        typer.Option("--pair", metavar="A:B", help="Compare sample B with sample A of --samplesheet (repeatable).", show_default=False),
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", metavar="A", help="Compare every other sample of --samplesheet with A.")
+    ] = None,
+    knockout: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--knockout", metavar="MARK[,MARK…]",
+            help="With tracks: the sample against itself with each mark set to no signal (MARK+MARK: together).",
+            show_default=False,
+        ),
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, metavar="P", help="Class models: p_high at or above this is high.")
+    ] = 0.5,
+) -> None:  # fmt: skip
+    """Which genes change between conditions and which marks drive it; or what-if mark knockouts.
+
+    delta is B − A in the model's unit; contribution_<MARK> columns are the exact Shapley
+    decomposition of delta over the marks (they add up to delta)."""
+    from chromepredict.commands import compare as run
+
+    if samplesheet is not None:
+        if inputs.given or knockout:
+            raise UserError("--samplesheet names every track; compare its samples with --pair/--reference, "
+                            "or give one sample's tracks with --knockout")  # fmt: skip
+        run.run_pairs(report, chosen.model, samplesheet, inputs.gtf, inputs.genes, inputs.cores, pair or [],
+                      reference, output, threshold)  # fmt: skip
+    elif knockout:
+        if pair or reference:
+            raise UserError("--pair and --reference compare the samples of a --samplesheet; give one")
+        run.run_knockouts(report, chosen.model, inputs.inputs(), knockout, output, threshold)
+    else:
+        raise UserError(
+            "give --samplesheet S with --pair A:B (or --reference A), or tracks with --knockout MARK"
         )
     report.info(f"wrote {output}/")
 

@@ -175,13 +175,14 @@ def split_by_chromosome(
     )
 
 
-def example_data() -> dict[str, Path]:
-    """Paths of the bundled real example data (Roadmap E003: 371 genes, 369 protein-coding): tracks, gtf, expression."""
+def example_data(cell_type: str = "E003") -> dict[str, Path]:
+    """Paths of the bundled real example data of one cell type (Roadmap E003 or E123: 371 genes,
+    369 protein-coding): its tracks, the GTF and its expression table."""
     from importlib.resources import files
 
     folder = Path(str(files("chromepredict") / "data" / "example"))
     return {
-        "tracks": sorted(folder.glob("E003-H3K*.bw")),
+        "tracks": sorted(folder.glob(f"{cell_type}-H3K*.bw")),
         "gtf": folder / "genes.gtf.gz",
-        "expression": folder / "E003-expression.tsv.gz",
+        "expression": folder / f"{cell_type}-expression.tsv.gz",
     }

@@ -108,14 +108,27 @@ class LoadedModel:
     def predict(self, data: FeatureSet, batch_size: int = 512) -> np.ndarray:
         """P(high) (class models) or the expression level (level models) per gene, transformed and
         scored in batches (memory stays small for genome-wide gene sets)."""
-        feeds = {i.name for i in self.session.get_inputs()}
         out = []
         for start in range(0, len(data.genes), batch_size):
             x, mask = self.inputs(data.subset(np.arange(start, min(start + batch_size, len(data.genes)))))
-            feed = {"features": x, **({"mask": mask} if "mask" in feeds else {})}
-            result = self.session.run([self.card.outputs.name], feed)[0]
-            out.append(self.target.value(result))
+            out.append(self._run(x, mask))
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+    def score_inputs(
+        self, first: np.ndarray, second: np.ndarray, mask: np.ndarray, batch_size: int = 512
+    ) -> np.ndarray:
+        """The model's value for network inputs (:meth:`inputs`): a single-window model scores
+        ``second``; ``first`` is the condition it is compared with (read by difference models)."""
+        out = [
+            self._run(second[start : start + batch_size], mask[start : start + batch_size])
+            for start in range(0, len(second), batch_size)
+        ]
+        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+    def _run(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feeds = {i.name for i in self.session.get_inputs()}
+        feed = {"features": x, **({"mask": mask} if "mask" in feeds else {})}
+        return self.target.value(self.session.run([self.card.outputs.name], feed)[0])
 
 
 def load_model(path: str | Path, threads: int = 1) -> LoadedModel:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from chromepredict import DEFAULT_MODEL
+from chromepredict import DEFAULT_COMPARE_MODEL, DEFAULT_MODEL
 
 
 class Orientation(StrEnum):
@@ -130,6 +130,18 @@ class ModelOption:
             help="Pretrained name (chromepredict models), .onnx file or train output folder.",
         ),
     ] = DEFAULT_MODEL  # fmt: skip
+
+
+@dataclass
+class CompareModelOption:
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", "-m", metavar="NAME|PATH",
+            help="Pretrained name, .onnx file or train output folder (default: the model that ranked measured "
+            "changes best, docs/benchmarks.md).",
+        ),
+    ] = DEFAULT_COMPARE_MODEL  # fmt: skip
 
 
 @dataclass

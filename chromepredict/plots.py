@@ -582,3 +582,45 @@ def sample_heatmap(p_high, path: str | Path, title: str, n_genes: int = 500, lab
     mean). Gene names shown up to 60 rows.
     """
     _save(build_sample_heatmap(p_high, title, n_genes=n_genes, label=label), path)
+
+
+# --------------------------------------------------------------------------- compare
+
+LABELLED_FLIPS = 12  # genes that flip, labelled with their names (the largest |delta| first)
+
+
+def build_comparison(table, first: str, second: str, target, shares, title: str):
+    """Figure: delta against the mean of the two values, genes that flip coloured and the largest
+    labelled (left); each mark's share of the change, |contribution| summed over genes (right)."""
+    column = target.column
+    a, b = table[f"{column}_{first}"].to_numpy(float), table[f"{column}_{second}"].to_numpy(float)
+    delta, mean = b - a, (a + b) / 2
+    fig = _figure(figsize=(11, 4.6))
+    ax, ax_marks = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
+    flips = table["flip"].to_numpy()
+    ax.scatter(
+        mean[flips == ""], delta[flips == ""], s=6, color="lightgray", edgecolors="none", label="same call"
+    )
+    for kind, colour in (("up", "tab:red"), ("down", "tab:blue")):
+        pick = flips == kind
+        ax.scatter(mean[pick], delta[pick], s=12, color=colour, edgecolors="none",
+                   label=f"flips {kind} ({int(pick.sum())})")  # fmt: skip
+    flipped = np.flatnonzero(flips != "")
+    for i in flipped[np.argsort(-np.abs(delta[flipped]))][:LABELLED_FLIPS]:
+        ax.annotate(str(table["gene_name"].iloc[i]), (mean[i], delta[i]), fontsize=7, xytext=(3, 3),
+                    textcoords="offset points")  # fmt: skip
+    ax.axhline(0, color="gray", linestyle="--", linewidth=1)
+    ax.set(xlabel=f"mean of {target.label} in {first} and {second}",
+           ylabel=f"delta: {second} − {first}", title=f"{len(table)} genes")  # fmt: skip
+    _outside_legend(ax, ncol=3, gap=0.16)
+    ax_marks.barh(np.arange(len(shares)), shares.to_numpy(), color="tab:purple")
+    ax_marks.set(yticks=np.arange(len(shares)), yticklabels=list(shares.index), xlabel="share of |delta| (Shapley)",
+                 xlim=(0, 1), title="which marks drive the change")  # fmt: skip
+    ax_marks.invert_yaxis()
+    fig.suptitle(title)
+    return fig
+
+
+def comparison_figure(table, first: str, second: str, target, shares, path, title: str) -> None:
+    """delta against the mean with the flips labelled, and the marks' shares of the change."""
+    _save(build_comparison(table, first, second, target, shares, title), path)

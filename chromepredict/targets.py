@@ -80,6 +80,14 @@ class Target:
         """Counts a summary row shows (high/low calls)."""
         return {}
 
+    def calls(self, values: np.ndarray, threshold: float, card) -> np.ndarray:
+        """high/low per gene (compare's flips): at or above the threshold, or the training levels' mean."""
+        raise NotImplementedError
+
+    def call_rule(self, threshold: float, card) -> str:
+        """When :meth:`calls` says high, in words."""
+        raise NotImplementedError
+
     def summary(self, table: pd.DataFrame, model_name: str) -> str:
         return f"{len(table)} genes scored with model {model_name}"
 
@@ -192,6 +200,12 @@ class ClassTarget(Target):
     def counts(self, table) -> dict:
         return {"high": int((table["call"] == "high").sum()), "low": int((table["call"] == "low").sum())}
 
+    def calls(self, values, threshold, card):
+        return np.where(values >= threshold, "high", "low")
+
+    def call_rule(self, threshold, card) -> str:
+        return f"p_high ≥ {threshold}"
+
     def summary(self, table, model_name) -> str:
         counts = self.counts(table)
         return (
@@ -296,6 +310,12 @@ class LevelTarget(Target):
 
     def summary(self, table, model_name) -> str:
         return f"{len(table)} genes scored with model {model_name}: median predicted level {np.median(table[self.column]):.3g}"
+
+    def calls(self, values, threshold, card):
+        return np.where(values >= card.level_scale.mean, "high", "low")
+
+    def call_rule(self, threshold, card) -> str:
+        return f"level ≥ {card.level_scale.mean:.3g}, the training levels' mean"
 
     def bed(self, table, card):
         from scipy.stats import norm

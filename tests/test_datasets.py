@@ -33,7 +33,8 @@ def write_deepchrome_csv(data, path) -> None:
     n_genes, n_marks, n_bins = data.features.shape
     short = [g.removeprefix("ENSG00000") for g in data.genes["gene_id"]]
     table = pd.DataFrame(
-        data.features.transpose(0, 2, 1).reshape(-1, n_marks).round().astype(np.int64), columns=list(CORE_MARKS)
+        data.features.transpose(0, 2, 1).reshape(-1, n_marks).round().astype(np.int64),
+        columns=list(CORE_MARKS),
     )
     table.insert(0, "BinID", np.tile(np.arange(1, n_bins + 1), n_genes))
     table.insert(0, "GeneID", np.repeat(short, n_bins))

@@ -352,8 +352,25 @@ def test_readme_worked_example(tmp_path):
     run(exe, "explain", "--model", "E003-E123", *sorted(tmp_path.glob("ex/E003-*.bw")), "--gtf", "ex/genes.gtf.gz",
         "--genes", "LIN28A,ANGPTL6", "--bigwig", "-o", "maps", "--steps", 50, "--restarts", 1)  # fmt: skip
     summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t").set_index("sample")
-    assert list(summary.index) == ["E003", "E003_three_marks"] and summary.loc["E003", "auc"] > 0.85
-    assert pd.read_csv(tmp_path / "results" / "p_high.tsv", sep="\t").shape == (369, 3)
+    assert list(summary.index) == ["E003", "E003_three_marks", "E123"] and summary.loc["E003", "auc"] > 0.85
+    assert pd.read_csv(tmp_path / "results" / "p_high.tsv", sep="\t").shape == (369, 4)
+    run(
+        exe,
+        "compare",
+        "--samplesheet",
+        "ex/samples.csv",
+        "--gtf",
+        "ex/genes.gtf.gz",
+        "--pair",
+        "E003:E123",
+        "-o",
+        "changes",
+    )
+    run(exe, "compare", *sorted(tmp_path.glob("ex/E003-*.bw")), "--gtf", "ex/genes.gtf.gz", "--knockout", "H3K27me3",
+        "-o", "what-if")  # fmt: skip
+    assert (tmp_path / "changes" / "E003_vs_E123.tsv").is_file() and (
+        tmp_path / "what-if" / "knockout_H3K27me3.tsv"
+    ).is_file()
     for sample in summary.index:
         assert (tmp_path / "results" / sample / "predictions.tsv").read_text() == (
             tmp_path / "results-smk" / sample / "predictions.tsv"

@@ -36,33 +36,37 @@ def run(report: Report, output: str) -> str:
     )
 
 
-#: The exported samplesheet's samples: the five marks with expression, and three of the marks.
+ALL_MARKS = ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3")
+#: The exported samplesheet's samples: (cell type, marks, with its expression table).
 EXPORT_SAMPLES = {
-    "E003": ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3"),
-    "E003_three_marks": ("H3K27me3", "H3K36me3", "H3K4me3"),
+    "E003": ("E003", ALL_MARKS, True),
+    "E003_three_marks": ("E003", ("H3K27me3", "H3K36me3", "H3K4me3"), False),
+    "E123": ("E123", ALL_MARKS, True),
 }
 
 
 def export(folder: str) -> str:
-    """Copy the bundled tracks, GTF and expression table into ``folder`` with ``samples.csv``
-    (two samples: all five marks with expression, and three marks); returns what to print."""
+    """Copy the bundled tracks, GTF and expression tables into ``folder`` with ``samples.csv``
+    (E003 with all five marks and its expression, E003 with three marks, E123 with all five marks
+    and its expression); returns what to print."""
     import shutil
 
-    example = example_data()
     with atomic_dir(folder, "demo --export") as tmp:
-        names = {}
-        for path in example["tracks"]:
-            shutil.copy(path, tmp / path.name)
-            names[mark_from_filename(path.name)] = path.name
-        for key in ("gtf", "expression"):
-            shutil.copy(example[key], tmp / example[key].name)
         rows = ["sample,mark,bigwig,expression"]
-        for sample, marks in EXPORT_SAMPLES.items():
+        for sample, (cell_type, marks, with_expression) in EXPORT_SAMPLES.items():
+            example = example_data(cell_type)
+            names = {}
+            for path in example["tracks"]:
+                shutil.copy(path, tmp / path.name)
+                names[mark_from_filename(path.name)] = path.name
+            for key in ("gtf", "expression"):
+                shutil.copy(example[key], tmp / example[key].name)
             for i, mark in enumerate(marks):
-                table = example["expression"].name if sample == "E003" and i == 0 else ""
+                table = example["expression"].name if with_expression and i == 0 else ""
                 rows.append(f"{sample},{mark},{names[mark]},{table}")
         (tmp / "samples.csv").write_text("\n".join(rows) + "\n")
     return (
-        f"example data (Roadmap E003, 369 genes) and samples.csv written to {folder}/; try:\n"
-        f"  chromepredict predict --samplesheet {folder}/samples.csv --gtf {folder}/genes.gtf.gz -o results --bed"
+        f"example data (Roadmap E003 and E123, 369 genes) and samples.csv written to {folder}/; try:\n"
+        f"  chromepredict predict --samplesheet {folder}/samples.csv --gtf {folder}/genes.gtf.gz -o results --bed\n"
+        f"  chromepredict compare --samplesheet {folder}/samples.csv --gtf {folder}/genes.gtf.gz --pair E003:E123 -o changes"
     )

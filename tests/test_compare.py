@@ -1,0 +1,179 @@
+"""compare through the real CLI: pairs of samples, what-if knockouts, the exact decomposition of
+delta over the marks, and the usual one-line errors."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chromepredict.compare import shapley
+
+MARKS = ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3")
+
+
+def read(path):
+    return pd.read_csv(path, sep="\t", comment="#")
+
+
+def contributions(table):
+    return table[[f"contribution_{m}" for m in MARKS]].to_numpy()
+
+
+def test_shapley_is_exact_and_fair():
+    """Efficiency (the values add up to v(all) − v(none)), and for an additive game each player gets
+    its own effect."""
+    rng = np.random.default_rng(0)
+    n, genes = 4, 6
+    effects = rng.normal(size=(genes, n))
+    cross = rng.normal(size=genes)
+    values = {
+        s: (effects * np.array(s)).sum(axis=1) + cross * s[0] * s[2]
+        for s in itertools.product((False, True), repeat=n)
+    }
+    phi = shapley(values, n)
+    np.testing.assert_allclose(phi.sum(axis=1), values[(True,) * n] - values[(False,) * n], atol=1e-12)
+    np.testing.assert_allclose(
+        phi[:, [1, 3]], effects[:, [1, 3]], atol=1e-12
+    )  # players 1, 3 interact with none
+    np.testing.assert_allclose(
+        phi[:, 0], effects[:, 0] + cross / 2, atol=1e-12
+    )  # the interaction split fairly
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from chromepredict.cli import app
+
+    folder = tmp_path_factory.mktemp("compare") / "ex"
+    result = CliRunner().invoke(app, ["demo", "--export", str(folder)])
+    assert result.exit_code == 0, result.stderr
+    return folder
+
+
+def test_two_cell_types_compared(cli, exported, tmp_path):
+    out = tmp_path / "changes"
+    code, _, stderr = cli(
+        "compare", "--samplesheet", exported / "samples.csv", "--gtf", exported / "genes.gtf.gz",
+        "--pair", "E003:E123", "-o", out,
+    )  # fmt: skip
+    assert code == 0, stderr
+    table = read(out / "E003_vs_E123.tsv")
+    assert len(table) == 369
+    for column in ("gene_id", "gene_name", "level_E003", "level_E123", "delta", "flip", "measured_delta"):
+        assert column in table
+    np.testing.assert_allclose(table["delta"], table["level_E123"] - table["level_E003"], atol=2e-6)
+    np.testing.assert_allclose(
+        contributions(table).sum(axis=1), table["delta"], atol=1e-5
+    )  # exact decomposition
+    flips = table["flip"].fillna("").to_numpy()
+    assert (flips[: (flips != "").sum()] != "").all()  # genes that flip first
+    assert "Spearman of delta with the measured change" in stderr and "not a test" in stderr
+    summary = read(out / "summary.tsv")
+    assert summary.loc[0, "comparison"] == "E003_vs_E123" and summary.loc[0, "spearman_measured"] > 0.4
+    bedgraph = (out / "E003_vs_E123.bedgraph").read_text().splitlines()
+    assert bedgraph[0].startswith("track type=bedGraph") and len(bedgraph) == 370
+    assert (out / "E003_vs_E123.png").stat().st_size > 5000
+    code, _, stderr = cli(
+        "compare", "--samplesheet", exported / "samples.csv", "--gtf", exported / "genes.gtf.gz",
+        "--reference", "E003", "-o", tmp_path / "all",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert {p.name for p in (tmp_path / "all").glob("*.tsv")} == {
+        "E003_vs_E003_three_marks.tsv", "E003_vs_E123.tsv", "summary.tsv"
+    }  # fmt: skip
+    assert "differ in their marks (H3K4me1, H3K9me3 in one only): compared on the marks they share" in stderr
+    three = read(tmp_path / "all" / "E003_vs_E003_three_marks.tsv")
+    assert (three[["contribution_H3K4me1", "contribution_H3K9me3"]] == 0).all().all()
+    np.testing.assert_allclose(three["delta"], 0, atol=1e-6)  # the same tracks: nothing changes
+
+
+def test_knockouts_move_genes_the_expected_way(cli, tracks, example, tmp_path):
+    """Knocking out H3K4me3 lowers genes on average; knocking out H3K27me3 raises the genes that carry
+    the most of it at the TSS (bivalent promoters in H1 cells)."""
+    out = tmp_path / "ko"
+    code, _, stderr = cli(
+        "compare", *tracks, "--gtf", example["gtf"], "--knockout", "H3K4me3,H3K27me3", "-o", out
+    )
+    assert code == 0, stderr
+    k4 = read(out / "knockout_H3K4me3.tsv")
+    assert k4["delta"].mean() < -0.3 and (k4["flip"] == "up").sum() == 0
+    np.testing.assert_allclose(contributions(k4).sum(axis=1), k4["delta"], atol=1e-5)
+    assert (k4[[f"contribution_{m}" for m in MARKS if m != "H3K4me3"]] == 0).all().all()
+    k27 = read(out / "knockout_H3K27me3.tsv").set_index("gene_id")
+    from chromepredict.sources import from_tracks
+
+    data = from_tracks(dict(zip(MARKS, tracks, strict=True)), example["gtf"])
+    at_tss = pd.Series(data.features[:, 0, 45:55].mean(axis=1), index=data.genes["gene_id"])
+    top = at_tss.sort_values().index[-len(at_tss) // 10 :]
+    assert k27.loc[top, "delta"].mean() > 0.3
+    code, _, _ = cli(
+        "compare", *tracks, "--gtf", example["gtf"], "--knockout", "H3K4me3+H3K27me3", "-o", tmp_path / "both"
+    )
+    both = read(tmp_path / "both" / "knockout_H3K4me3+H3K27me3.tsv")
+    np.testing.assert_allclose(contributions(both).sum(axis=1), both["delta"], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--pair", "E003:E999"], "no sample E999 in"),
+        (["--pair", "E003"], "is not A:B"),
+        (["--reference", "X"], "--reference X: no sample X"),
+        ([], "give the samples to compare"),
+    ],
+)
+def test_pair_errors_are_one_line(cli, exported, tmp_path, args, message):
+    code, _, stderr = cli(
+        "compare", "--samplesheet", exported / "samples.csv", "--gtf", exported / "genes.gtf.gz", *args,
+        "-o", tmp_path / "x",
+    )  # fmt: skip
+    assert code == 2 and message in stderr and not (tmp_path / "x").exists()
+
+
+def test_knockout_errors_are_one_line(cli, tracks, example, tmp_path):
+    three = [t for t in tracks if any(m in t for m in ("H3K4me3", "H3K36me3", "H3K27me3"))]
+    code, _, stderr = cli(
+        "compare", *tracks, "--gtf", example["gtf"], "--knockout", "H3K27ac", "-o", tmp_path / "x"
+    )
+    assert code == 2 and "H3K27ac is not a mark of model" in stderr
+    code, _, stderr = cli(
+        "compare", *three, "--gtf", example["gtf"], "--knockout", "H3K9me3", "-o", tmp_path / "x"
+    )
+    assert code == 2 and "no track of H3K9me3 is given" in stderr
+    code, _, stderr = cli(
+        "compare", *tracks, "--gtf", example["gtf"], "--knockout", "H3K99xx", "-o", tmp_path / "x"
+    )
+    assert code == 2 and "is not a mark" in stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_samples_of_two_builds_are_refused(cli, exported, tmp_path, tracks):
+    """A sample whose tracks are of another genome build than the other's: one line, nothing written."""
+    import pyBigWig
+
+    from chromepredict.assembly import KNOWN_SIZES
+
+    rows = ["sample,mark,bigwig"]
+    for mark, track in zip(MARKS, tracks, strict=True):
+        rows.append(f"A,{mark},{track}")
+        reader = pyBigWig.open(track)
+        target = tmp_path / f"hg38-{mark}.bw"
+        writer = pyBigWig.open(str(target), "w")
+        sizes = [(c, KNOWN_SIZES["hg38"][c]) for c in reader.chroms() if c in KNOWN_SIZES["hg38"]]
+        writer.addHeader(sizes)
+        for chrom, _ in sizes:
+            intervals = reader.intervals(chrom) or []
+            if intervals:
+                writer.addEntries([chrom] * len(intervals), [i[0] for i in intervals], ends=[i[1] for i in intervals],
+                                  values=[float(i[2]) for i in intervals])  # fmt: skip
+        writer.close()
+        rows.append(f"B,{mark},{target}")
+    sheet = tmp_path / "s.csv"
+    sheet.write_text("\n".join(rows) + "\n")
+    code, _, stderr = cli("compare", "--samplesheet", sheet, "--gtf", exported / "genes.gtf.gz", "--pair", "A:B",
+                          "-o", tmp_path / "x")  # fmt: skip
+    assert code == 2 and "A is hg19 and B is hg38: compare samples of one genome build" in stderr
+    assert not (tmp_path / "x").exists()
