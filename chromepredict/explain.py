@@ -22,17 +22,23 @@ ACTIVE_THRESHOLD = 0.25
 
 
 def torch_network(model) -> object:
-    """The model's ensemble rebuilt in torch from the ONNX weights, checked against onnxruntime."""
+    """The model's ensemble rebuilt in torch from the ONNX weights, checked against onnxruntime.
+
+    Mask-aware networks are exported folded (the mask as a per-gene bias, see
+    :class:`chromepredict.model.FoldedChrome`); their weights are unfolded back into the trained
+    form (:func:`chromepredict.model.unfold_state_dict`), whose outputs and gradients are the same.
+    ONNX files written before folding hold the trained form already and load as they are."""
     import onnx
     import torch
     from onnx import numpy_helper
 
+    from chromepredict.model import unfold_state_dict
     from chromepredict.training import build_ensemble
 
-    weights = {
+    weights = unfold_state_dict({
         init.name: torch.from_numpy(numpy_helper.to_array(init).copy())
         for init in onnx.load_from_string(model.path.read_bytes()).graph.initializer
-    }
+    })  # fmt: skip
     ensemble = build_ensemble(model.card)
     try:
         ensemble.load_state_dict(weights)

@@ -24,10 +24,16 @@ from chromepredict.transform import InputTransform
 
 
 def export_onnx(ensemble, n_marks: int, n_bins: int, path: str | Path) -> None:
-    """Export an :class:`~chromepredict.model.Ensemble` (dynamic gene axis) to ONNX, atomically."""
+    """Export an :class:`~chromepredict.model.Ensemble` (dynamic gene axis) to ONNX, atomically.
+
+    Mask-aware members are exported folded (:func:`chromepredict.model.folded`): their convolution
+    runs over the marks only and the mask enters as a per-gene bias, which halves the convolution's
+    work for the same outputs; :func:`chromepredict.explain.torch_network` unfolds the weights."""
     import torch
 
-    ensemble = ensemble.eval().cpu()
+    from chromepredict.model import folded
+
+    ensemble = folded(ensemble.eval().cpu())
     masked = all(getattr(m, "masked", False) for m in ensemble.members)
     example = (torch.zeros(2, n_marks, n_bins),) + ((torch.ones(2, n_marks),) if masked else ())
     names = ["features", "mask"][: len(example)]

@@ -2,27 +2,27 @@
 
 CHECKSUMS = {
     "E003": {
-        "onnx": "a48d3521aa0e9da882b7be8032f8bd1f3d022ccc6f59a19b76e1c985c72d4466",
-        "card": "edef98637f714a10107308ebcd0009af0821c8490518037662c3d492b8a324ab",
+        "onnx": "99fb82429b91956bd1f750d8773de72989dbd7725d4d1d7d5c2e4c9bf732bcfb",
+        "card": "c2e12b6dbfe15cbbc4425a0b17643343f486b974488b6b8979a70149c76ae50e",
     },
     "E003-E123": {
-        "onnx": "6a6804faaba4e158c46b1ff2c3d48f1a258f0c11a886c72689f02e394557e4e2",
-        "card": "980acc17874bc61360f9d0f1cbc6f1f60af69ba2dc29a2dc6c8a94f06d19e7b1",
+        "onnx": "875e765ff424543caf2bcc93d1fd74baaa81c4518a9f761dd98c5f6e77cc433f",
+        "card": "b56b47d59e1faeabfe9dcb2ca0b9fca29e7189ff204f1422300245b0fa5fbca9",
     },
     "E003-E123-level": {
-        "onnx": "f5410e6d60896120235f6f289a2895a692740e90f1cfc35a4e2361d275d5858a",
-        "card": "07bf06a1296922f5fdfa49b75817c92fdbdce76fa5025c4be264ad903a1801e1",
+        "onnx": "9ad5f700a81648630d0ec638de8573620cb21a3a539eeaf5e727c2c148206839",
+        "card": "3eac282349d4bac51cad1b7a7f5a09769513ec65cc5dfcf5c74cce9045423aaa",
     },
     "E003-level": {
-        "onnx": "f22ca53a2a903a947cbd8b6c6f55b2cb6703afc27424d8fdde5d2e1918802bae",
-        "card": "2e1fe879285c2d4dba85afa26768d69dc31582fa57f281d10ba34f42c15fcea1",
+        "onnx": "c84107eec1581d04bef0ed0cab8af81efe99433e96e5c1ad9b44caf3352e4d73",
+        "card": "b0f0dce17749969002f7f0fe3a747f9b4f0981da07b94048fed383be1aa92526",
     },
     "E123": {
-        "onnx": "86b1c34b2c5d76253af0fefe424979c671922c5a422556a5b6c60d4311ef1802",
-        "card": "87017ccfbf758105b2a44982100e86543e7cb910b4abdd029164b18c01cb1b5d",
+        "onnx": "416994cdd5f52a47e231177cf05f8a88927f82fb60f6ddf03793734faf33b7df",
+        "card": "12d1b0398e1ca2a2e3543014baf1d7ac52ee928b3f7e1bbac4fd3edde50286af",
     },
     "E123-level": {
-        "onnx": "dbee9ca53d1994fb08f667600949571bfb984551673c093d91c61472aa63eb61",
-        "card": "3a269192441b71c1a8efb7bfc0ac3fb9d34b3a1d23aa7f1d5ba5dc069ad34634",
+        "onnx": "5ad1be1da5d0de9d5de6b175446b4f2620495f68260a24348519cd483f41a5d2",
+        "card": "bbb88dee1ab90f26db7cbfb484ce8174ef38c5152ecc88bf65b10594c04b79fc",
     },
 }

@@ -212,7 +212,7 @@ def write_checksums(out: Path) -> None:
     for folder in sorted(p.parent for p in out.glob("*/model.onnx")):
         onnx = sha256_bytes((folder / "model.onnx").read_bytes())
         card = sha256_bytes((folder / "model.card.json").read_bytes())
-        lines.append(f'    "{folder.name}": {{"onnx": "{onnx}", "card": "{card}"}},')
+        lines.extend([f'    "{folder.name}": {{', f'        "onnx": "{onnx}",', f'        "card": "{card}",', "    },"])
     lines.append("}")
     (ROOT / "chromepredict" / "pretrained_checksums.py").write_text("\n".join(lines) + "\n")
 
