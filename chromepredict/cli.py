@@ -22,6 +22,7 @@ from chromepredict import __version__
 from chromepredict.errors import UserError
 from chromepredict.options import (
     Architecture,
+    ClassMapOptions,
     CompareModelOption,
     CsvSourceOptions,
     ExpressionOptions,
@@ -31,6 +32,7 @@ from chromepredict.options import (
     TrackOptions,
     TransformName,
     WindowOptions,
+    text_option,
 )
 from chromepredict.report import Report
 
@@ -223,9 +225,7 @@ def extract(
     output: Annotated[
         str, typer.Option("--output", "-o", metavar="FILE", help="Output .npz (array + gene table).")
     ] = "features.npz",
-    tsv: Annotated[
-        str | None, typer.Option("--tsv", metavar="FILE", help="Also write a long-format TSV here.")
-    ] = None,
+    tsv: text_option("--tsv", "FILE", "Also write a long-format TSV here.") = None,
 ) -> None:
     """Read TSS-centred bins from bigWigs into an array [genes, marks, bins]."""
     from chromepredict.commands import extract as run
@@ -307,13 +307,8 @@ def train(
         int | None,
         typer.Option("--members", min=1, metavar="INT", help="Networks in the seed ensemble (default: the recipe's, 5)."),
     ] = None,
-    genome_build: Annotated[
-        str | None,
-        typer.Option("--genome-build", metavar="NAME", help="Recorded in the card (default: recognised from the tracks)."),
-    ] = None,
-    name: Annotated[
-        str | None, typer.Option(metavar="TEXT", help="Model name for the card (default: output folder name).")
-    ] = None,
+    genome_build: text_option("--genome-build", "NAME", "Recorded in the card (default: recognised from the tracks).") = None,
+    name: text_option("--name", "TEXT", "Model name for the card (default: output folder name).") = None,
     samplesheet: Samplesheet = None,
     pooled: Annotated[
         bool, typer.Option("--pooled", help="With --samplesheet: one model on all samples (cross-cell-type).")
@@ -409,32 +404,14 @@ def explain(
     report: Report,
     inputs: TrackOptions,
     chosen: ModelOption,
+    maps: ClassMapOptions,
     output: OutputFolder = "explanations",
     csv: Csv = None,
-    genes: Annotated[
-        str | None,
-        typer.Option(
-            "--genes", metavar="IDS|@FILE",
-            help="Per-gene attributions: comma-separated ids/names, or @FILE (one per line).",
-        ),
-    ] = None,
+    genes: text_option("--genes", "IDS|@FILE", "Per-gene attributions: comma-separated ids/names, or @FILE.") = None,
     bigwig: Annotated[
         bool,
         typer.Option("--bigwig", help="Also write the --genes attributions as one bigWig per mark (genome browsers)."),
     ] = False,
-    restarts: Annotated[
-        int, typer.Option(min=1, metavar="INT", help="Random restarts of the class optimisation (averaged).")
-    ] = 5,
-    seed: Annotated[int, typer.Option(metavar="INT", help="Seed of the class optimisation.")] = 0,
-    lam: Annotated[
-        float, typer.Option("--lambda", min=0.0, metavar="FLOAT", help="L2 penalty λ of the class optimisation.")
-    ] = 0.009,
-    steps: Annotated[int, typer.Option(min=1, metavar="INT", help="RMSprop steps of the class optimisation.")] = 1000,
-    lr: Annotated[float, typer.Option(min=0.0, metavar="FLOAT", help="RMSprop learning rate.")] = 0.1,
-    class_maps: Annotated[
-        bool,
-        typer.Option("--class-maps/--no-class-maps", help="The class optimisation maps (off: only bin influence and --genes attributions)."),
-    ] = True,
 ) -> None:  # fmt: skip
     """Class optimisation maps; with tracks or --csv also bin influence; with --genes per-gene attributions.
 
@@ -442,7 +419,6 @@ def explain(
     from chromepredict.commands import explain as run
 
     tracks = inputs.inputs() if inputs.given else None
-    maps = run.ClassMapSettings(class_maps, restarts, seed, lam, steps, lr)
     summary = run.run(
         report, chosen.model, output, tracks, csv, inputs.gtf, genes, bigwig, maps, inputs.threads or 1
     )
@@ -464,9 +440,7 @@ def compare(
         list[str] | None,
         typer.Option("--pair", metavar="A:B", help="Compare sample B with sample A of --samplesheet (repeatable).", show_default=False),
     ] = None,
-    reference: Annotated[
-        str | None, typer.Option("--reference", metavar="A", help="Compare every other sample of --samplesheet with A.")
-    ] = None,
+    reference: text_option("--reference", "A", "Compare every other sample of --samplesheet with A.") = None,
     knockout: Annotated[
         list[str] | None,
         typer.Option(
@@ -516,13 +490,7 @@ def demo(
     output: Annotated[
         str, typer.Option("--output", "-o", metavar="DIR", help="Folder for the demo's outputs.")
     ] = "chromepredict-demo",
-    export: Annotated[
-        str | None,
-        typer.Option(
-            "--export", metavar="DIR",
-            help="Instead, copy the example data and a two-sample samples.csv into this folder.",
-        ),
-    ] = None,
+    export: text_option("--export", "DIR", "Instead, copy the example data and a samples.csv into this folder.") = None,
 ) -> None:  # fmt: skip
     """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003 model."""
     from chromepredict.commands import demo as run

@@ -15,32 +15,17 @@ import typer
 from chromepredict import DEFAULT_COMPARE_MODEL, DEFAULT_MODEL
 
 
-class Orientation(StrEnum):
-    five_to_three = "5to3"
-    genomic = "genomic"
+def text_option(flag: str, metavar: str, help: str):
+    """An optional text option (a path, a name, a list): None unless given."""
+    return Annotated[str | None, typer.Option(flag, metavar=metavar, help=help)]
 
 
-class TargetName(StrEnum):
-    class_ = "class"
-    level = "level"
-    difference = "difference"
-
-
-class Architecture(StrEnum):
-    deepchrome = "deepchrome"
-    deepchrome_2016 = "deepchrome-2016"
-
-
-class TransformName(StrEnum):
-    raw = "raw"
-    log1p = "log1p"
-    track_log1p = "track-log1p"
-
-
-class Device(StrEnum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+#: Choices of options, listed in --help.
+Orientation = StrEnum("Orientation", {"five_to_three": "5to3", "genomic": "genomic"})
+TargetName = StrEnum("TargetName", {"class_": "class", "level": "level", "difference": "difference"})
+Architecture = StrEnum("Architecture", {"deepchrome": "deepchrome", "deepchrome_2016": "deepchrome-2016"})
+TransformName = StrEnum("TransformName", {"raw": "raw", "log1p": "log1p", "track_log1p": "track-log1p"})
+Device = StrEnum("Device", {"auto": "auto", "cpu": "cpu", "cuda": "cuda"})
 
 
 def default_threads() -> int:
@@ -67,9 +52,7 @@ class TrackOptions:
             show_default=False,
         ),
     ] = None
-    gtf: Annotated[
-        str | None, typer.Option("--gtf", metavar="FILE", help="Gene annotation (GTF, may be gzipped).")
-    ] = None
+    gtf: text_option("--gtf", "FILE", "Gene annotation (GTF, may be gzipped).") = None
     mark: Annotated[
         list[str] | None,
         typer.Option(
@@ -121,54 +104,38 @@ class TrackOptions:
         )
 
 
+def _model(help: str = "Pretrained name (chromepredict models), .onnx file or train output folder."):
+    return Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help=help)]
+
+
 @dataclass
 class ModelOption:
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model", "-m", metavar="NAME|PATH",
-            help="Pretrained name (chromepredict models), .onnx file or train output folder.",
-        ),
-    ] = DEFAULT_MODEL  # fmt: skip
+    model: _model() = DEFAULT_MODEL
 
 
 @dataclass
 class CompareModelOption:
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model", "-m", metavar="NAME|PATH",
-            help="Pretrained name, .onnx file or train output folder (default: the model that ranked measured "
-            "changes best, docs/benchmarks.md).",
-        ),
-    ] = DEFAULT_COMPARE_MODEL  # fmt: skip
+    model: _model(
+        "Pretrained name, .onnx file or train output folder (default: the model that ranked measured "
+        "changes best, docs/benchmarks.md)."
+    ) = DEFAULT_COMPARE_MODEL
 
 
 @dataclass
 class RequiredModelOption:
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model", "-m", metavar="NAME|PATH",
-            help="Pretrained name (chromepredict models), .onnx file or train output folder.",
-        ),
-    ]  # fmt: skip
+    model: _model()
 
 
 @dataclass
 class ExpressionOptions:
-    expression: Annotated[
-        str | None,
-        typer.Option(
-            "--expression",
-            metavar="FILE",
-            help="Expression table (RSEM, salmon, kallisto, featureCounts, gene id + value, or 0/1 labels).",
-        ),
-    ] = None
-    expression_column: Annotated[
-        str | None,
-        typer.Option("--expression-column", metavar="NAME", help="The expression table's value column (when ambiguous)."),
-    ] = None  # fmt: skip
+    expression: text_option(
+        "--expression",
+        "FILE",
+        "Expression table (RSEM, salmon, kallisto, featureCounts, gene id + value, or 0/1 labels).",
+    ) = None
+    expression_column: text_option(
+        "--expression-column", "NAME", "The table's value column (when ambiguous)."
+    ) = None
 
 
 @dataclass
@@ -190,16 +157,12 @@ class WindowOptions:
 
 @dataclass
 class CsvSourceOptions:
-    csv_dir: Annotated[
-        str | None,
-        typer.Option(
-            "--csv-dir", metavar="DIR", help="Folder with DeepChrome train.csv, valid.csv (, test.csv)."
-        ),
-    ] = None
-    remc_root: Annotated[
-        str | None,
-        typer.Option("--remc-root", metavar="DIR", help="Folder of <EID>/classification/ folders: one model per cell type."),
-    ] = None  # fmt: skip
+    csv_dir: text_option("--csv-dir", "DIR", "Folder with DeepChrome train.csv, valid.csv (, test.csv).") = (
+        None
+    )
+    remc_root: text_option(
+        "--remc-root", "DIR", "Folder of <EID>/classification/ folders: one model per cell type."
+    ) = None
 
 
 @dataclass
@@ -218,3 +181,20 @@ class FitOptions:
         int, typer.Option("--split-seed", metavar="INT", help="Seed of the train/valid/test split.")
     ] = 0
     device: Annotated[Device, typer.Option(help="auto: CUDA when present.")] = Device.auto
+
+
+@dataclass
+class ClassMapOptions:
+    """explain's class optimisation (paper §3.3)."""
+
+    restarts: Annotated[int, typer.Option(min=1, metavar="INT", help="Random restarts (averaged).")] = 5
+    seed: Annotated[int, typer.Option(metavar="INT", help="Seed of the optimisation.")] = 0
+    lam: Annotated[float, typer.Option("--lambda", min=0.0, metavar="FLOAT", help="L2 penalty λ.")] = 0.009
+    steps: Annotated[int, typer.Option(min=1, metavar="INT", help="RMSprop steps.")] = 1000
+    lr: Annotated[float, typer.Option(min=0.0, metavar="FLOAT", help="RMSprop learning rate.")] = 0.1
+    class_maps: Annotated[
+        bool,
+        typer.Option(
+            "--class-maps/--no-class-maps", help="Off: only bin influence and --genes attributions."
+        ),
+    ] = True

@@ -1,8 +1,9 @@
 """matplotlib figures only, fed by arrays and tables the other modules made.
 
 Every figure has a ``build_*`` function that returns a :class:`matplotlib.figure.Figure` (made
-without pyplot, so no global state and nothing to close) and a public function of the historical
-name that builds it and saves it as PNG, returning nothing. Tests inspect the built figures.
+without pyplot, so no global state and nothing to close); :func:`save` writes it as PNG (some
+figures also keep a function of their historical name that builds and saves them). Tests inspect
+the built figures.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
-def _save(fig, path: str | Path) -> None:
+def save(fig, path: str | Path) -> None:
+    """Write a built figure as PNG, atomically."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
 
@@ -105,7 +107,7 @@ def learning_curve(
     log: list, path: str | Path, title: str, best_epochs: list[int], metric: str = "ROC AUC"
 ) -> None:
     """Training loss and train/validation score per epoch and member; score axis fitted to the data."""
-    _save(build_learning_curve(log, title, best_epochs, metric), path)
+    save(build_learning_curve(log, title, best_epochs, metric), path)
 
 
 # --------------------------------------------------------------------------- ROC
@@ -150,7 +152,7 @@ def roc_curve(
     training=None,
 ) -> None:  # fmt: skip
     """ROC curve with its AUC, n genes (high / low), an optional ``note`` and the training genes' curve."""
-    _save(build_roc_curve(labels, p_high, title, auc, note=note, training=training), path)
+    save(build_roc_curve(labels, p_high, title, auc, note=note, training=training), path)
 
 
 def evaluation_figure(
@@ -225,7 +227,7 @@ def build_benchmark_bars(table, title: str, metric: str = "ROC AUC", chance: flo
 
 def benchmark_bars(table, path: str | Path, title: str, metric: str = "ROC AUC", chance: float = 0.5) -> None:
     """Test score per method (and cell type), in the style of DeepChrome's Fig. 3, CI and n when available."""
-    _save(build_benchmark_bars(table, title, metric, chance), path)
+    save(build_benchmark_bars(table, title, metric, chance), path)
 
 
 # --------------------------------------------------------------------------- explanation figures
@@ -291,21 +293,6 @@ def build_class_map(
     return fig
 
 
-def class_map_figure(
-    values: np.ndarray,
-    counts: np.ndarray,
-    flagged: np.ndarray,
-    marks,
-    class_name: str,
-    spec,
-    path,
-    model_name: str,
-    seen=None,
-) -> None:
-    """Heat map marks × bins of one class's optimised input, TSS marked, with active-bin counts beside it (paper Fig. 5)."""
-    _save(build_class_map(values, counts, flagged, marks, class_name, spec, model_name, seen), path)
-
-
 def build_bin_influence(
     positions_bp: np.ndarray,
     influence: np.ndarray,
@@ -327,23 +314,6 @@ def build_bin_influence(
     )
     _outside_legend(ax, ncol=2, gap=0.16)
     return fig
-
-
-def bin_influence_figure(
-    positions_bp: np.ndarray,
-    influence: np.ndarray,
-    trend: np.ndarray,
-    path,
-    model_name: str,
-    n_genes: int,
-    spec=None,
-) -> None:
-    """Mean convolution activation per position with a fitted trend (paper Fig. 4b).
-
-    ``spec`` (the model's WindowSpec) lets the x label state the bin orientation; without it the
-    label makes no claim about it.
-    """
-    _save(build_bin_influence(positions_bp, influence, trend, model_name, n_genes, spec=spec), path)
 
 
 def build_attribution(
@@ -381,24 +351,6 @@ def build_attribution(
     for ax in (ax_sig, ax_attr):
         ax.axvline(0, color="gray", linestyle="--", linewidth=1)
     return fig
-
-
-def attribution_figure(
-    gene_label: str,
-    signal: np.ndarray,
-    attribution: np.ndarray,
-    marks,
-    spec,
-    path,
-    model_name: str,
-    value: float,
-    label: str = "P(high)",
-    seen=None,
-) -> None:
-    """One gene: its tracks (top) and integrated-gradients attribution per mark × bin (bottom)."""
-    _save(
-        build_attribution(gene_label, signal, attribution, marks, spec, model_name, value, label, seen), path
-    )
 
 
 # --------------------------------------------------------------------------- expression level
@@ -494,7 +446,7 @@ def level_scatter(
     ``stats`` is ``evaluation.regression_metrics``' dict (n_genes, spearman, pearson, r2); ``note`` is
     printed under the figure. Hexbin from ``HEXBIN_FROM`` genes on, transparent points below.
     """
-    _save(
+    save(
         build_level_scatter(measured, predicted, title, stats, note=note, units=units, training=training),
         path,
     )
@@ -581,7 +533,7 @@ def sample_heatmap(p_high, path: str | Path, title: str, n_genes: int = 500, lab
     average-linkage clustering on correlation distance (with ≥ 3 samples; fewer: genes sorted by their
     mean). Gene names shown up to 60 rows.
     """
-    _save(build_sample_heatmap(p_high, title, n_genes=n_genes, label=label), path)
+    save(build_sample_heatmap(p_high, title, n_genes=n_genes, label=label), path)
 
 
 # --------------------------------------------------------------------------- compare
@@ -623,4 +575,4 @@ def build_comparison(table, first: str, second: str, target, shares, title: str)
 
 def comparison_figure(table, first: str, second: str, target, shares, path, title: str) -> None:
     """delta against the mean with the flips labelled, and the marks' shares of the change."""
-    _save(build_comparison(table, first, second, target, shares, title), path)
+    save(build_comparison(table, first, second, target, shares, title), path)

@@ -4,7 +4,6 @@ per-gene attributions (TSV, PNG, and bigWig tracks for genome browsers)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,19 +19,6 @@ from chromepredict.ids import normalise_gene_id
 from chromepredict.report import Report
 from chromepredict.sources import TrackInputs, from_csv
 from chromepredict.zoo import open_model
-
-
-@dataclass(frozen=True)
-class ClassMapSettings:
-    """The class optimisation (``--restarts``, ``--seed``, ``--lambda``, ``--steps``, ``--lr``); off
-    with ``--no-class-maps``."""
-
-    enabled: bool = True
-    restarts: int = 5
-    seed: int = 0
-    lam: float = 0.009
-    steps: int = 1000
-    lr: float = 0.1
 
 
 def gene_list(genes: str | None) -> list[str] | None:
@@ -134,11 +120,12 @@ def run(
     gtf: str | None,
     genes: str | None,
     bigwig: bool,
-    maps: ClassMapSettings,
+    maps,
     threads: int = 1,
 ) -> dict:
-    """Class maps (unless switched off); bin influence with genes' signal; attributions (and bigWigs)
-    for ``genes``. torch runs on ``threads`` threads."""
+    """Class maps (``maps``: :class:`chromepredict.options.ClassMapOptions`, unless switched off);
+    bin influence with genes' signal; attributions (and bigWigs) for ``genes``. torch runs on
+    ``threads`` threads."""
     from chromepredict import explain
     from chromepredict.training import one_torch_thread
 
@@ -155,7 +142,7 @@ def run(
         )
     if bigwig and inputs is None:
         raise UserError("--bigwig needs genome coordinates: give bigWig tracks with --gtf")
-    if not maps.enabled and inputs is None and csv is None:
+    if not maps.class_maps and inputs is None and csv is None:
         raise UserError(
             "--no-class-maps leaves nothing to explain without genes: give tracks with --gtf, or --csv"
         )
@@ -170,7 +157,7 @@ def run(
     summary = {"model": model.name, "target": model.target.name, "classes": {}}
     with one_torch_thread(threads), atomic_dir(output, "explain") as tmp:
         net = explain.torch_network(model)
-        if maps.enabled:
+        if maps.class_maps:
             _class_maps(tmp, model, net, maps, report, summary)
         if data is not None:
             _bin_influence(tmp, model, net, data, summary)
@@ -182,7 +169,7 @@ def run(
     return summary
 
 
-def _class_maps(tmp: Path, model, net, maps: ClassMapSettings, report: Report, summary: dict) -> None:
+def _class_maps(tmp: Path, model, net, maps, report: Report, summary: dict) -> None:
     from chromepredict import explain
 
     marks, spec = model.marks, model.spec
@@ -207,8 +194,8 @@ def _bin_influence(tmp: Path, model, net, data: FeatureSet, summary: dict) -> No
     pd.DataFrame(
         {"first_bin": first, "last_bin": first + kernel - 1, "centre_bp": positions, "influence": influence, "trend": trend}
     ).to_csv(tmp / "bin_influence.tsv", sep="\t", index=False, float_format="%.6g")  # fmt: skip
-    plots.bin_influence_figure(positions, influence, trend, tmp / "bin_influence.png", model.name,
-                               len(inputs_array), spec=spec)  # fmt: skip
+    figure = plots.build_bin_influence(positions, influence, trend, model.name, len(inputs_array), spec=spec)
+    plots.save(figure, tmp / "bin_influence.png")
     summary["bin_influence_peak_bp"] = float(positions[int(np.argmax(trend))])
 
 
@@ -248,8 +235,10 @@ def _write_class_maps(tmp: Path, model, result, summary: dict, seen: np.ndarray)
         }
     ).to_csv(tmp / "class_map_restarts.tsv", sep="\t", index=False, float_format="%.6f")
     for c, name in enumerate(classes):
-        plots.class_map_figure(mean_maps[c], counts[c], flagged[c], marks, name, spec,
-                               tmp / f"class_map_{name}.png", model.name, seen)  # fmt: skip
+        figure = plots.build_class_map(
+            mean_maps[c], counts[c], flagged[c], marks, name, spec, model.name, seen
+        )
+        plots.save(figure, tmp / f"class_map_{name}.png")
         summary["classes"][name] = {
             "flagged_marks": [m for m, f in zip(marks, flagged[c], strict=True) if f],
             "min_reached": float(result.reached[c].min()),
@@ -281,9 +270,9 @@ def _attributions(tmp: Path, model, net, data: FeatureSet, rows: dict[int, str])
             if gene["gene_name"] != gene["gene_id"]
             else gene["gene_id"]
         )
-        plots.attribution_figure(label, _signal(data, row, model.marks), attribution[k], model.marks, model.spec,
-                                 tmp / f"attribution_{file_name(asked)}.png", model.name, float(predicted[k]),
-                                 model.target.label, seen)  # fmt: skip
+        figure = plots.build_attribution(label, _signal(data, row, model.marks), attribution[k], model.marks,
+                                         model.spec, model.name, float(predicted[k]), model.target.label, seen)  # fmt: skip
+        plots.save(figure, tmp / f"attribution_{file_name(asked)}.png")
     pd.concat(frames).to_csv(tmp / "attributions.tsv", sep="\t", index=False, float_format="%.6g")
     return attribution
 
