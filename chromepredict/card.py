@@ -133,6 +133,7 @@ class ModelCard:
     metrics: Metrics
     level_scale: LevelScale | None = None
     level_units: str | None = None
+    pairs: tuple[tuple[str, str], ...] = ()  # difference models: the (A, B) samples the change was learnt on
     description: str | None = None
     cell_types: tuple[str, ...] = ()
     seed: int | None = None
@@ -378,6 +379,7 @@ def build_card(
     metrics: Metrics,
     genome_builds,
     level_units: str | None = None,
+    pairs=(),
     description: str | None = None,
     cell_types=(),
     seed: int | None = None,
@@ -408,6 +410,7 @@ def build_card(
         metrics=metrics,
         level_scale=LevelScale(ensemble.level_mean, ensemble.level_sd) if target.scaled else None,
         level_units=(level_units or "expression") if target.scaled else None,
+        pairs=tuple(tuple(p) for p in pairs),
         description=description,
         cell_types=tuple(cell_types),
         seed=seed,

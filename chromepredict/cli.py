@@ -313,22 +313,43 @@ def train(
     pooled: Annotated[
         bool, typer.Option("--pooled", help="With --samplesheet: one model on all samples (cross-cell-type).")
     ] = False,
+    pair: Annotated[
+        list[str] | None,
+        typer.Option("--pair", metavar="A:B", help="--target difference: learn the change from sample A to B "
+                     "of --samplesheet (repeatable: pooled).", show_default=False),
+    ] = None,
 ) -> None:  # fmt: skip
     """Train a model from tracks + expression, a samplesheet, a CSV folder, or every REMC cell type."""
     from chromepredict.commands import train as run
     from chromepredict.training import Settings
-    from chromepredict.training_sets import samplesheet_training_sets, training_sets
+    from chromepredict.training_sets import pair_training_sets, samplesheet_training_sets, training_sets
 
     if pooled and samplesheet is None:
         raise UserError("--pooled pools the samples of a --samplesheet; give one")
     spec = window.spec()
     tracks = inputs.inputs() if inputs.given else None
 
+    if bool(pair) != (fitting.target.value == "difference") or (pair and samplesheet is None):
+        raise UserError(
+            "--target difference learns from pairs of samples: give --samplesheet S and --pair A:B"
+        )
+
     def sets_of():
         if samplesheet is not None:
             if tracks or csvs.csv_dir or csvs.remc_root or labels.expression:
                 raise UserError(
                     "--samplesheet names every track and expression table; give no other data source"
+                )
+            if pair:
+                return pair_training_sets(
+                    report,
+                    samplesheet,
+                    inputs.gtf,
+                    inputs.genes,
+                    inputs.cores,
+                    fitting.split_seed,
+                    pair,
+                    spec,
                 )
             return samplesheet_training_sets(
                 report, samplesheet, inputs.gtf, inputs.genes, inputs.cores, fitting.split_seed, pooled, spec
@@ -358,10 +379,27 @@ def evaluate(
     labels: ExpressionOptions,
     csv: Csv = None,
     output: OutputFolder = "evaluation",
-) -> None:
-    """A model's ROC/PR AUC (class) or Spearman/Pearson/R² (level) on genes with known expression."""
+    samplesheet: Samplesheet = None,
+    pair: Annotated[
+        list[str] | None,
+        typer.Option("--pair", metavar="A:B", help="Difference models: the change from sample A to B of "
+                     "--samplesheet (repeatable: pooled).", show_default=False),
+    ] = None,
+) -> None:  # fmt: skip
+    """A model's ROC/PR AUC (class), Spearman/Pearson/R² (level) on genes with known expression, or
+    the Spearman of the change (difference models, on pairs of samples)."""
     from chromepredict.commands import evaluate as run
 
+    if samplesheet is not None or pair:
+        if samplesheet is None or not pair or inputs.given or csv or labels.expression:
+            raise UserError(
+                "a change is evaluated on --samplesheet S with --pair A:B (and no other data source)"
+            )
+        result = run.run_pairs(
+            report, chosen.model, samplesheet, inputs.gtf, inputs.genes, inputs.cores, pair, output
+        )
+        typer.echo(run.headline(result))
+        return
     tracks = inputs.inputs() if inputs.given else None
     result = run.run(
         report, chosen.model, tracks, csv, inputs.gtf, labels.expression, labels.expression_column, output

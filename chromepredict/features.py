@@ -261,3 +261,52 @@ class FeatureSet:
                 f"({'5′→3′ of the gene' if self.spec.orientation == '5to3' else 'genomic'})\n"
             )
             table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+
+
+@dataclass
+class Paired:
+    """The same genes, in the same order, in two conditions (samples): what a difference model
+    learns from and is scored on. Genes, marks and window are the first condition's (and the second's)."""
+
+    first: FeatureSet
+    second: FeatureSet
+    names: tuple[str, str] = ("A", "B")
+
+    def __post_init__(self) -> None:
+        if list(self.first.genes["gene_id"]) != list(self.second.genes["gene_id"]):
+            raise ValueError("paired feature sets must hold the same genes in the same order")
+
+    @property
+    def genes(self) -> pd.DataFrame:
+        return self.first.genes
+
+    @property
+    def marks(self) -> tuple[str, ...]:
+        return self.first.marks
+
+    @property
+    def spec(self) -> WindowSpec:
+        return self.first.spec
+
+    @property
+    def provenance(self) -> Provenance:
+        return self.first.provenance
+
+    @property
+    def features(self) -> np.ndarray:
+        return self.first.features
+
+    @property
+    def present(self) -> np.ndarray | None:
+        if self.first.present is None and self.second.present is None:
+            return None
+        return self.first.measured & self.second.measured
+
+    def samples(self) -> list[FeatureSet]:
+        return [*self.first.samples(), *self.second.samples()]
+
+    def subset(self, rows: np.ndarray) -> Paired:
+        return Paired(self.first.subset(rows), self.second.subset(rows), self.names)
+
+    def select_marks(self, marks: tuple[str, ...]) -> Paired:
+        return Paired(self.first.select_marks(marks), self.second.select_marks(marks), self.names)

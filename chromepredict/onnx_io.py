@@ -120,6 +120,10 @@ class LoadedModel:
             out.append(self._run(x, mask))
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
+    def predict_change(self, pair) -> np.ndarray:
+        """The change from a :class:`~chromepredict.features.Paired`'s first condition to its second."""
+        return self.predict(pair.second) - self.predict(pair.first)
+
     def score_inputs(
         self, first: np.ndarray, second: np.ndarray, mask: np.ndarray, batch_size: int = 512
     ) -> np.ndarray:

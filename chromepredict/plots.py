@@ -374,6 +374,7 @@ def build_level_scatter(
     note: str | None = None,
     units: str = "expression",
     training=None,
+    quantity: str = "log2(1 + {units})",
 ):
     """Figure: predicted vs measured level, both log2(1 + units), identity line, n / Spearman / Pearson / R².
     ``training`` (measured, predicted) of the model's training genes adds them as grey points."""
@@ -404,8 +405,8 @@ def build_level_scatter(
         xlim=(low, high),
         ylim=(low, high),
         aspect="equal",
-        xlabel=f"measured log2(1 + {units})",
-        ylabel=f"predicted log2(1 + {units})",
+        xlabel=f"measured {quantity.format(units=units)}",
+        ylabel=f"predicted {quantity.format(units=units)}",
     )
     _note(fig, ax, title, note)
     if training is not None and len(training[0]):
@@ -440,6 +441,7 @@ def level_scatter(
     note: str | None = None,
     units: str = "expression",
     training=None,
+    quantity: str = "log2(1 + {units})",
 ) -> None:
     """Predicted vs measured expression level (values already on the log2(1 + units) scale).
 

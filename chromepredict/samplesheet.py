@@ -105,3 +105,33 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
 def _resolve(sheet: Path, value: str) -> Path:
     candidate = Path(value).expanduser()
     return candidate if candidate.is_absolute() else sheet.parent / candidate
+
+
+def parse_pairs(
+    pairs: list[str], reference: str | None, names: list[str], sheet: str
+) -> list[tuple[str, str]]:
+    """``--pair A:B`` (repeatable) and ``--reference A`` (every other sample against A)."""
+    known = set(names)
+    out = []
+    for pair in pairs:
+        first, sep, second = pair.partition(":")
+        if not sep or not first or not second or first == second:
+            raise UserError(
+                f"--pair {pair!r} is not A:B with two different samples; write e.g. --pair E003:E123"
+            )
+        out.append((first, second))
+    if reference is not None:
+        out.extend((reference, name) for name in names if name != reference)
+        if reference not in known:
+            raise UserError(
+                f"--reference {reference}: no sample {reference} in {sheet} (it has {', '.join(names)})"
+            )
+    for first, second in out:
+        for name in (first, second):
+            if name not in known:
+                raise UserError(
+                    f"--pair {first}:{second}: no sample {name} in {sheet} (it has {', '.join(names)})"
+                )
+    if not out:
+        raise UserError("give the samples to compare: --pair A:B (repeatable) or --reference A")
+    return list(dict.fromkeys(out))

@@ -31,9 +31,11 @@ class Target:
     chance: float = 0.0  # the metric of a model that knows nothing (a plot's reference line)
     classes: tuple[str, str] = ("low", "high")  # what explain's two maps push towards
     scaled: bool = False  # trained on standardised values, mapped back with the card's level_scale
+    paired: bool = False  # learns from pairs of samples (the same genes in two conditions)
     baseline_family: str = "classifiers"  # benchmark's comparison methods (chromepredict.baselines)
     reached_column: str = "probability"  # explain: what a class map's optimisation reached
     evaluation_plot: str = "roc_curve"  # evaluate's figure (chromepredict.plots.evaluation_figure)
+    quantity: str = "log2(1 + {units})"  # what a regression target's value is, for axis labels
 
     # -- data ----------------------------------------------------------------------------------
     def truth(self, data) -> np.ndarray:
@@ -345,7 +347,64 @@ class LevelTarget(Target):
         return torch.nn.functional.mse_loss(output[:, 0], y)
 
 
-TARGETS: dict[str, Target] = {t.name: t for t in (ClassTarget(), LevelTarget())}
+#: A change of log2(1 + expression) of at least this much is a change (2-fold) for the sign AUC.
+CHANGE = 1.0
+
+
+@dataclass(frozen=True)
+class DifferenceTarget(LevelTarget):
+    """The change of log2(1 + expression) between two conditions (DeepDiffChrome's task), learnt from
+    both conditions' windows as g(B) − g(A): one network g scores each window (antisymmetric by
+    construction, so the same genes in one condition change by exactly 0), trained on the change and,
+    with the recipe's ``level_weight``, on each condition's level. A model's single-window output is
+    therefore a level, and ``compare`` uses it like a level model's."""
+
+    name: str = "difference"
+    metric_name: str = "Spearman of the change"
+    paired: bool = True
+    quantity: str = "change of log2(1 + {units})"
+
+    def truth(self, data) -> np.ndarray:
+        first, second = data.first.levels, data.second.levels
+        if first is None or second is None:
+            raise UserError(
+                "--target difference needs expression values for both samples of each pair "
+                "(an expression column on their rows of the samplesheet)"
+            )
+        return second - first
+
+    def metrics(self, truth, predicted) -> dict:
+        """Spearman, Pearson, R², MAE of the change, and the AUC of its sign on genes that change
+        at least 2-fold (|Δ log2| ≥ 1)."""
+        from chromepredict.evaluation import roc_auc
+
+        out = _regression_metrics(truth, predicted)
+        changed = np.abs(truth) >= CHANGE
+        out["sign_auc"] = (
+            roc_auc((truth[changed] > 0).astype(int), predicted[changed]) if changed.any() else float("nan")
+        )
+        out["n_changed"] = int(changed.sum())
+        return out
+
+    def gene_columns(self, predicted, truth) -> dict:
+        columns = {"delta": np.round(predicted, 6)}
+        if truth is not None:
+            columns["measured_delta"] = np.round(np.asarray(truth, dtype=float), 6)
+        return columns
+
+    def pair_loss(self, first, second, change, level_first, level_second, level_weight: float):
+        import torch
+
+        loss = torch.nn.functional.mse_loss(second - first, change)
+        if level_weight:
+            levels = torch.nn.functional.mse_loss(first, level_first) + torch.nn.functional.mse_loss(
+                second, level_second
+            )
+            loss = loss + level_weight * levels / 2
+        return loss
+
+
+TARGETS: dict[str, Target] = {t.name: t for t in (ClassTarget(), LevelTarget(), DifferenceTarget())}
 
 
 def get_target(name: str) -> Target:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from chromepredict.errors import UserError
-from chromepredict.features import FeatureSet
+from chromepredict.features import FeatureSet, Paired
 from chromepredict.targets import Target, get_target
 from chromepredict.transform import InputTransform
 
@@ -146,12 +146,15 @@ class TrainedModel:
     best_epochs: list[int]
     device: str  # where it was trained
 
-    def predict(
-        self, data: FeatureSet, present: np.ndarray | None = None, batch_size: int = 2048
-    ) -> np.ndarray:
-        """P(high) or level per gene in torch on the CPU; ``present`` (bool per mark) hides the others."""
+    def predict(self, data, present: np.ndarray | None = None, batch_size: int = 2048) -> np.ndarray:
+        """P(high) or level per gene in torch on the CPU; ``present`` (bool per mark) hides the others.
+        For :class:`~chromepredict.features.Paired` genes, the change from the first to the second."""
         import torch
 
+        if isinstance(data, Paired):
+            return self.predict(data.second, present, batch_size) - self.predict(
+                data.first, present, batch_size
+            )
         x = torch.from_numpy(self.transform.apply(data.features, data.scales))
         mask = (
             torch.ones(x.shape[:2])
@@ -241,8 +244,8 @@ def _predict(
 
 
 def fit(
-    train: TrainingArrays,
-    valid: TrainingArrays | None,
+    train,
+    valid,
     architecture: str = "deepchrome",
     target: str = "class",
     seed: int = 0,
@@ -252,9 +255,10 @@ def fit(
     transform: str | None = None,
     members: int | None = None,
 ) -> TrainedModel:
-    """Train the recipe's ensemble; each member keeps its epoch with the best validation criterion
-    (the target's rule: class models the recipe's ``select_by``, lowest log loss or highest AUC;
-    level models the best Spearman).
+    """Train the recipe's ensemble on :class:`TrainingArrays` (or, for the difference target,
+    :class:`PairArrays`); each member keeps its epoch with the best validation criterion (the
+    target's rule: class models the recipe's ``select_by``, lowest log loss or highest AUC; level and
+    difference models the best Spearman).
 
     Without ``valid``, each member trains exactly ``max_epochs`` epochs (a final model whose epoch
     count was chosen by cross-validation). ``transform`` and ``members`` override the recipe's.
@@ -270,81 +274,184 @@ def fit(
     )  # the card records the recipe as run
     if valid is None and max_epochs is None:
         raise ValueError("without validation genes, give max_epochs")
+    if isinstance(train, PairArrays) != kind.paired:
+        raise UserError(
+            f"--target {kind.name} learns from "
+            + (
+                "pairs of samples: give --samplesheet with --pair A:B"
+                if kind.paired
+                else "one sample at a time"
+            )
+        )
     for name, arrays in (("training", train), ("validation", valid)):
         if arrays is not None:
             kind.check_truth(kind.truth(arrays), name)
     device = resolve_device(device)
     with one_torch_thread():
-        return _fit(train, valid, architecture, recipe, kind, seed, device, on_epoch)
+        problem = (_Pairs if kind.paired else _Windows)(train, valid, recipe, kind, seed, device)
+        return _fit(problem, architecture, recipe, kind, seed, device, on_epoch)
 
 
-def _fit(train, valid, architecture, recipe, target: Target, seed, device, on_epoch) -> TrainedModel:
-    """:func:`fit` once its arguments are checked."""
+class _Windows:
+    """One window per example (class and level targets): batches, losses and scores."""
+
+    def __init__(self, train, valid, recipe: Recipe, target: Target, seed: int, device: str):
+        import torch
+
+        self.target, self.recipe = target, recipe
+        self.y_train = target.truth(train)
+        self.y_valid = None if valid is None else target.truth(valid)
+        self.transform = InputTransform(recipe.transform).fit([(train.features, train.scales)])
+        self.inputs = _Inputs(train, self.transform, device)
+        self.valid_inputs = None if valid is None else _Inputs(valid, self.transform, device)
+        levels = self.y_train if target.scaled else (train.levels if recipe.level_weight > 0 else None)
+        self.scale = (0.0, 1.0) if levels is None else (float(levels.mean()), float(levels.std() or 1.0))
+        self.y = torch.from_numpy(target.encode(self.y_train, *self.scale)).to(device)
+        self.z_level = (
+            None
+            if levels is None or target.scaled
+            else torch.from_numpy(((levels - self.scale[0]) / self.scale[1]).astype(np.float32)).to(device)
+        )
+        self.n = len(self.y)
+        self.shape = train.features.shape[1:]
+        # the training score each epoch is taken on at most 2,000 windows (a fixed, seeded sample)
+        self.monitor = np.sort(np.random.default_rng(seed).permutation(self.n)[:2000])
+
+    def loss(self, net, idx, generator):
+        x, mask = self.inputs.batch(idx, generator, self.recipe)
+        z_level = None if self.z_level is None else self.z_level[idx]
+        return self.target.loss(net(x, mask), self.y[idx], z_level, self.recipe.level_weight)
+
+    def train_score(self, net) -> float:
+        return self.target.score(
+            self.y_train[self.monitor], _predict(net, self.inputs, self.target, self.monitor)
+        )
+
+    def validate(self, net) -> tuple[float, float]:
+        predicted = _predict(net, self.valid_inputs, self.target)
+        score = self.target.score(self.y_valid, predicted)
+        return score, self.target.validation_loss(self.y_valid, predicted, *self.scale)
+
+
+def training_arrays(data) -> TrainingArrays | PairArrays:
+    """What :func:`fit` takes for a feature set, or for paired feature sets (the difference target)."""
+    if isinstance(data, Paired):
+        return PairArrays.stack([(data.first, data.second)])
+    return TrainingArrays.stack([data])
+
+
+@dataclass
+class PairArrays:
+    """The same genes in two conditions (the difference target's examples)."""
+
+    first: TrainingArrays
+    second: TrainingArrays
+
+    @classmethod
+    def stack(cls, parts: list[tuple[FeatureSet, FeatureSet]]) -> PairArrays:
+        return cls(TrainingArrays.stack([a for a, _ in parts]), TrainingArrays.stack([b for _, b in parts]))
+
+
+class _Pairs:
+    """Pairs of windows (the difference target): a network g scores each window, g(B) − g(A) is
+    trained on the change of level and, with the recipe's ``level_weight``, g on each level."""
+
+    def __init__(
+        self, train: PairArrays, valid: PairArrays | None, recipe: Recipe, target: Target, seed, device
+    ):
+        import torch
+
+        self.target, self.recipe = target, recipe
+        self.y_train = target.truth(train)
+        self.y_valid = None if valid is None else target.truth(valid)
+        both = [(p.features, p.scales) for p in (train.first, train.second)]
+        self.transform = InputTransform(recipe.transform).fit(both)
+        self.first, self.second = (_Inputs(p, self.transform, device) for p in (train.first, train.second))
+        self.valid = (
+            None
+            if valid is None
+            else tuple(_Inputs(p, self.transform, device) for p in (valid.first, valid.second))
+        )
+        levels = np.concatenate([train.first.levels, train.second.levels])
+        # levels enter in the change's unit: g(B) − g(A) ≈ Δ / sd(Δ), g ≈ (level − mean) / sd(Δ)
+        self.scale = (float(levels.mean()), float(self.y_train.std() or 1.0))
+        mean, sd = self.scale
+
+        def tensor(values):
+            return torch.from_numpy(values.astype(np.float32)).to(device)
+
+        self.z = tensor(self.y_train / sd)
+        self.z_first, self.z_second = (tensor((p.levels - mean) / sd) for p in (train.first, train.second))
+        self.n = len(self.y_train)
+        self.shape = train.first.features.shape[1:]
+        self.monitor = np.sort(np.random.default_rng(seed).permutation(self.n)[:2000])
+
+    def loss(self, net, idx, generator):
+        xa, mask = self.first.batch(idx, generator, self.recipe)  # one mask for both windows of a gene
+        xb, _ = self.second.batch(idx)
+        ga, gb = net(xa, mask)[:, 0], net(xb, mask)[:, 0]
+        return self.target.pair_loss(
+            ga, gb, self.z[idx], self.z_first[idx], self.z_second[idx], self.recipe.level_weight
+        )
+
+    def _delta(self, net, inputs, rows=None) -> np.ndarray:
+        return _predict(net, inputs[1], self.target, rows) - _predict(net, inputs[0], self.target, rows)
+
+    def train_score(self, net) -> float:
+        predicted = self._delta(net, (self.first, self.second), self.monitor)
+        return self.target.score(self.y_train[self.monitor], predicted)
+
+    def validate(self, net) -> tuple[float, float]:
+        predicted = self._delta(net, self.valid)  # in units of sd(Δ), as the loss takes it
+        return self.target.score(self.y_valid, predicted), self.target.validation_loss(
+            self.y_valid, predicted, 0.0, self.scale[1]
+        )
+
+
+def _fit(problem, architecture, recipe, target: Target, seed, device, on_epoch) -> TrainedModel:
+    """:func:`fit`'s member loop, the same for every kind of example."""
     import torch
 
     from chromepredict.model import Ensemble
 
-    y_train = target.truth(train)
-    y_valid = None if valid is None else target.truth(valid)
-    fitted = InputTransform(recipe.transform).fit([(train.features, train.scales)])
-    inputs = _Inputs(train, fitted, device)
-    valid_inputs = None if valid is None else _Inputs(valid, fitted, device)
-    levels = y_train if target.scaled else (train.levels if recipe.level_weight > 0 else None)
-    level_mean, level_sd = (
-        (0.0, 1.0) if levels is None else (float(levels.mean()), float(levels.std() or 1.0))
-    )
-    y = torch.from_numpy(target.encode(y_train, level_mean, level_sd)).to(device)
-    z_level = (
-        None
-        if levels is None or target.scaled
-        else torch.from_numpy(((levels - level_mean) / level_sd).astype(np.float32)).to(device)
-    )
-    n_marks, n_bins = train.features.shape[1:]
-    # the training score each epoch is taken on at most 2,000 windows (a fixed, seeded sample)
-    monitor = np.sort(np.random.default_rng(seed).permutation(len(y_train))[:2000])
     nets, log, best_epochs = [], [], []
     for member in range(recipe.members):
         member_seed = seed * 100 + member
         seed_torch(member_seed)
-        net = _network(recipe, n_marks, n_bins, target).to(device)
+        net = _network(recipe, *problem.shape, target).to(device)
         optimizer_type = torch.optim.Adam if recipe.optimizer == "adam" else torch.optim.SGD
         optimizer = optimizer_type(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
         generator = torch.Generator().manual_seed(member_seed)
         best_state, best_score, best_epoch = None, -np.inf, 0
         for epoch in range(1, recipe.max_epochs + 1):
             net.train()
-            order = torch.randperm(len(y), generator=generator)
+            order = torch.randperm(problem.n, generator=generator)
             total = 0.0
             for start in range(0, len(order), recipe.batch_size):
                 idx = order[start : start + recipe.batch_size].to(device)
-                x, mask = inputs.batch(idx, generator, recipe)
-                loss = target.loss(
-                    net(x, mask), y[idx], None if z_level is None else z_level[idx], recipe.level_weight
-                )
+                loss = problem.loss(net, idx, generator)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach()) * len(idx)
-            train_score = target.score(y_train[monitor], _predict(net, inputs, target, monitor))
-            valid_score, valid_loss = np.nan, np.nan
-            if valid is not None:
-                predicted = _predict(net, valid_inputs, target)
-                valid_score = target.score(y_valid, predicted)
-                valid_loss = target.validation_loss(y_valid, predicted, level_mean, level_sd)
+            train_score = problem.train_score(net)
+            valid_score, valid_loss = (
+                problem.validate(net) if problem.y_valid is not None else (np.nan, np.nan)
+            )
             criterion = -valid_loss if recipe.select_by == "loss" else valid_score
             log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score, valid_loss))
             if on_epoch is not None:
                 on_epoch(log[-1])
-            if valid is None or criterion > best_score:
+            if problem.y_valid is None or criterion > best_score:
                 best_state, best_score, best_epoch = copy.deepcopy(net.state_dict()), criterion, epoch
             elif epoch - best_epoch >= recipe.patience:
                 break
         net.load_state_dict(best_state)
         nets.append(net.cpu().eval())
         best_epochs.append(best_epoch)
-    scale = (level_mean, level_sd) if target.scaled else (0.0, 1.0)
+    scale = problem.scale if target.scaled else (0.0, 1.0)
     ensemble = Ensemble(nets, target, *scale).eval()
-    return TrainedModel(ensemble, fitted, architecture, recipe, target, log, best_epochs, device)
+    return TrainedModel(ensemble, problem.transform, architecture, recipe, target, log, best_epochs, device)
 
 
 def build_ensemble(card):

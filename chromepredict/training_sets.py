@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chromepredict import datasets
 from chromepredict.errors import UserError
-from chromepredict.features import FeatureSet, Provenance, WindowSpec
+from chromepredict.features import FeatureSet, Paired, Provenance, WindowSpec
 from chromepredict.labelling import read_expression_for, with_expression
 from chromepredict.report import Report
 from chromepredict.sources import TrackInputs
@@ -18,10 +18,11 @@ from chromepredict.sources import TrackInputs
 class TrainingSet:
     """Labelled genes split for training, with a one-line account of where they came from."""
 
-    splits: dict[str, FeatureSet]  # train, valid (, test)
+    splits: dict[str, FeatureSet]  # train, valid (, test); Paired feature sets for the difference target
     split: str  # how the genes were split
     description: str
     data_provenance: Provenance
+    pairs: tuple[tuple[str, str], ...] = ()  # the difference target's (A, B) samples
 
 
 def fully_measured(data: FeatureSet) -> FeatureSet:
@@ -31,7 +32,7 @@ def fully_measured(data: FeatureSet) -> FeatureSet:
         return data
     keep = data.present.all(axis=1)
     if keep.all():
-        return replace(data, present=None)
+        return replace(data, present=None) if isinstance(data, FeatureSet) else data
     data.provenance.notes.append(
         f"{int((~keep).sum())} genes left out of training: a track holds no data on their chromosome"
     )
@@ -141,3 +142,69 @@ def samplesheet_training_sets(
         units=next(iter(labelled.values())).provenance.units,
     )
     return {"pooled": split_tracks(data, split_seed)}
+
+
+def pair_training_sets(
+    report: Report,
+    sheet: str,
+    gtf: str | None,
+    gene_type: str | None,
+    threads: int,
+    split_seed: int,
+    pairs: list[str],
+    spec: WindowSpec = WindowSpec(),
+) -> dict[str, TrainingSet]:
+    """The difference target's examples: for each ``--pair A:B`` of the samplesheet, the genes both
+    samples hold with both expression tables; several pairs are pooled into one model, split by
+    chromosome together (a gene is on one side of the split in every pair)."""
+    from chromepredict.annotation import read_genes
+    from chromepredict.compare import align
+    from chromepredict.samplesheet import parse_pairs, read_samplesheet
+
+    if gtf is None:
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    samples = {s.name: s for s in read_samplesheet(sheet)}
+    wanted = parse_pairs(pairs, None, list(samples), sheet)
+    names = list(dict.fromkeys(n for pair in wanted for n in pair))
+    lacking = [n for n in names if samples[n].expression is None]
+    if lacking:
+        raise UserError(
+            f"{sheet}: --target difference needs an expression table for both samples of each pair; add one for "
+            f"{', '.join(lacking)}"
+        )
+    genes = read_genes(gtf, gene_type)
+    labelled = {}
+    for name in names:
+        sample = samples[name]
+        values = read_expression_for(sample.expression, None, gtf)
+        data = with_expression(
+            TrackInputs.from_sample(sample, gtf, gene_type, threads, genes).read(spec, report=report), values
+        )
+        labelled[name] = fully_measured(data)
+        for warning in data.provenance.warnings:
+            report.warn(f"{name}: {warning}")
+    firsts, seconds = [], []
+    for first, second in wanted:
+        a, b, warnings = align(labelled[first], labelled[second], (first, second))
+        for warning in warnings:
+            report.info(warning)
+        if a.marks != b.marks:
+            raise UserError(
+                f"--pair {first}:{second}: the samples have different marks; train on samples with the same marks"
+            )
+        firsts.append(a)
+        seconds.append(b)
+    label = "+".join(f"{a}_vs_{b}" for a, b in wanted)
+    if len(wanted) == 1:
+        data = Paired(firsts[0], seconds[0], wanted[0])
+    else:
+        keys = [f"{a}_vs_{b}" for a, b in wanted]
+        data = Paired(FeatureSet.pooled(firsts, keys), FeatureSet.pooled(seconds, keys), ("A", "B"))
+    data.first.provenance = Provenance(
+        source="samplesheet",
+        description=f"pairs {', '.join(f'{a}:{b}' for a, b in wanted)} of {sheet}",
+        assembly=labelled[names[0]].provenance.assembly,
+        labels_from="each sample's expression table: the change of log2(1 + expression)",
+        units=labelled[names[0]].provenance.units,
+    )
+    return {label: replace(split_tracks(data, split_seed), pairs=tuple(wanted))}

@@ -177,3 +177,65 @@ def test_samples_of_two_builds_are_refused(cli, exported, tmp_path, tracks):
                           "-o", tmp_path / "x")  # fmt: skip
     assert code == 2 and "A is hg19 and B is hg38: compare samples of one genome build" in stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.fixture(scope="module")
+def difference_model(exported, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from chromepredict.cli import app
+
+    out = tmp_path_factory.mktemp("difference") / "model"
+    args = ["train", "--samplesheet", str(exported / "samples.csv"), "--gtf", str(exported / "genes.gtf.gz"),
+            "--target", "difference", "--pair", "E003:E123", "-o", str(out), "--max-epochs", "8", "--members", "2", "-q"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_a_difference_model_learns_the_change_and_serves_compare(cli, exported, difference_model, tmp_path):
+    import json
+
+    from chromepredict.card import read_card
+
+    card, _ = read_card(difference_model / "model.onnx")
+    assert card.target == "difference" and card.pairs == (("E003", "E123"),)
+    assert card.metrics.held_out["test"]["spearman"] > 0.4  # held-out chromosomes, 2 networks, 8 epochs
+    test = read(difference_model / "test_predictions.tsv")
+    assert list(test.columns) == ["gene_id", "delta", "measured_delta"]
+    code, stdout, stderr = cli(
+        "evaluate", "--model", difference_model, "--samplesheet", exported / "samples.csv",
+        "--gtf", exported / "genes.gtf.gz", "--pair", "E003:E123", "-o", tmp_path / "ev",
+    )  # fmt: skip
+    assert code == 0, stderr
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["headline"] == "held_out" and metrics["held_out"]["genes"] == len(test)
+    assert abs(metrics["held_out"]["spearman"] - card.metrics.held_out["test"]["spearman"]) < 1e-6
+    assert "sign_auc" in metrics["held_out"] and stdout.startswith("model on the ")
+    code, _, stderr = cli(
+        "compare", "--samplesheet", exported / "samples.csv", "--gtf", exported / "genes.gtf.gz",
+        "--pair", "E003:E123", "--model", difference_model, "-o", tmp_path / "c",
+    )  # fmt: skip
+    assert code == 0, stderr
+    table = read(tmp_path / "c" / "E003_vs_E123.tsv")
+    np.testing.assert_allclose(contributions(table).sum(axis=1), table["delta"], atol=1e-5)
+    code, _, stderr = cli("predict", *sorted(exported.glob("E003-*.bw")), "--gtf", exported / "genes.gtf.gz",
+                          "--model", difference_model, "-o", tmp_path / "p.tsv")  # fmt: skip
+    assert code == 0, stderr  # one window: the level its network learnt beside the change
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--target", "difference"], "--target difference learns from pairs of samples"),
+        (
+            ["--target", "difference", "--pair", "E003:E003_three_marks"],
+            "needs an expression table for both samples",
+        ),
+        (["--pair", "E003:E123"], "--target difference learns from pairs of samples"),
+    ],
+)
+def test_difference_training_errors(cli, exported, tmp_path, args, message):
+    code, _, stderr = cli("train", "--samplesheet", exported / "samples.csv", "--gtf", exported / "genes.gtf.gz",
+                          *args, "-o", tmp_path / "m")  # fmt: skip
+    assert code == 2 and message in stderr and not (tmp_path / "m").exists()

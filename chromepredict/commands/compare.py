@@ -19,36 +19,6 @@ from chromepredict.zoo import open_model
 RUN = "compare"
 
 
-def parse_pairs(
-    pairs: list[str], reference: str | None, names: list[str], sheet: str
-) -> list[tuple[str, str]]:
-    """``--pair A:B`` (repeatable) and ``--reference A`` (every other sample against A)."""
-    known = set(names)
-    out = []
-    for pair in pairs:
-        first, sep, second = pair.partition(":")
-        if not sep or not first or not second or first == second:
-            raise UserError(
-                f"--pair {pair!r} is not A:B with two different samples; write e.g. --pair E003:E123"
-            )
-        out.append((first, second))
-    if reference is not None:
-        out.extend((reference, name) for name in names if name != reference)
-        if reference not in known:
-            raise UserError(
-                f"--reference {reference}: no sample {reference} in {sheet} (it has {', '.join(names)})"
-            )
-    for first, second in out:
-        for name in (first, second):
-            if name not in known:
-                raise UserError(
-                    f"--pair {first}:{second}: no sample {name} in {sheet} (it has {', '.join(names)})"
-                )
-    if not out:
-        raise UserError("give the samples to compare: --pair A:B (repeatable) or --reference A")
-    return list(dict.fromkeys(out))
-
-
 def parse_knockouts(knockouts: list[str]) -> list[tuple[str, ...]]:
     """``--knockout H3K4me3,H3K27me3`` → one knockout per mark; ``H3K4me3+H3K27me3`` → both at once."""
     from chromepredict.marks import canonical_mark
@@ -155,7 +125,7 @@ def run_pairs(
 ) -> pd.DataFrame:
     """``compare --samplesheet``: one comparison per pair of samples."""
     from chromepredict.annotation import read_genes
-    from chromepredict.samplesheet import read_samplesheet
+    from chromepredict.samplesheet import parse_pairs, read_samplesheet
 
     model = open_model(model_spec, report, threads)
     if gtf is None:

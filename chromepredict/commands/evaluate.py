@@ -49,18 +49,70 @@ def run(
     report: Report, model_spec: str, inputs, csv, gtf, expression, expression_column, output: str
 ) -> dict:
     """Write metrics.json, predictions.tsv and the target's plot (ROC curve or level scatter)."""
-    from chromepredict.plots import evaluation_figure
-
     model = open_model(model_spec, report)
-    target = model.target
+    if model.target.paired:
+        raise UserError(
+            f"model {model.name} predicts the change between two samples: evaluate it with --samplesheet S --pair A:B"
+        )
     check_outputs(
         [*(inputs.paths if inputs else []), csv, gtf, expression, *model.paths], folders=[("-o", output)]
     )
     check_output_dir(output, "evaluate")
     data, source = labelled_input(report, model, inputs, csv, gtf, expression, expression_column)
+    return _evaluate(report, model, data, str(source), output)
+
+
+def run_pairs(
+    report: Report, model_spec: str, sheet: str, gtf: str | None, gene_type: str | None, threads: int,
+    pairs: list[str], output: str,
+) -> dict:  # fmt: skip
+    """A difference model on pairs of samples with expression: the predicted against the measured
+    change of log2(1 + expression) (pooled over the pairs)."""
+    from chromepredict.annotation import read_genes
+    from chromepredict.compare import align
+    from chromepredict.features import FeatureSet, Paired
+    from chromepredict.samplesheet import parse_pairs, read_samplesheet
+
+    model = open_model(model_spec, report, threads)
+    if gtf is None:
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    samples = {s.name: s for s in read_samplesheet(sheet)}
+    wanted = parse_pairs(pairs, None, list(samples), sheet)
+    names = list(dict.fromkeys(n for pair in wanted for n in pair))
+    lacking = [n for n in names if samples[n].expression is None]
+    if lacking:
+        raise UserError(
+            f"{sheet}: evaluating a change needs expression for both samples; add one for {', '.join(lacking)}"
+        )
+    check_outputs([sheet, gtf, *model.paths, *(p for n in names for p in [*samples[n].tracks.values(), samples[n].expression])],
+                  folders=[("-o", output)])  # fmt: skip
+    check_output_dir(output, "evaluate")
+    genes = read_genes(gtf, gene_type)
+    labelled = {}
+    for name in names:
+        features = TrackInputs.from_sample(samples[name], gtf, gene_type, threads, genes).read_for(
+            model, report
+        )
+        values = read_expression_for(samples[name].expression, None, gtf)
+        labelled[name] = gate.admit(model, with_expression(features, values), name)
+        report.provenance(labelled[name].provenance)
+    firsts, seconds = zip(*(align(labelled[a], labelled[b], (a, b))[:2] for a, b in wanted), strict=True)
+    keys = [f"{a}_vs_{b}" for a, b in wanted]
+    if len(wanted) == 1:
+        data = Paired(firsts[0], seconds[0], wanted[0])
+    else:
+        data = Paired(FeatureSet.pooled(list(firsts), keys), FeatureSet.pooled(list(seconds), keys))
+    return _evaluate(report, model, data, ", ".join(keys), output)
+
+
+def _evaluate(report: Report, model, data, source: str, output: str) -> dict:
+    """Metrics on all genes and on those the model was not trained on (which lead), and the files."""
+    from chromepredict.plots import evaluation_figure
+
+    target = model.target
     truth = target.truth(data)
     target.check_truth(truth, "evaluation")
-    predicted = model.predict(data)
+    predicted = model.predict_change(data) if target.paired else model.predict(data)
     seen = model.training_genes(data.genes)
     result = {"model": model.name, "data": str(source), "metric": target.metric_key, "genes": int(len(seen))}
     if seen.any():

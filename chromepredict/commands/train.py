@@ -48,10 +48,10 @@ def train_one(
 
     from chromepredict.onnx_io import export_onnx
     from chromepredict.plots import learning_curve
-    from chromepredict.training import TrainingArrays, get_recipe
+    from chromepredict.training import get_recipe, training_arrays
 
     splits, target = training.splits, get_target(settings.target)
-    arrays = {k: TrainingArrays.stack([v]) for k, v in splits.items()}
+    arrays = {k: training_arrays(v) for k, v in splits.items()}
     recipe = get_recipe(settings.architecture)
     epochs = (settings.max_epochs or recipe.max_epochs) * (settings.members or recipe.members)
     with report.progress(f"{name}: epochs", epochs) as advance:
@@ -83,6 +83,7 @@ def train_one(
         ),
         genome_builds=[genome_build or train.provenance.assembly],
         level_units=train.provenance.units,
+        pairs=training.pairs,
         seed=settings.seed,
     )
     n_marks, n_bins = train.features.shape[1:]
