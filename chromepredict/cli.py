@@ -203,18 +203,13 @@ def main_options(
 
 
 OutputFolder = Annotated[str, typer.Option("--output", "-o", metavar="DIR", help="Output folder.")]
-Csv = Annotated[
-    str | None,
-    typer.Option(
-        "--csv", metavar="FILE", help="A DeepChrome CSV (genomic order; with --gtf for 5′→3′ models)."
-    ),
-]
-Samplesheet = Annotated[
-    str | None,
-    typer.Option(
-        "--samplesheet", metavar="FILE", help="CSV sample,mark,bigwig[,expression]: one row per track."
-    ),
-]
+Csv = text_option("--csv", "FILE", "A DeepChrome CSV (genomic order; with --gtf for 5′→3′ models).")
+Samplesheet = text_option("--samplesheet", "FILE", "CSV sample,mark,bigwig[,expression]: one row per track.")
+Pairs = Annotated[
+    list[str] | None,
+    typer.Option("--pair", metavar="A:B", show_default=False,
+                 help="Samples A and B of --samplesheet: B compared with A (repeatable; train/evaluate pool them)."),
+]  # fmt: skip
 
 
 @command()
@@ -313,16 +308,17 @@ def train(
     pooled: Annotated[
         bool, typer.Option("--pooled", help="With --samplesheet: one model on all samples (cross-cell-type).")
     ] = False,
-    pair: Annotated[
-        list[str] | None,
-        typer.Option("--pair", metavar="A:B", help="--target difference: learn the change from sample A to B "
-                     "of --samplesheet (repeatable: pooled).", show_default=False),
-    ] = None,
+    pair: Pairs = None,
 ) -> None:  # fmt: skip
     """Train a model from tracks + expression, a samplesheet, a CSV folder, or every REMC cell type."""
     from chromepredict.commands import train as run
     from chromepredict.training import Settings
-    from chromepredict.training_sets import pair_training_sets, samplesheet_training_sets, training_sets
+    from chromepredict.training_sets import (
+        SampleReader,
+        pair_training_sets,
+        samplesheet_training_sets,
+        training_sets,
+    )
 
     if pooled and samplesheet is None:
         raise UserError("--pooled pools the samples of a --samplesheet; give one")
@@ -341,16 +337,8 @@ def train(
                     "--samplesheet names every track and expression table; give no other data source"
                 )
             if pair:
-                return pair_training_sets(
-                    report,
-                    samplesheet,
-                    inputs.gtf,
-                    inputs.genes,
-                    inputs.cores,
-                    fitting.split_seed,
-                    pair,
-                    spec,
-                )
+                reader = SampleReader(inputs.gtf, inputs.genes, inputs.cores, spec, report)
+                return pair_training_sets(samplesheet, pair, reader, fitting.split_seed)
             return samplesheet_training_sets(
                 report, samplesheet, inputs.gtf, inputs.genes, inputs.cores, fitting.split_seed, pooled, spec
             )
@@ -380,11 +368,7 @@ def evaluate(
     csv: Csv = None,
     output: OutputFolder = "evaluation",
     samplesheet: Samplesheet = None,
-    pair: Annotated[
-        list[str] | None,
-        typer.Option("--pair", metavar="A:B", help="Difference models: the change from sample A to B of "
-                     "--samplesheet (repeatable: pooled).", show_default=False),
-    ] = None,
+    pair: Pairs = None,
 ) -> None:  # fmt: skip
     """A model's ROC/PR AUC (class), Spearman/Pearson/R² (level) on genes with known expression, or
     the Spearman of the change (difference models, on pairs of samples)."""
@@ -474,10 +458,7 @@ def compare(
     chosen: CompareModelOption,
     output: OutputFolder = "comparison",
     samplesheet: Samplesheet = None,
-    pair: Annotated[
-        list[str] | None,
-        typer.Option("--pair", metavar="A:B", help="Compare sample B with sample A of --samplesheet (repeatable).", show_default=False),
-    ] = None,
+    pair: Pairs = None,
     reference: text_option("--reference", "A", "Compare every other sample of --samplesheet with A.") = None,
     knockout: Annotated[
         list[str] | None,

@@ -276,25 +276,13 @@ class Paired:
         if list(self.first.genes["gene_id"]) != list(self.second.genes["gene_id"]):
             raise ValueError("paired feature sets must hold the same genes in the same order")
 
-    @property
-    def genes(self) -> pd.DataFrame:
-        return self.first.genes
+    #: What a paired set shares with its first condition's feature set.
+    SHARED = ("genes", "marks", "spec", "provenance", "features")
 
-    @property
-    def marks(self) -> tuple[str, ...]:
-        return self.first.marks
-
-    @property
-    def spec(self) -> WindowSpec:
-        return self.first.spec
-
-    @property
-    def provenance(self) -> Provenance:
-        return self.first.provenance
-
-    @property
-    def features(self) -> np.ndarray:
-        return self.first.features
+    def __getattr__(self, name: str):
+        if name in Paired.SHARED:
+            return getattr(self.first, name)
+        raise AttributeError(name)
 
     @property
     def present(self) -> np.ndarray | None:

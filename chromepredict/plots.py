@@ -169,9 +169,10 @@ def evaluation_figure(
             truth[held], predicted[held], folder / "roc_curve.png", title, scores["roc_auc"], note, training
         )
     else:
-        level_scatter(
-            truth[held], predicted[held], folder / "level_scatter.png", title, scores, note, units, training
+        figure = build_level_scatter(
+            truth[held], predicted[held], title, scores, note, units, training, target.quantity
         )
+        save(figure, folder / "level_scatter.png")
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -430,28 +431,6 @@ def build_level_scatter(
         bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "lightgray"},
     )
     return fig
-
-
-def level_scatter(
-    measured: np.ndarray,
-    predicted: np.ndarray,
-    path: str | Path,
-    title: str,
-    stats: dict,
-    note: str | None = None,
-    units: str = "expression",
-    training=None,
-    quantity: str = "log2(1 + {units})",
-) -> None:
-    """Predicted vs measured expression level (values already on the log2(1 + units) scale).
-
-    ``stats`` is ``evaluation.regression_metrics``' dict (n_genes, spearman, pearson, r2); ``note`` is
-    printed under the figure. Hexbin from ``HEXBIN_FROM`` genes on, transparent points below.
-    """
-    save(
-        build_level_scatter(measured, predicted, title, stats, note=note, units=units, training=training),
-        path,
-    )
 
 
 # --------------------------------------------------------------------------- samples

@@ -113,11 +113,8 @@ def samplesheet_training_sets(
     """One TrainingSet per sample of a samplesheet, or with ``pooled`` one over all samples (split
     by chromosome together, so a gene is on one side of the split in every sample)."""
     from chromepredict.annotation import read_genes
-    from chromepredict.samplesheet import read_samplesheet
 
-    if gtf is None:
-        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
-    samples = read_samplesheet(sheet)
+    samples = list(_samples_of(sheet, gtf).values())
     lacking = [s.name for s in samples if s.expression is None]
     if lacking:
         raise UserError(
@@ -144,67 +141,81 @@ def samplesheet_training_sets(
     return {"pooled": split_tracks(data, split_seed)}
 
 
-def pair_training_sets(
-    report: Report,
-    sheet: str,
-    gtf: str | None,
-    gene_type: str | None,
-    threads: int,
-    split_seed: int,
-    pairs: list[str],
-    spec: WindowSpec = WindowSpec(),
-) -> dict[str, TrainingSet]:
-    """The difference target's examples: for each ``--pair A:B`` of the samplesheet, the genes both
-    samples hold with both expression tables; several pairs are pooled into one model, split by
-    chromosome together (a gene is on one side of the split in every pair)."""
+def labelled_pairs(
+    report: Report, sheet: str, gtf: str | None, pairs: list[str], read
+) -> tuple[Paired, list]:
+    """The genes both samples of each ``--pair A:B`` of a samplesheet hold, labelled with both
+    expression tables, as one :class:`Paired` set (several pairs pooled, in order); ``read(sample,
+    genes)`` reads one sample's features (the GTF parsed once). Returns the set and the pairs."""
     from chromepredict.annotation import read_genes
     from chromepredict.compare import align
-    from chromepredict.samplesheet import parse_pairs, read_samplesheet
+    from chromepredict.samplesheet import parse_pairs
 
-    if gtf is None:
-        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
-    samples = {s.name: s for s in read_samplesheet(sheet)}
+    samples = _samples_of(sheet, gtf)
     wanted = parse_pairs(pairs, None, list(samples), sheet)
     names = list(dict.fromkeys(n for pair in wanted for n in pair))
     lacking = [n for n in names if samples[n].expression is None]
     if lacking:
         raise UserError(
-            f"{sheet}: --target difference needs an expression table for both samples of each pair; add one for "
-            f"{', '.join(lacking)}"
+            f"{sheet}: a change needs an expression table for both samples of each pair; add one for {', '.join(lacking)}"
         )
-    genes = read_genes(gtf, gene_type)
+    genes = read_genes(gtf, read.gene_type)
     labelled = {}
     for name in names:
-        sample = samples[name]
-        values = read_expression_for(sample.expression, None, gtf)
-        data = with_expression(
-            TrackInputs.from_sample(sample, gtf, gene_type, threads, genes).read(spec, report=report), values
-        )
-        labelled[name] = fully_measured(data)
-        for warning in data.provenance.warnings:
-            report.warn(f"{name}: {warning}")
-    firsts, seconds = [], []
-    for first, second in wanted:
-        a, b, warnings = align(labelled[first], labelled[second], (first, second))
+        values = read_expression_for(samples[name].expression, None, gtf)
+        labelled[name] = with_expression(read(samples[name], genes), values)
+    aligned = [align(labelled[a], labelled[b], (a, b)) for a, b in wanted]
+    for _, _, warnings in aligned:
         for warning in warnings:
             report.info(warning)
-        if a.marks != b.marks:
-            raise UserError(
-                f"--pair {first}:{second}: the samples have different marks; train on samples with the same marks"
-            )
-        firsts.append(a)
-        seconds.append(b)
-    label = "+".join(f"{a}_vs_{b}" for a, b in wanted)
+    keys = [f"{a}_vs_{b}" for a, b in wanted]
     if len(wanted) == 1:
-        data = Paired(firsts[0], seconds[0], wanted[0])
-    else:
-        keys = [f"{a}_vs_{b}" for a, b in wanted]
-        data = Paired(FeatureSet.pooled(firsts, keys), FeatureSet.pooled(seconds, keys), ("A", "B"))
+        return Paired(aligned[0][0], aligned[0][1], wanted[0]), wanted
+    firsts, seconds = [a for a, _, _ in aligned], [b for _, b, _ in aligned]
+    return Paired(FeatureSet.pooled(firsts, keys), FeatureSet.pooled(seconds, keys)), wanted
+
+
+def _samples_of(sheet: str, gtf: str | None) -> dict:
+    from chromepredict.samplesheet import read_samplesheet
+
+    if gtf is None:
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    return {s.name: s for s in read_samplesheet(sheet)}
+
+
+@dataclass
+class SampleReader:
+    """Reads one samplesheet sample's tracks in a window (training: every mark, genes every track covers)."""
+
+    gtf: str
+    gene_type: str | None
+    threads: int
+    spec: WindowSpec
+    report: Report
+
+    def __call__(self, sample, genes) -> FeatureSet:
+        inputs = TrackInputs.from_sample(sample, self.gtf, self.gene_type, self.threads, genes)
+        data = inputs.read(self.spec, report=self.report)
+        for warning in data.provenance.warnings:
+            self.report.warn(f"{sample.name}: {warning}")
+        return fully_measured(data)
+
+
+def pair_training_sets(
+    sheet: str, pairs: list[str], reader: SampleReader, split_seed: int
+) -> dict[str, TrainingSet]:
+    """The difference target's examples: for each ``--pair A:B`` of the samplesheet, the genes both
+    samples hold with both expression tables; several pairs are pooled into one model, split by
+    chromosome together (a gene is on one side of the split in every pair)."""
+    data, wanted = labelled_pairs(reader.report, sheet, reader.gtf, pairs, reader)
+    if data.first.marks != data.second.marks:
+        raise UserError("the samples of a pair have different marks; train on samples with the same marks")
     data.first.provenance = Provenance(
         source="samplesheet",
         description=f"pairs {', '.join(f'{a}:{b}' for a, b in wanted)} of {sheet}",
-        assembly=labelled[names[0]].provenance.assembly,
+        assembly=data.second.provenance.assembly,
         labels_from="each sample's expression table: the change of log2(1 + expression)",
-        units=labelled[names[0]].provenance.units,
+        units=data.second.provenance.units,
     )
+    label = "+".join(f"{a}_vs_{b}" for a, b in wanted)
     return {label: replace(split_tracks(data, split_seed), pairs=tuple(wanted))}

@@ -238,7 +238,7 @@ def test_level_scatter_shows_stats_and_identity(tmp_path, n):
     ax = fig.axes[0]
     identity = [line for line in ax.get_lines() if np.allclose(line.get_xdata(), line.get_ydata())]
     assert identity
-    plots.level_scatter(measured, predicted, tmp_path / "lvl.png", "t", stats)
+    plots.save(plots.build_level_scatter(measured, predicted, "t", stats), tmp_path / "lvl.png")
     assert_png(tmp_path / "lvl.png")
 
 

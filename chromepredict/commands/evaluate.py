@@ -4,6 +4,7 @@ are flagged; whenever there are any, the held-out figure leads (stdout, metrics.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from chromepredict import gate
@@ -62,47 +63,42 @@ def run(
     return _evaluate(report, model, data, str(source), output)
 
 
+@dataclass
+class _ModelReader:
+    """Reads one samplesheet sample's tracks for a model, through the gate."""
+
+    model: object
+    gtf: str
+    gene_type: str | None
+    threads: int
+    report: Report
+
+    def __call__(self, sample, genes):
+        inputs = TrackInputs.from_sample(sample, self.gtf, self.gene_type, self.threads, genes)
+        data = gate.admit(self.model, inputs.read_for(self.model, self.report), sample.name)
+        self.report.provenance(data.provenance)
+        return data
+
+
 def run_pairs(
     report: Report, model_spec: str, sheet: str, gtf: str | None, gene_type: str | None, threads: int,
     pairs: list[str], output: str,
 ) -> dict:  # fmt: skip
     """A difference model on pairs of samples with expression: the predicted against the measured
     change of log2(1 + expression) (pooled over the pairs)."""
-    from chromepredict.annotation import read_genes
-    from chromepredict.compare import align
-    from chromepredict.features import FeatureSet, Paired
-    from chromepredict.samplesheet import parse_pairs, read_samplesheet
+    from chromepredict.samplesheet import read_samplesheet
+    from chromepredict.training_sets import labelled_pairs
 
     model = open_model(model_spec, report, threads)
-    if gtf is None:
-        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
-    samples = {s.name: s for s in read_samplesheet(sheet)}
-    wanted = parse_pairs(pairs, None, list(samples), sheet)
-    names = list(dict.fromkeys(n for pair in wanted for n in pair))
-    lacking = [n for n in names if samples[n].expression is None]
-    if lacking:
-        raise UserError(
-            f"{sheet}: evaluating a change needs expression for both samples; add one for {', '.join(lacking)}"
-        )
-    check_outputs([sheet, gtf, *model.paths, *(p for n in names for p in [*samples[n].tracks.values(), samples[n].expression])],
-                  folders=[("-o", output)])  # fmt: skip
+    inputs = [sheet, gtf, *model.paths]
+    for sample in read_samplesheet(sheet):
+        inputs.extend([*sample.tracks.values(), sample.expression])
+    check_outputs(inputs, folders=[("-o", output)])
     check_output_dir(output, "evaluate")
-    genes = read_genes(gtf, gene_type)
-    labelled = {}
-    for name in names:
-        features = TrackInputs.from_sample(samples[name], gtf, gene_type, threads, genes).read_for(
-            model, report
-        )
-        values = read_expression_for(samples[name].expression, None, gtf)
-        labelled[name] = gate.admit(model, with_expression(features, values), name)
-        report.provenance(labelled[name].provenance)
-    firsts, seconds = zip(*(align(labelled[a], labelled[b], (a, b))[:2] for a, b in wanted), strict=True)
-    keys = [f"{a}_vs_{b}" for a, b in wanted]
-    if len(wanted) == 1:
-        data = Paired(firsts[0], seconds[0], wanted[0])
-    else:
-        data = Paired(FeatureSet.pooled(list(firsts), keys), FeatureSet.pooled(list(seconds), keys))
-    return _evaluate(report, model, data, ", ".join(keys), output)
+    data, wanted = labelled_pairs(
+        report, sheet, gtf, pairs, _ModelReader(model, gtf, gene_type, threads, report)
+    )
+    return _evaluate(report, model, data, ", ".join(f"{a}_vs_{b}" for a, b in wanted), output)
 
 
 def _evaluate(report: Report, model, data, source: str, output: str) -> dict:
