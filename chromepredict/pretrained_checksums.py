@@ -9,6 +9,10 @@ CHECKSUMS = {
         "onnx": "875e765ff424543caf2bcc93d1fd74baaa81c4518a9f761dd98c5f6e77cc433f",
         "card": "b56b47d59e1faeabfe9dcb2ca0b9fca29e7189ff204f1422300245b0fa5fbca9",
     },
+    "E003-E123-difference": {
+        "onnx": "1ea55b7cac8e567e021fd34af09bc98effce93721d6c5f514a44a1147283e829",
+        "card": "8f5f2bcd85c65040d4584604c1fe0694d1cc3e79bd7fc7bd5ab120b3ee654262",
+    },
     "E003-E123-level": {
         "onnx": "9ad5f700a81648630d0ec638de8573620cb21a3a539eeaf5e727c2c148206839",
         "card": "3eac282349d4bac51cad1b7a7f5a09769513ec65cc5dfcf5c74cce9045423aaa",

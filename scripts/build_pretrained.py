@@ -39,12 +39,12 @@ from views import VIEWS, build_views, load_view  # noqa: E402
 from chromepredict import gate  # noqa: E402
 from chromepredict.card import Metrics, TrainingData, build_card, write_card  # noqa: E402
 from chromepredict.expression import read_expression  # noqa: E402
-from chromepredict.features import WindowSpec  # noqa: E402
+from chromepredict.features import Paired, WindowSpec  # noqa: E402
 from chromepredict.labelling import with_expression  # noqa: E402
 from chromepredict.onnx_io import export_onnx, load_model  # noqa: E402
 from chromepredict.sources import from_tracks  # noqa: E402
 from chromepredict.targets import get_target  # noqa: E402
-from chromepredict.training import TrainingArrays, fit  # noqa: E402
+from chromepredict.training import PairArrays, TrainingArrays, fit  # noqa: E402
 
 MODELS = {
     "E003": {"cell_types": ("E003",), "target": "class"},
@@ -53,6 +53,9 @@ MODELS = {
     "E003-E123-level": {"cell_types": ("E003", "E123"), "target": "level"},
     "E003-level": {"cell_types": ("E003",), "target": "level"},
     "E123-level": {"cell_types": ("E123",), "target": "level"},
+    # the change from E003 to E123; on the read counts alone: trained on the views it ranked the
+    # change on read counts worse (docs/benchmarks.md, benchmarks/compare.py --views)
+    "E003-E123-difference": {"cell_types": ("E003", "E123"), "target": "difference", "views": ("counts100",)},
 }
 CELL_TYPES = {"E003": "H1 embryonic stem cells", "E123": "K562 (chronic myelogenous leukaemia)"}
 REFERENCE_VIEW = "counts100"  # the tracks as shared: the view the cross-validated score is quoted on
@@ -61,6 +64,16 @@ LICENCE = (
     "from QData/DeepDiffChrome (Apache-2.0); TSS windows and RPKM from DEIB-GECO/ShallowChrome (MIT)"
 )
 FOLDS = 5
+WHAT = {
+    "class": "high/low expression",
+    "level": "expression level, log2(1 + RPKM)",
+    "difference": "change of expression from the first cell type to the second, log2(1 + RPKM)",
+}
+LABELS = {
+    "class": "RNA-seq RPKM above the cell type's median over 19,802 genes",
+    "level": "log2(1 + RNA-seq RPKM)",
+    "difference": "log2(1 + RNA-seq RPKM) in each cell type and its change",
+}
 
 
 @functools.cache
@@ -82,22 +95,29 @@ def score(target: str, truth: np.ndarray, predicted: np.ndarray) -> float:
     return get_target(target).score(truth, predicted)
 
 
+def stack(parts: list, rows: np.ndarray):
+    """The ``rows`` genes of every part (feature sets, or paired ones for the difference target)."""
+    if isinstance(parts[0], Paired):
+        return PairArrays.stack([(p.first.subset(rows), p.second.subset(rows)) for p in parts])
+    return TrainingArrays.stack([p.subset(rows) for p in parts])
+
+
 def fit_rows(parts: list, rows: np.ndarray, target: str, seed: int, max_epochs: int | None, validate: bool):
     """The default recipe on the ``rows`` genes of every part (20 % of them pick epochs if ``validate``)."""
     valid = np.zeros(len(rows), dtype=bool)
     if validate:
         valid[np.random.default_rng(seed).permutation(len(rows))[: len(rows) // 5]] = True
-    train = TrainingArrays.stack([p.subset(rows[~valid]) for p in parts])
-    held = TrainingArrays.stack([p.subset(rows[valid]) for p in parts]) if validate else None
-    return fit(train, held, "deepchrome", target, seed, "cpu", max_epochs)
+    held = stack(parts, rows[valid]) if validate else None
+    return fit(stack(parts, rows[~valid]), held, "deepchrome", target, seed, "cpu", max_epochs)
 
 
 def cross_validate(sets: dict, target: str, seed: int) -> tuple[list[int], dict]:
     """Chosen epochs and held-out scores per cell type, view and (on the reference view) mark subset."""
     first = next(iter(sets.values()))[REFERENCE_VIEW]
     n = len(first.genes)
-    # folds balanced on the labels (class) or on the genes' own median level (level targets)
-    strata = (first.levels > np.median(first.levels)).astype(int) if get_target(target).scaled else first.labels
+    # folds balanced on the labels (class) or on the genes' own median level (level) or change (difference)
+    truth = truth_of(first, target)
+    strata = (truth > np.median(truth)).astype(int) if get_target(target).scaled else truth
     out_of_fold = {(eid, view): np.full(n, np.nan) for eid, views in sets.items() for view in views}
     subsets = {}
     epochs = []
@@ -152,10 +172,21 @@ def _subsets(marks, size):
 
 
 def build(
-    name: str, spec: dict, data: Path, views_dir: Path, views: list[str], out: Path, seed: int, created: str | None
+    name: str,
+    spec: dict,
+    data: Path,
+    views_dir: Path,
+    views: list[str],
+    out: Path,
+    seed: int,
+    created: str | None,
 ):
     target, eids = spec["target"], spec["cell_types"]
+    views = list(spec.get("views", views))
     sets = {eid: load(data, views_dir, eid, tuple(views)) for eid in eids}
+    if get_target(target).paired:  # one "condition": the change from the first cell type to the second
+        pair = "_vs_".join(eids)
+        sets = {pair: {v: Paired(sets[eids[0]][v], sets[eids[1]][v], tuple(eids)) for v in views}}
     genes = [part.genes["gene_id"].tolist() for views_of in sets.values() for part in views_of.values()]
     assert all(g == genes[0] for g in genes), "every cell type and view must list the same genes in one order"
     epochs, metrics = cross_validate(sets, target, seed)
@@ -168,7 +199,7 @@ def build(
     folder.mkdir(parents=True)
     reference = parts[0]
     export_onnx(model.ensemble, len(reference.marks), reference.spec.n_bins, folder / "model.onnx")
-    what = "expression level, log2(1 + RPKM)" if model.target.scaled else "high/low expression"
+    what = WHAT[target]
     card = build_card(
         model,
         reference,
@@ -177,23 +208,23 @@ def build(
         training_data=TrainingData(
             source="shared Roadmap data: bigWig read counts per 100 bp, GENCODE hg19 TSS; views made with scripts/views.py (MACS3)",
             gene_ids=tuple(sorted(reference.genes["gene_id"].tolist())),
-            labels="log2(1 + RNA-seq RPKM)" if model.target.scaled
-            else "RNA-seq RPKM above the cell type's median over 19,802 genes",
+            labels=LABELS[target],
             views={v: VIEWS[v].description for v in views},
             licence=LICENCE,
         ),
         metrics=metrics,
         genome_builds=("hg19", "hg38"),  # windows are TSS-relative: hg38 tracks take the same model
         level_units="RPKM",
+        pairs=(tuple(eids),) if get_target(target).paired else (),
         description=f"DeepChrome-style {what}, Roadmap {' + '.join(f'{e} ({CELL_TYPES[e]})' for e in eids)}, "
-        f"trained on {len(views)} pipeline views of the tracks",
+        f"trained on {len(views)} pipeline view{'s' * (len(views) > 1)} of the tracks",
         cell_types=eids,
         seed=seed,
         licence="model: MIT; training data: " + LICENCE,
     )
     card = write_card(folder / "model.onnx", card, created=created)
     loaded = load_model(folder / "model.onnx")
-    golden = sets[eids[0]][REFERENCE_VIEW].subset(np.arange(16))
+    golden = (reference.first if isinstance(reference, Paired) else reference).subset(np.arange(16))
     np.savez(
         folder / "golden.npz", features=golden.features, scales=golden.scales, expected=loaded.predict(golden)
     )
@@ -212,7 +243,9 @@ def write_checksums(out: Path) -> None:
     for folder in sorted(p.parent for p in out.glob("*/model.onnx")):
         onnx = sha256_bytes((folder / "model.onnx").read_bytes())
         card = sha256_bytes((folder / "model.card.json").read_bytes())
-        lines.extend([f'    "{folder.name}": {{', f'        "onnx": "{onnx}",', f'        "card": "{card}",', "    },"])
+        lines.extend(
+            [f'    "{folder.name}": {{', f'        "onnx": "{onnx}",', f'        "card": "{card}",', "    },"]
+        )
     lines.append("}")
     (ROOT / "chromepredict" / "pretrained_checksums.py").write_text("\n".join(lines) + "\n")
 
@@ -227,14 +260,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "chromepredict" / "pretrained")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--created", help="Date recorded on the cards (default: today), for byte-identical rebuilds")
+    parser.add_argument(
+        "--created", help="Date recorded on the cards (default: today), for byte-identical rebuilds"
+    )
     args = parser.parse_args()
     eids = sorted({e for name in args.models for e in MODELS[name]["cell_types"]})
     build_views(args.data, args.views_dir, eids, args.views)
     for name in args.models:
         started = time.time()
         print(f"{name}:", flush=True)
-        card = build(name, MODELS[name], args.data, args.views_dir, args.views, args.out, args.seed, args.created)
+        card = build(
+            name, MODELS[name], args.data, args.views_dir, args.views, args.out, args.seed, args.created
+        )
         print(f"{name}: {card.metrics.cross_validated}, {time.time() - started:.0f} s", flush=True)
     if args.out.resolve() == (ROOT / "chromepredict" / "pretrained").resolve():
         write_checksums(args.out)

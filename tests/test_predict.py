@@ -15,7 +15,7 @@ from chromepredict.report import Report
 from chromepredict.trackinfo import TrackProfile
 from chromepredict.zoo import available, open_model, pretrained_dir
 
-NAMES = ["E003", "E003-E123", "E003-E123-level", "E003-level", "E123", "E123-level"]
+NAMES = ["E003", "E003-E123", "E003-E123-difference", "E003-E123-level", "E003-level", "E123", "E123-level"]
 PREDICTION_COLUMNS = [*GENE_COLUMNS, "p_high", "call"]
 LEVEL_COLUMNS = [*GENE_COLUMNS, "level"]
 
@@ -27,12 +27,16 @@ def test_pretrained_models_are_shipped_with_cards():
         assert card.inputs.marks == CORE_MARKS and card.inputs.mark_subsets
         assert (card.inputs.flank, card.inputs.bin_size, card.inputs.orientation) == (5000, 100, "5to3")
         assert card.genome_builds[0] == "hg19" and card.transform.kind == "track-log1p"
-        assert card.target == ("level" if name.endswith("level") else "class")
+        assert card.ensemble_members >= 5
+        assert (pretrained_dir() / name / "model.onnx").stat().st_size < 3_000_000
+        assert card.target == (name.rpartition("-")[2] if name.endswith(("level", "difference")) else "class")
+        if card.target == "difference":  # the change from E003 to E123, learnt on the read counts
+            assert card.pairs == (("E003", "E123"),) and set(card.metrics.cross_validated) == {"E003_vs_E123"}
+            assert list(card.training_data.views) == ["counts100"]
+            continue
         assert set(card.metrics.cross_validated) == set(card.cell_types)
         assert len(card.training_data.views) >= 10  # trained on pipeline views, listed on the card
         assert "Roadmap" in card.training_data.licence
-        assert card.ensemble_members >= 5
-        assert (pretrained_dir() / name / "model.onnx").stat().st_size < 3_000_000
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,0 +1,267 @@
+"""Which genes change expression between two conditions? The methods behind ``chromepredict compare``
+and ``train --target difference``, measured on the shared pair E003 (H1) / E123 (K562).
+
+    python benchmarks/compare.py [--repeats 3] [--folds 5] [--members 5] [--methods ...] [--out compare.tsv]
+    python benchmarks/compare.py --knockout          # what-if knockouts with the default compare model
+
+The 369 genes are split into ``--folds`` groups of whole chromosomes (a seeded random order of the
+chromosomes, each put into the smallest group so far; one split per repeat, seeds 0, 1, …). In each
+fold, methods are trained on the other folds' genes and predict delta = level(B) − level(A),
+level = log2(1 + RPKM), of the held-out genes, in both directions (E003 → E123 and E123 → E003;
+every method here is antisymmetric, so the second direction is the first negated). Reported:
+Spearman of the pooled held-out predictions with the measured delta (mean and range over repeats),
+and the mean and sd of the per-fold Spearman.
+
+Methods: the Δ log H3K4me3 at the TSS floor; Δ of the pretrained E003-E123-level model and Δ P(high)
+of E003-E123, and the pretrained difference model E003-E123-difference (all three trained on these
+369 genes: optimistic, listed for reference); Δ of level models of the default recipe trained
+inside the folds on both cell types' training genes; ridge regression on 1-kb pooled differences of
+the transformed signal (alpha by inner chromosome-grouped CV); the difference target of the package
+(``train --target difference``: g(B) − g(A), each condition's level as a second task), with five
+marks and scored from three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from roadmap import DEFAULT_DATA, load_cell_type  # noqa: E402
+
+from chromepredict.baselines import h3k4me3_at_tss  # noqa: E402
+from chromepredict.evaluation import regression_metrics  # noqa: E402
+from chromepredict.features import Paired  # noqa: E402
+from chromepredict.report import Report  # noqa: E402
+from chromepredict.training import PairArrays, TrainingArrays, fit  # noqa: E402
+from chromepredict.transform import InputTransform  # noqa: E402
+
+PAIR = ("E003", "E123")
+THREE_MARKS = ("H3K4me3", "H3K36me3", "H3K27me3")
+
+
+def spearman(truth, predicted) -> float:
+    return regression_metrics(truth, predicted)["spearman"]
+
+
+def chromosome_folds(genes: pd.DataFrame, k: int, seed: int) -> np.ndarray:
+    """Fold number per gene: whole chromosomes, in a seeded random order, each to the smallest fold."""
+    counts = genes["chrom"].value_counts()
+    order = np.random.default_rng(seed).permutation(sorted(counts.index))
+    sizes, fold_of = np.zeros(k, int), {}
+    for chrom in order:
+        f = int(np.argmin(sizes))
+        fold_of[chrom] = f
+        sizes[f] += counts[chrom]
+    return genes["chrom"].map(fold_of).to_numpy()
+
+
+def _inner_split(rows: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """20 % of the training genes pick each network's epoch (as build_pretrained.py does)."""
+    picks = np.random.default_rng(seed).permutation(len(rows))
+    return rows[picks[len(rows) // 5 :]], rows[picks[: len(rows) // 5]]
+
+
+# ---------------------------------------------------------------- methods: (A, B, train, test, seed, args) → Δ
+
+
+def floor(A, B, train, test, seed, args):
+    return h3k4me3_at_tss(B.subset(test)) - h3k4me3_at_tss(A.subset(test))
+
+
+def pretrained(name: str):
+    cache: dict = {}
+
+    def method(A, B, train, test, seed, args):
+        from chromepredict.zoo import open_model
+
+        if not cache:
+            model = open_model(name, Report.silent())
+            cache["values"] = (model.predict(A), model.predict(B))
+        a, b = cache["values"]
+        return b[test] - a[test]
+
+    return method
+
+
+def level_in_folds(A, B, train, test, seed, args):
+    """Δ of a level model of the default recipe trained on both cell types' training genes."""
+    fit_rows, valid = _inner_split(train, seed)
+    model = fit(
+        TrainingArrays.stack([A.subset(fit_rows), B.subset(fit_rows)]),
+        TrainingArrays.stack([A.subset(valid), B.subset(valid)]),
+        "deepchrome", "level", seed, "cpu", members=args.members,
+    )  # fmt: skip
+    return model.predict(B.subset(test)) - model.predict(A.subset(test))
+
+
+def ridge(A, B, train, test, seed, args, pool: int = 10):
+    """Ridge on 1-kb pooled differences of track-log1p signal; alpha by inner chromosome-grouped CV."""
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    transform = InputTransform("track-log1p").fit(
+        [(A.features[train], A.scales), (B.features[train], B.scales)]
+    )
+
+    def features(rows):
+        a, b = (transform.apply(d.features[rows], d.scales).astype(np.float64) for d in (A, B))
+        pooled = (b - a).reshape(len(rows), a.shape[1], -1, pool).mean(axis=3)
+        return pooled.reshape(len(rows), -1)
+
+    x, y = features(train), (B.levels - A.levels)[train]
+    groups = A.genes["chrom"].to_numpy()[train]
+    alphas, scores = np.logspace(-1, 4, 11), []
+    for alpha in alphas:
+        held = np.zeros(len(train))
+        for fit_idx, val_idx in GroupKFold(4).split(x, groups=groups):
+            held[val_idx] = (
+                make_pipeline(StandardScaler(), Ridge(alpha=alpha))
+                .fit(x[fit_idx], y[fit_idx])
+                .predict(x[val_idx])
+            )
+        scores.append(spearman(y, held))
+    model = make_pipeline(StandardScaler(), Ridge(alpha=alphas[int(np.argmax(scores))])).fit(x, y)
+    return model.predict(features(test))
+
+
+def difference(present=None):
+    """The package's difference target in the folds; ``present`` scores with those marks only."""
+
+    def method(A, B, train, test, seed, args):
+        fit_rows, valid = _inner_split(train, seed)
+        pair = Paired(A, B, PAIR)
+        model = fit(
+            PairArrays.stack([(A.subset(fit_rows), B.subset(fit_rows))]),
+            PairArrays.stack([(A.subset(valid), B.subset(valid))]),
+            "deepchrome", "difference", seed, "cpu", members=args.members,
+        )  # fmt: skip
+        mask = None if present is None else np.array([m in present for m in A.marks])
+        return model.predict(pair.subset(test), mask)
+
+    return method
+
+
+METHODS = {
+    "floor: Δ log H3K4me3 at TSS ± 1 kb": floor,
+    "Δ pretrained E003-E123-level (trained on these genes)": pretrained("E003-E123-level"),
+    "Δ P(high) pretrained E003-E123 (trained on these genes)": pretrained("E003-E123"),
+    "pretrained E003-E123-difference (trained on these genes)": pretrained("E003-E123-difference"),
+    "Δ level model in the folds (default recipe)": level_in_folds,
+    "ridge, 1-kb Δ track-log1p": ridge,
+    "difference model in the folds (train --target difference)": difference(),
+    f"difference model in the folds, scored from {', '.join(THREE_MARKS)}": difference(THREE_MARKS),
+}
+
+
+def run(A, B, methods: list[str], folds: int, repeat: int, args) -> pd.DataFrame:
+    """Per method and fold: held-out predictions (long table, both directions)."""
+    fold_of = chromosome_folds(A.genes, folds, repeat)
+    delta = B.levels - A.levels
+    rows = []
+    for name in methods:
+        started = time.time()
+        for fold in range(folds):
+            test, train = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
+            forward = METHODS[name](A, B, train, test, repeat * 10 + fold, args)
+            for direction, sign in ((f"{PAIR[0]}→{PAIR[1]}", 1), (f"{PAIR[1]}→{PAIR[0]}", -1)):
+                rows.append(pd.DataFrame({
+                    "method": name, "repeat": repeat, "fold": fold, "direction": direction,
+                    "gene_id": A.genes["gene_id"].to_numpy()[test],
+                    "predicted": sign * forward, "measured": sign * delta[test],
+                }))  # fmt: skip
+        print(f"repeat {repeat} {name}: {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    return pd.concat(rows, ignore_index=True)
+
+
+def summarise(long: pd.DataFrame) -> pd.DataFrame:
+    """Pooled held-out Spearman per method (mean and range over repeats) and the per-fold spread."""
+
+    def rho(g):
+        return spearman(g["measured"], g["predicted"])
+
+    keys = ["method", "direction", "repeat"]
+    pooled = long.groupby(keys, sort=False).apply(rho, include_groups=False)
+    per_fold = long.groupby([*keys, "fold"], sort=False).apply(rho, include_groups=False)
+    table = pd.DataFrame({"pooled": pooled}).reset_index()
+    per_repeat = table.groupby(["method", "repeat"], sort=False)["pooled"].mean()
+    summary = pd.DataFrame(index=table["method"].unique())
+    summary["pooled Spearman"] = per_repeat.groupby("method", sort=False).mean()
+    summary["min–max over repeats"] = per_repeat.groupby("method", sort=False).agg(
+        lambda s: f"{s.min():.3f}–{s.max():.3f}"
+    )
+    fold_stats = per_fold.groupby("method", sort=False)
+    summary["per-fold mean"] = fold_stats.mean()
+    summary["per-fold sd"] = fold_stats.std()
+    return summary.round(3)
+
+
+def knockouts(A, B) -> pd.DataFrame:
+    """Each mark knocked out (``compare --knockout``) with the default compare model: the mean effect
+    on all genes and on the top decile of H3K27me3 at the TSS (± 1 kb)."""
+    from chromepredict import DEFAULT_COMPARE_MODEL
+    from chromepredict.compare import knockout
+    from chromepredict.zoo import open_model
+
+    model = open_model(DEFAULT_COMPARE_MODEL, Report.silent())
+    rows = []
+    for eid, data in zip(PAIR, (A, B), strict=True):
+        centre, half = data.spec.n_bins // 2, 1000 // data.spec.bin_size
+        k27 = data.features[:, data.marks.index("H3K27me3"), centre - half : centre + half].mean(axis=1)
+        top = k27 >= np.quantile(k27, 0.9)
+        for mark in model.marks:
+            delta = (
+                knockout(model, data, (mark,)).table.set_index("gene_id").loc[data.genes["gene_id"], "delta"]
+            )
+            for genes, pick in (("all genes", slice(None)), ("top decile of H3K27me3 at the TSS", top)):
+                effect = delta.to_numpy()[pick]
+                rows.append({"model": model.name, "cell type": eid, "knocked out": mark, "genes": genes,
+                             "n": len(effect), "mean delta": round(effect.mean(), 3),
+                             "share up": round((effect > 0).mean(), 3)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--members", type=int, default=5, help="networks per model trained in the folds")
+    parser.add_argument(
+        "--methods", nargs="*", default=None, help="substrings of method names (default: all)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="long TSV of the held-out predictions")
+    parser.add_argument("--knockout", action="store_true", help="the knockout summary instead")
+    args = parser.parse_args()
+    A, B = (load_cell_type(args.data, eid) for eid in PAIR)
+    pd.set_option("display.width", 250)
+    if args.knockout:
+        print(knockouts(A, B).to_markdown(index=False))
+        return
+    methods = [m for m in METHODS if args.methods is None or any(s in m for s in args.methods)]
+    long = pd.concat(
+        [run(A, B, methods, args.folds, r, args) for r in range(args.repeats)], ignore_index=True
+    )
+    if args.out:
+        long.to_csv(args.out, sep="\t", index=False, float_format="%.6g")
+    print(
+        f"{args.folds} chromosome-grouped folds × {args.repeats} repeats, {len(A.genes)} genes, pair {PAIR[0]}/{PAIR[1]}"
+    )
+    print(summarise(long).to_markdown())
+
+
+if __name__ == "__main__":
+    main()
