@@ -34,9 +34,10 @@ from synthetic import build  # noqa: E402
 
 from chromepredict import DEFAULT_MODEL  # noqa: E402
 from chromepredict.marks import CORE_MARKS  # noqa: E402
+from chromepredict.report import Report  # noqa: E402
 from chromepredict.zoo import open_model  # noqa: E402
 
-BATCH = 512
+BATCH = 4096  # as LoadedModel.predict scores them
 
 
 def best_of(repeats: int, run) -> float:
@@ -54,17 +55,17 @@ def network_speed(n_genes: int, repeats: int) -> None:
 
     from chromepredict.explain import torch_network
 
-    model, _ = open_model(DEFAULT_MODEL)
+    model = open_model(DEFAULT_MODEL, Report.silent())
     ensemble = torch_network(model)
     n_marks, n_bins = len(model.marks), model.spec.n_bins
     x = np.random.default_rng(0).normal(size=(n_genes, n_marks, n_bins)).astype(np.float32)
     mask = np.ones((n_genes, n_marks), dtype=np.float32)
-    output = model.card["outputs"]["name"]
+    output = model.card.outputs.name
     members = len(ensemble.members)
     print(f"model {model.name}: {members} networks in one graph; {n_genes:,} genes, batches of {BATCH}")
     results = {}
     for threads in (1, 2):
-        session = open_model(DEFAULT_MODEL, threads)[0].session
+        session = open_model(DEFAULT_MODEL, Report.silent(), threads).session
 
         def run_ort(session=session):
             for i in range(0, n_genes, BATCH):

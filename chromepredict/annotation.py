@@ -211,10 +211,11 @@ def _one_locus_per_gene(spans: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, in
     )
     groups = groups.reset_index()
     chroms = groups["chrom"]
-    groups["_alt"] = ~chroms.map(is_primary_chrom).astype(bool)
-    groups["_y"] = chroms.map(_sex_chrom) == "Y"
+    names = chroms.unique()  # each rule once per chromosome name, not per gene
+    groups["_alt"] = ~chroms.map({c: is_primary_chrom(c) for c in names}).astype(bool)
+    groups["_y"] = chroms.map({c: _sex_chrom(c) for c in names}) == "Y"
     groups["_fewer"] = -groups["records"]
-    groups["_name"] = chroms.map(_natural)
+    groups["_name"] = chroms.map({c: _natural(c) for c in names})
     ranked = groups.sort_values(
         ["gene_id", "_alt", "_y", "_fewer", "_name", "strand", "start"], kind="stable"
     )
