@@ -296,10 +296,10 @@ def test_benchmark_on_roadmap_csvs(tmp_path, cli):
         "CNN deepchrome", "SVM (best bin)", "SVM (bin average)", "Random forest (best bins)", "Logistic regression",
         "H3K4me3 at the TSS (no training)",
     }  # fmt: skip
-    assert table["test_auc"].between(0.6, 1.0).all()  # real signal: every method beats chance clearly
+    assert table["test_score"].between(0.6, 1.0).all()  # real signal: every method beats chance clearly
     assert (table["n_test"] == 93).all()  # half of valid.csv
-    assert (table["test_auc_low"] < table["test_auc"]).all() and (
-        table["test_auc"] < table["test_auc_high"]
+    assert (table["test_score_low"] < table["test_score"]).all() and (
+        table["test_score"] < table["test_score_high"]
     ).all()
     assert (tmp_path / "bench" / "benchmark.png").is_file()
 
