@@ -12,6 +12,13 @@ from chromepredict.datasets import example_data
 
 DATA = Path(__file__).parent / "data"
 
+try:  # torch work in the tests on one thread: these small networks run fastest so, and never spin-wait
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:
+    pass
+
 
 @pytest.fixture(scope="session")
 def example():

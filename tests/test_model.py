@@ -17,7 +17,7 @@ MASKS = torch.tensor([m for m in itertools.product((0.0, 1.0), repeat=5) if any(
 def ensemble(name: str) -> Ensemble:
     torch.manual_seed(0)
     target = get_target(name)
-    members = [MaskedChrome(outputs=target.outputs(aux_level=True)) for _ in range(3)]
+    members = [MaskedChrome(outputs=target.outputs(aux_level=True)) for _ in range(2)]
     return Ensemble(members, target, 2.0, 1.5).eval()
 
 
@@ -29,7 +29,7 @@ def outputs(net, x: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("target", ["class", "level"])
 def test_folded_equals_trained_for_every_mark_subset(target):
     trained = ensemble(target)
-    x = torch.randn(64, 5, 100)
+    x = torch.randn(16, 5, 100)
     np.testing.assert_allclose(outputs(folded(trained), x), outputs(trained, x), atol=1e-5)
 
 
@@ -39,7 +39,7 @@ def test_unfolded_weights_rebuild_the_network_and_fold_back_exactly(target):
     state = folded(trained).state_dict()
     rebuilt = ensemble(target)
     rebuilt.load_state_dict(unfold_state_dict(state))
-    x = torch.randn(64, 5, 100)
+    x = torch.randn(16, 5, 100)
     np.testing.assert_allclose(outputs(rebuilt, x), outputs(trained, x), atol=1e-5)
     again = folded(rebuilt).state_dict()
     assert all(torch.equal(state[k], again[k]) for k in state)  # re-exports write the same bytes
@@ -51,7 +51,7 @@ def test_exported_graph_equals_torch_for_every_mark_subset(tmp_path):
     export_onnx(trained, 5, 100, tmp_path / "model.onnx")
     session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["features", "mask"]
-    x = torch.randn(64, 5, 100)
+    x = torch.randn(16, 5, 100)
     expected = outputs(trained, x)
     for m, want in zip(MASKS, expected, strict=True):
         feed = {"features": (x * m[None, :, None]).numpy(), "mask": m.expand(len(x), -1).numpy()}
