@@ -28,7 +28,7 @@ from chromepredict.features import WindowSpec
 from chromepredict.tracks import Track, damaged, is_read_error, native_stderr_silenced
 from chromepredict.workers import process_pool
 
-_CHUNK_GENES = 500
+_CHUNK_GENES = 2500  # genes per task: fewer, larger tasks cost less to hand to the worker processes
 
 
 def _pybigtools_version() -> tuple[int, ...]:
@@ -88,20 +88,24 @@ def _read_chunk(
         with native_stderr_silenced():
             handle = track.handle
             lengths = track.chrom_sizes
-            for row, (chrom, lo) in enumerate(zip(chroms, starts.tolist(), strict=True)):
-                if track.non_finite:
+            windows = list(zip(chroms, starts.tolist(), strict=True))
+            if track.non_finite:  # read record by record, counting the non-finite bases
+                for row, (chrom, lo) in enumerate(windows):
                     bases, n = _bases_from_records(handle, chrom, lo, width, lengths[chrom])
                     bad += n
                     out[row] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
-                    continue
-                if EXACT_BINS and lo >= 0 and lo + width <= lengths[chrom]:
-                    handle.values(
-                        chrom, lo, lo + width, bins=spec.n_bins, summary="mean", exact=True,
-                        uncovered=0.0, fillna=np.nan, oob=0.0, arr=out[row],
-                    )  # fmt: skip
-                if np.isnan(out[row]).any():  # a chromosome end, or pybigtools 0.2
-                    bases = _bases_from_values(handle, chrom, lo, width, lengths[chrom])
-                    out[row] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
+                return out.astype(np.float32), bad
+            if EXACT_BINS:
+                for row, (chrom, lo) in enumerate(windows):
+                    if lo >= 0 and lo + width <= lengths[chrom]:
+                        handle.values(
+                            chrom, lo, lo + width, bins=spec.n_bins, summary="mean", exact=True,
+                            uncovered=0.0, fillna=np.nan, oob=0.0, arr=out[row],
+                        )  # fmt: skip
+            for row in np.flatnonzero(np.isnan(out).any(axis=1)):  # a chromosome end, or pybigtools 0.2
+                chrom, lo = windows[row]
+                bases = _bases_from_values(handle, chrom, lo, width, lengths[chrom])
+                out[row] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
     except BaseException as exc:
         if not is_read_error(exc):
             raise
@@ -122,7 +126,8 @@ def read_windows(
     threads: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> Windows:
-    """Read the window of every gene from every track (marks in the order of ``tracks``).
+    """Read the window of every gene from every track (marks in the order of ``tracks``), in
+    ``threads`` worker processes.
 
     ``progress`` is called with the number of gene windows finished, summed over marks.
     """
@@ -158,5 +163,5 @@ def read_windows(
     else:
         for task in tasks:
             store(_read_task(task))
-    features = spec.orient(features, (genes["strand"] == "-").to_numpy())
+    features = spec.orient(features, (genes["strand"] == "-").to_numpy(), copy=False)
     return Windows(features, covered, non_finite)

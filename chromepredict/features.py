@@ -54,10 +54,12 @@ class WindowSpec:
         starts = self.window_starts(np.array([tss]))[0] + np.arange(self.n_bins) * self.bin_size
         return starts[::-1] if self.orientation == "5to3" and strand == "-" else starts
 
-    def orient(self, values: np.ndarray, minus: np.ndarray) -> np.ndarray:
+    def orient(self, values: np.ndarray, minus: np.ndarray, copy: bool = True) -> np.ndarray:
         """Genomic-order windows ``[genes, …, bins]`` in this spec's orientation (minus-strand genes
-        reversed for 5to3), and back: the operation is its own inverse. Returns a new array."""
-        values = np.array(values, copy=True)
+        reversed for 5to3), and back: the operation is its own inverse. A new array unless ``copy``
+        is False (then ``values`` itself is reoriented)."""
+        if copy:
+            values = np.array(values, copy=True)
         if self.orientation == "5to3":
             values[minus] = values[minus, ..., ::-1]
         return values
@@ -182,6 +184,8 @@ class FeatureSet:
 
     def select_marks(self, marks: tuple[str, ...]) -> FeatureSet:
         """The same genes with only ``marks`` (each must be present), in that order."""
+        if tuple(marks) == self.marks:
+            return self
         index = [self.marks.index(m) for m in marks]
         return replace(
             self,

@@ -241,8 +241,10 @@ def read_tracks(
             )
     coverage, keep = _coverage_warnings(genes, tracks, windows.covered)
     warnings.extend(coverage)
-    features, covered = windows.features[keep], windows.covered[keep]
-    genes = genes[keep].reset_index(drop=True)
+    features, covered = windows.features, windows.covered
+    if not keep.all():
+        features, covered = features[keep], covered[keep]
+        genes = genes[keep].reset_index(drop=True)
     marks = tuple(t.mark for t in tracks)
     data = FeatureSet(
         features,
