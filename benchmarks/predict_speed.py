@@ -37,7 +37,7 @@ from chromepredict.marks import CORE_MARKS  # noqa: E402
 from chromepredict.report import Report  # noqa: E402
 from chromepredict.zoo import open_model  # noqa: E402
 
-BATCH = 4096  # as LoadedModel.predict scores them
+BATCH = 1024  # as LoadedModel.predict scores them
 
 
 def best_of(repeats: int, run) -> float:

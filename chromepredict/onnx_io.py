@@ -111,7 +111,7 @@ class LoadedModel:
             full *= mask[:, :, None]
         return full, mask
 
-    def predict(self, data: FeatureSet, batch_size: int = 4096) -> np.ndarray:
+    def predict(self, data: FeatureSet, batch_size: int = 1024) -> np.ndarray:
         """P(high) (class models) or the expression level (level models) per gene, transformed and
         scored in batches (memory stays small for genome-wide gene sets)."""
         out = []
@@ -125,7 +125,7 @@ class LoadedModel:
         return self.predict(pair.second) - self.predict(pair.first)
 
     def score_inputs(
-        self, first: np.ndarray, second: np.ndarray, mask: np.ndarray, batch_size: int = 4096
+        self, first: np.ndarray, second: np.ndarray, mask: np.ndarray, batch_size: int = 1024
     ) -> np.ndarray:
         """The model's value for network inputs (:meth:`inputs`): a single-window model scores
         ``second``; ``first`` is the condition it is compared with (read by difference models)."""
