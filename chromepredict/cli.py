@@ -57,7 +57,13 @@ def _fail(message: str, code: int) -> typing.NoReturn:
 def _system_error(exc: OSError) -> str:
     what = _SYSTEM_ERRORS.get(exc.errno, exc.strerror or str(exc))
     where = f" ({exc.filename})" if exc.filename else ""
-    return f"{what}{where}; nothing was written: free space or choose another output location, then run again"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free space or choose another output location"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "make the inputs readable and the output location writable, or choose another one"
+    else:
+        fix = "check the file and the disk"
+    return f"{what}{where}; nothing was written: {fix}, then run again"
 
 
 class _Group(typer.core.TyperGroup):
@@ -325,9 +331,16 @@ def train(
     spec = window.spec()
     tracks = inputs.inputs() if inputs.given else None
 
-    if bool(pair) != (fitting.target.value == "difference") or (pair and samplesheet is None):
+    from chromepredict.targets import get_target
+
+    target = get_target(fitting.target.value)
+    if target.paired and not (pair and samplesheet):
         raise UserError(
-            "--target difference learns from pairs of samples: give --samplesheet S and --pair A:B"
+            f"--target {target.name} learns from pairs of samples: give --samplesheet S and --pair A:B"
+        )
+    if pair and not target.paired:
+        raise UserError(
+            f"--pair is for --target difference (the change between two samples); --target {target.name} learns from one sample"
         )
 
     def sets_of():

@@ -66,15 +66,17 @@ def _mask(x, mask):
     return torch.ones(x.shape[0], x.shape[1]) if mask is None else torch.as_tensor(mask, dtype=x.dtype)
 
 
-def seen_bins(ensemble, n_marks: int, n_bins: int) -> np.ndarray:
+def seen_bins(ensemble, n_marks: int, n_bins: int, probes: int = 64) -> np.ndarray:
     """[bins] bool: the bins whose value can change the output — read from the network itself (a
-    pooling layer drops the last convolution positions when they do not fill a pool)."""
+    pooling layer drops the last convolution positions when they do not fill a pool). The gradient
+    is the target's value's (a class model's probabilities sum to 1: their sum has none)."""
     import torch
 
-    x = torch.from_numpy(np.random.default_rng(1).normal(size=(64, n_marks, n_bins)).astype(np.float32))
+    shape = (probes, n_marks, n_bins)
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=shape).astype(np.float32))
     x.requires_grad_(True)
-    out = ensemble(x, torch.ones(64, n_marks))
-    out.sum().backward()
+    out = ensemble(x, torch.ones(probes, n_marks))
+    ensemble.target.value(out).sum().backward()
     return (x.grad.abs().sum(dim=(0, 1)) > 0).numpy()
 
 

@@ -96,9 +96,12 @@ def check_outputs(
 
     ``files`` and ``folders`` are (option, path) pairs (``None`` or ``-`` are skipped). An output
     file may not be an input; an output folder may not be, hold or lie inside an input; no two
-    outputs may share a path (nor a file lie inside an output folder).
+    outputs may share a path (nor a file lie inside an output folder). An input file that cannot
+    be read is refused here too, before a long run meets it.
     """
     sources = {_real(p): os.fspath(p) for p in inputs if p is not None and os.fspath(p) != "-"}
+    for given in sources.values():
+        _check_readable(given)
     outputs: list[tuple[str, str, Path, bool]] = []
     for option, path in files:
         if path is None or os.fspath(path) == "-":
@@ -124,6 +127,18 @@ def check_outputs(
                 raise UserError(
                     f"{option} {name} and {other} {other_name} overlap; give them different paths"
                 )
+
+
+def _check_readable(path: str) -> None:
+    if not os.path.isfile(path):
+        return  # a folder, or missing: the reader names what it needed
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise UserError(
+            f"{path}: cannot be read ({error.strerror or error}); make it readable or give another file"
+        ) from None
 
 
 def _deliver(source: Path, kind: str, dest: Path, name: str) -> None:

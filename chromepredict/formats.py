@@ -6,6 +6,7 @@ that the error names what the file is and how to convert it, instead of a parser
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import re
 import zlib
@@ -124,8 +125,8 @@ def sniff(path: str | Path) -> str:
         return "hdf5"
     if raw_head == b"PK\x03\x04":
         return "zip"
-    try:
-        text = head.decode("utf-8")
+    try:  # incremental: a character cut at the end of the head is not an error
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return "binary"
     return _text_kind(text)

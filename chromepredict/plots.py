@@ -463,7 +463,9 @@ def _cluster_order(rows: np.ndarray) -> np.ndarray:
 CLUSTER_FROM = 3
 
 
-def build_sample_heatmap(p_high, title: str, n_genes: int = 500, label: str = "P(high)"):
+def build_sample_heatmap(
+    p_high, title: str, n_genes: int = 500, label: str = "P(high)", value_range=(0.0, 1.0)
+):
     """Figure: P(high) (or, with another ``label``, predicted levels) of the ``n_genes`` most
     variable genes × samples, both clustered from :data:`CLUSTER_FROM` samples on; colour scale
     0–1 for P(high), the data's range else."""
@@ -490,7 +492,7 @@ def build_sample_heatmap(p_high, title: str, n_genes: int = 500, label: str = "P
     height = min(max(3.5, 0.18 * n_rows + 1.5), 12) if show_genes else 7
     fig = _figure(figsize=(min(max(4.5, 0.4 * n_cols + 3), 24), height))
     ax = fig.subplots()
-    limits = {"vmin": 0, "vmax": 1} if label == "P(high)" else {}
+    limits = dict(zip(("vmin", "vmax"), value_range)) if value_range else {}
     image = ax.imshow(values, aspect="auto", interpolation="nearest", cmap="viridis", **limits)
     fig.colorbar(image, ax=ax, label=label, pad=0.02)
     ax.set_xticks(np.arange(n_cols), samples, rotation=90 if n_cols > 4 else 0)
@@ -507,14 +509,16 @@ def build_sample_heatmap(p_high, title: str, n_genes: int = 500, label: str = "P
     return fig
 
 
-def sample_heatmap(p_high, path: str | Path, title: str, n_genes: int = 500, label: str = "P(high)") -> None:
+def sample_heatmap(
+    p_high, path: str | Path, title: str, n_genes: int = 500, label: str = "P(high)", value_range=(0.0, 1.0)
+) -> None:
     """P(high) (or level) heat map, genes (rows) × samples (columns) of a DataFrame, most variable genes, clustered.
 
     Rows: the ``n_genes`` genes with the largest variance across samples; rows and columns ordered by
     average-linkage clustering on correlation distance (with ≥ 3 samples; fewer: genes sorted by their
     mean). Gene names shown up to 60 rows.
     """
-    save(build_sample_heatmap(p_high, title, n_genes=n_genes, label=label), path)
+    save(build_sample_heatmap(p_high, title, n_genes=n_genes, label=label, value_range=value_range), path)
 
 
 # --------------------------------------------------------------------------- compare

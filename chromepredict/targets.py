@@ -32,6 +32,8 @@ class Target:
     classes: tuple[str, str] = ("low", "high")  # what explain's two maps push towards
     scaled: bool = False  # trained on standardised values, mapped back with the card's level_scale
     paired: bool = False  # learns from pairs of samples (the same genes in two conditions)
+    classifier: bool = False  # a probability per class (bootstrap AUC intervals, the paper's recipe)
+    value_range: tuple[float, float] | None = None  # the value's fixed range, for colour scales
     baseline_family: str = "classifiers"  # benchmark's comparison methods (chromepredict.baselines)
     reached_column: str = "probability"  # explain: what a class map's optimisation reached
     evaluation_plot: str = "roc_curve"  # evaluate's figure (chromepredict.plots.evaluation_figure)
@@ -161,6 +163,8 @@ class ClassTarget(Target):
     score_column: str = "auc"
     label: str = "P(high)"
     chance: float = 0.5
+    classifier: bool = True
+    value_range: tuple[float, float] | None = (0.0, 1.0)
 
     def truth(self, data) -> np.ndarray:
         if data.labels is None:

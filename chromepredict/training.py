@@ -174,7 +174,7 @@ def _network(recipe: Recipe, n_marks: int, n_bins: int, target: Target):
     from chromepredict.model import DeepChrome, MaskedChrome
 
     if recipe.network == "deepchrome":
-        if target.outputs(False) != 2:
+        if not target.classifier:
             raise UserError(
                 f"--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target {target.name}"
             )

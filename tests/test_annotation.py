@@ -273,3 +273,18 @@ def test_other_formats_given_as_the_gtf_are_named(tmp_path, kind, content, messa
 def test_unknown_gene_type(example):
     with pytest.raises(UserError, match="--all-genes"):
         read_tss(example["gtf"], gene_type="lincRNA")
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_character_cut_by_the_format_check_is_still_text(tmp_path, gzipped):
+    """The format is read from the first 4,096 bytes: a two-byte UTF-8 character across that
+    boundary is text, not a binary file."""
+    import gzip
+
+    first = GENE.format(start=100, end=200, strand="+", id="A").encode()
+    comment = b"#" + b"x" * (4094 - len(first)) + "é".encode() + b"\n"
+    data = first + comment + GENE.format(start=300, end=400, strand="+", id="B").encode()
+    assert data.index("é".encode()) == 4095  # its second byte is the 4,097th
+    path = tmp_path / ("g.gtf.gz" if gzipped else "g.gtf")
+    path.write_bytes(gzip.compress(data) if gzipped else data)
+    assert list(read_genes(path, None).genes["gene_id"]) == ["A", "B"]

@@ -2,6 +2,7 @@
 delta over the marks, and the usual one-line errors."""
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -232,10 +233,61 @@ def test_a_difference_model_learns_the_change_and_serves_compare(cli, exported, 
             ["--target", "difference", "--pair", "E003:E003_three_marks"],
             "needs an expression table for both samples",
         ),
-        (["--pair", "E003:E123"], "--target difference learns from pairs of samples"),
+        (["--pair", "E003:E123"], "--pair is for --target difference"),
     ],
 )
 def test_difference_training_errors(cli, exported, tmp_path, args, message):
     code, _, stderr = cli("train", "--samplesheet", exported / "samples.csv", "--gtf", exported / "genes.gtf.gz",
                           *args, "-o", tmp_path / "m")  # fmt: skip
     assert code == 2 and message in stderr and not (tmp_path / "m").exists()
+
+
+def _sheet_with_expression(exported, folder, rewrite):
+    """A copy of the exported samplesheet whose E123 expression table is ``rewrite(table)``."""
+    folder.mkdir()
+    table = pd.read_csv(exported / "E123-expression.tsv.gz", sep="\t")
+    rewrite(table).to_csv(folder / "E123.tsv", sep="\t", index=False)
+    sheet = pd.read_csv(exported / "samples.csv").fillna("")
+    sheet["bigwig"] = [str(exported / b) for b in sheet["bigwig"]]
+    sheet["expression"] = [
+        str(folder / "E123.tsv") if e.startswith("E123") else (str(exported / e) if e else "")
+        for e in sheet["expression"]
+    ]
+    sheet.to_csv(folder / "samples.csv", index=False)
+    return folder / "samples.csv"
+
+
+def _labels(table):
+    return table.assign(rpkm=(table["rpkm"] > table["rpkm"].median()).astype(int)).rename(
+        columns={"rpkm": "label"}
+    )
+
+
+def _other_annotation(table):
+    return table.assign(gene_id="ENSMUSG" + table["gene_id"].str[4:], gene_name="x" + table["gene_name"])
+
+
+@pytest.mark.parametrize(
+    "rewrite, message",
+    [(_labels, "holds 0/1 labels, not expression values"), (_other_annotation, "genes have a value in both")],
+)
+def test_a_measured_change_that_cannot_be_trusted_is_said(cli, exported, tmp_path, rewrite, message):
+    sheet = _sheet_with_expression(exported, tmp_path / "sheet", rewrite)
+    args = ["compare", "--samplesheet", sheet, "--gtf", exported / "genes.gtf.gz", "--pair", "E003:E123"]
+    code, _, stderr = cli(*args, "-o", tmp_path / "c", "-q")
+    assert code == 0 and message in stderr  # --quiet never hides it
+    table = read(tmp_path / "c" / "E003_vs_E123.tsv")
+    assert "measured_delta" not in table and "spearman_measured" not in read(tmp_path / "c" / "summary.tsv")
+    code, _, stderr = cli(*args, "-o", tmp_path / "strict", "--strict")
+    assert code == 2 and message in stderr and not (tmp_path / "strict").exists()
+
+
+def test_pair_evaluation_and_benchmark_refuse_a_single_sample_target(cli, exported, tmp_path):
+    sheet, gtf = exported / "samples.csv", exported / "genes.gtf.gz"
+    for model in ("E003", "E003-E123-level"):
+        code, _, stderr = cli("evaluate", "--samplesheet", sheet, "--gtf", gtf, "--pair", "E003:E123",
+                              "--model", model, "-o", tmp_path / "e")  # fmt: skip
+        assert code == 2 and "predicts one sample's" in stderr and not (tmp_path / "e").exists()
+    csvs = Path(__file__).parent / "data" / "roadmap_E003"
+    code, _, stderr = cli("benchmark", "--csv-dir", csvs, "--target", "difference", "-o", tmp_path / "b")
+    assert code == 2 and "learns from pairs of samples" in stderr and not (tmp_path / "b").exists()

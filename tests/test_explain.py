@@ -94,6 +94,20 @@ def test_integrated_gradients_completeness(small_model):
     np.testing.assert_allclose(attribution.sum(axis=(1, 2)), gap, atol=0.02)
 
 
+@pytest.mark.parametrize("name", ["E003", "E003-E123-level"])
+def test_seen_bins_are_read_from_the_network(name):
+    """The pooling of the shipped networks drops the last convolution position: bin 99 is never
+    seen. One probe is enough (a class model's probabilities sum to 1, so their sum has no gradient)."""
+    from chromepredict import explain
+    from chromepredict.report import Report
+    from chromepredict.zoo import open_model
+
+    net = explain.torch_network(open_model(name, Report.silent()))
+    for probes in (1, 64):
+        seen = explain.seen_bins(net, 5, 100, probes=probes)
+        assert seen[:99].all() and not seen[99]
+
+
 def test_unknown_gene_and_genes_without_data(cli, small_model, tmp_path):
     code, _, stderr = cli("explain", "--model", small_model, "-o", tmp_path / "x", "--genes", "ABC")
     assert code == 2 and "need the genes' signal" in stderr

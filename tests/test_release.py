@@ -115,12 +115,22 @@ def test_wheel_holds_models_and_example_data_but_no_tests(tmp_path):
     )
     (wheel,) = tmp_path.glob("chromepredict-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    models = ("E003", "E123", "E003-E123", "E003-E123-level", "E003-level", "E123-level", "E003-E123-difference")
+    models = (
+        "E003",
+        "E123",
+        "E003-E123",
+        "E003-E123-level",
+        "E003-level",
+        "E123-level",
+        "E003-E123-difference",
+    )
     for model in models:
         for part in ("model.onnx", "model.card.json", "golden.npz"):
             assert f"chromepredict/pretrained/{model}/{part}" in names
     assert "chromepredict/pretrained_checksums.py" in names
-    assert sum(n.startswith("chromepredict/data/example/") and n.endswith(".bw") for n in names) == 10  # E003, E123
+    assert (
+        sum(n.startswith("chromepredict/data/example/") and n.endswith(".bw") for n in names) == 10
+    )  # E003, E123
     assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "scripts/", "recipe/"))]
     assert not [n for n in names if n.endswith("model.pt")]
     assert wheel.stat().st_size < 15_000_000

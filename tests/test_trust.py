@@ -304,13 +304,33 @@ def test_outputs_never_replace_inputs(tracks, example, tmp_path):
 
 
 def test_a_run_folder_of_another_command_is_never_replaced(cli, tmp_path):
-    code, _, stderr = cli("demo", "--export", tmp_path / "ex")
-    assert code == 0, stderr
-    before = sorted(p.name for p in (tmp_path / "ex").iterdir())
+    for folder in ("ex", "other"):
+        code, _, stderr = cli("demo", "--export", tmp_path / folder)
+        assert code == 0, stderr
+    before = sorted(p.name for p in (tmp_path / "other").iterdir())
     result = run("predict", "--samplesheet", tmp_path / "ex" / "samples.csv", "--gtf", tmp_path / "ex" / "genes.gtf.gz",
-                 "-o", tmp_path / "ex")  # fmt: skip
-    assert "an input of this run" in one_error_line(result) or "demo --export" in result.stderr
-    assert sorted(p.name for p in (tmp_path / "ex").iterdir()) == before
+                 "-o", tmp_path / "other")  # fmt: skip
+    assert "demo --export" in one_error_line(result)  # it holds no input of this run: the manifest refuses
+    assert sorted(p.name for p in (tmp_path / "other").iterdir()) == before
+
+
+def test_an_unreadable_input_is_a_usage_error_before_anything_is_read(
+    cli, tracks, example, tmp_path, monkeypatch
+):
+    """Root reads every file, so the denial is simulated at the open of the one track."""
+    import builtins
+
+    real_open, denied = builtins.open, os.path.realpath(tracks[2])
+
+    def refusing(path, *args, **kwargs):
+        if isinstance(path, (str, os.PathLike)) and os.path.realpath(path) == denied:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing)
+    code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "p.tsv")
+    assert code == 2 and stderr.count("\n") == 1
+    assert f"{tracks[2]}: cannot be read (Permission denied)" in stderr and not (tmp_path / "p.tsv").exists()
 
 
 # ---- a full disk -----------------------------------------------------------------------------------

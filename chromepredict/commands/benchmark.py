@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from chromepredict.errors import UserError
 from chromepredict.evaluation import roc_auc_ci
 from chromepredict.extras import require_torch
 from chromepredict.files import atomic_dir, check_output_dir, check_outputs
@@ -27,7 +28,7 @@ def _row(method: str, setting: str, truth: np.ndarray, scores: np.ndarray, targe
         "setting": setting,
         "n_test": len(truth),
     }
-    if target.metric_key == "roc_auc":
+    if target.classifier:
         row["test_score_low"], row["test_score_high"] = roc_auc_ci(truth, scores)
     return row
 
@@ -69,7 +70,12 @@ def run(
     require_torch("benchmark")
     settings = settings.check()
     target = get_target(settings.target)
-    architectures = architectures or tuple(RECIPES if target.outputs(False) == 2 else ("deepchrome",))
+    if target.paired:
+        raise UserError(
+            f"--target {target.name} learns from pairs of samples: benchmark compares methods on one "
+            "sample's genes; use --target level, or train --target difference --pair A:B"
+        )
+    architectures = architectures or tuple(RECIPES if target.classifier else ("deepchrome",))
     for name in architectures:
         replace(settings, architecture=name).check()
     check_outputs(inputs or [], folders=[("-o", output)])

@@ -90,13 +90,30 @@ def _write(folder, model, comparison: Comparison, what: str, threshold: float) -
     return row
 
 
-def _measured(model, comparison: Comparison, expressions: tuple, report: Report) -> dict:
-    """With both samples' expression: the measured change of log2(1 + expression) per gene, and the
-    Spearman of delta with it (flagged when the genes include the model's training genes)."""
-    a, b = (e.match(comparison.table) for e in expressions)
-    measured = (b.levels - a.levels).to_numpy()
-    comparison.table["measured_delta"] = np.round(measured, 6)
+def _measured(model, comparison: Comparison, expressions: dict, report: Report) -> dict:
+    """With both samples' expression values: the measured change of log2(1 + expression) per gene,
+    and the Spearman of delta with it (flagged when the genes include the model's training genes).
+    Tables of 0/1 labels, or too few matched genes, give no column and a warning that says why."""
+    first, second = (expressions[name] for name in (comparison.first, comparison.second))
+    labels = [e.source for e in (first, second) if e.is_labels]
+    if labels:
+        comparison.warnings.append(
+            f"{', '.join(labels)} holds 0/1 labels, not expression values: no measured change to compare delta with"
+        )
+        return {}
+    matched = [e.match(comparison.table) for e in (first, second)]
+    for expression, match in zip((first, second), matched, strict=True):
+        for note in [*expression.notes, *match.notes]:
+            report.info(f"{comparison.name}: {note}")
+    measured = (matched[1].levels - matched[0].levels).to_numpy()
     known = np.isfinite(measured)
+    if known.sum() < 3:
+        comparison.warnings.append(
+            f"only {int(known.sum())} genes have a value in both {first.source} and {second.source}: "
+            "no Spearman with the measured change (use expression tables of the GTF's annotation)"
+        )
+        return {}
+    comparison.table["measured_delta"] = np.round(measured, 6)
     stats = regression_metrics(measured[known], comparison.table["delta"].to_numpy()[known])
     note = ""
     seen = model.training_genes(comparison.table)[known]
@@ -150,7 +167,7 @@ def run_pairs(
         comparison = compare_pair(model, data[first], data[second], (first, second), threshold)
         extra = {}
         if first in expression and second in expression:
-            extra = _measured(model, comparison, (expression[first], expression[second]), report)
+            extra = _measured(model, comparison, expression, report)
         for warning in [*data[first].provenance.warnings, *data[second].provenance.warnings]:
             comparison.warnings.append(warning)
         comparisons.append((comparison, extra))

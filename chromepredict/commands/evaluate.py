@@ -90,6 +90,11 @@ def run_pairs(
     from chromepredict.training_sets import labelled_pairs
 
     model = open_model(model_spec, report, threads)
+    if not model.target.paired:
+        raise UserError(
+            f"--pair: model {model.name} predicts one sample's {model.target.name}, not a change between two; "
+            "evaluate it per sample (without --pair) or give a difference model"
+        )
     inputs = [sheet, gtf, *model.paths]
     for sample in read_samplesheet(sheet):
         inputs.extend([*sample.tracks.values(), sample.expression])

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from chromepredict.errors import UserError
@@ -210,10 +209,6 @@ def run_samplesheet(
             )
             sample_heatmap(
                 values, tmp / "samples.png", f"{model.name}: {target.label} of the most variable genes",
-                label=target.label,
+                label=target.label, value_range=target.value_range,
             )  # fmt: skip
     return summary
-
-
-def median_level(table: pd.DataFrame) -> float:
-    return float(np.median(table["level"]))
