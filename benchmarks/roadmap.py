@@ -7,8 +7,8 @@ from pathlib import Path
 
 from chromepredict.expression import read_expression
 from chromepredict.features import FeatureSet, WindowSpec
-from chromepredict.marks import CORE_MARKS
 from chromepredict.labelling import with_expression
+from chromepredict.marks import CORE_MARKS
 from chromepredict.sources import from_tracks
 
 DEFAULT_DATA = Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap"

@@ -103,8 +103,8 @@ def selection(example: dict, n: int) -> None:
     import chromepredict.training as training
     from chromepredict.expression import read_expression
     from chromepredict.features import WindowSpec
-    from chromepredict.marks import assign_marks
     from chromepredict.labelling import with_expression
+    from chromepredict.marks import assign_marks
     from chromepredict.sources import from_tracks
     from chromepredict.training_sets import split_tracks
 

@@ -71,7 +71,9 @@ class Transform:
 
 @dataclass(frozen=True)
 class LevelScale:
-    """Mean and sd of the training levels (level models: the BED score's normal scale)."""
+    """The networks' output scale, value = output × sd + mean: for level models the mean and sd of
+    the training levels (also the BED score's normal scale); for difference models the levels' mean
+    and the sd of the training change (levels and changes share one unit)."""
 
     mean: float
     sd: float
@@ -114,6 +116,29 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a model is trained: network, input transform, optimiser, stopping rule, ensemble."""
+
+    network: str  # "masked" (any subset of marks) or "deepchrome" (as published)
+    transform: str
+    optimizer: str
+    lr: float
+    batch_size: int
+    weight_decay: float
+    max_epochs: int
+    patience: int
+    members: int = 1  # networks averaged, seeds seed·100 + k
+    mark_dropout: float = 0.0  # chance that a training window sees only a random subset of its marks
+    scale_jitter: float = 0.0  # scales multiplied by exp(U(−j, j)) per window and mark in training
+    hidden: int = 64
+    dropout: float = 0.5
+    level_weight: float = 0.0  # class models: weight of the auxiliary level regression in the loss
+    # each network's epoch: lowest validation log "loss" or best "score" (AUC); level networks
+    # always take their best "score" (Spearman), which measured better for them than the squared error
+    select_by: str = "score"
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """Everything a model file needs beside it to be used, checked and explained."""
 
@@ -123,7 +148,7 @@ class ModelCard:
     outputs: Outputs
     transform: Transform
     architecture: str
-    recipe: dict[str, Any]
+    recipe: Recipe
     ensemble_members: int
     best_epochs: tuple[int, ...]
     training_device: str
@@ -400,7 +425,7 @@ def build_card(
         outputs=Outputs(target.output_name, target.output_columns),
         transform=Transform(model.transform.kind, tuple(model.transform.log_mean), tuple(model.transform.log_sd)),
         architecture=model.architecture,
-        recipe=dataclasses.asdict(model.recipe),
+        recipe=model.recipe,
         ensemble_members=len(model.best_epochs),
         best_epochs=tuple(model.best_epochs),
         training_device=model.device,

@@ -362,13 +362,11 @@ def train(
         architecture.value, fitting.target.value, fitting.seed, fitting.device.value,
         transform.value if transform else None, max_epochs, members,
     )  # fmt: skip
-    sources = [
-        *(tracks.paths if tracks else []),
-        labels.expression,
-        csvs.csv_dir,
-        csvs.remc_root,
-        samplesheet,
-    ]
+    sources = [*(tracks.paths if tracks else []), labels.expression, csvs.csv_dir, csvs.remc_root]
+    if samplesheet is not None:
+        from chromepredict.samplesheet import sheet_files
+
+        sources.extend([*sheet_files(samplesheet), inputs.gtf])
     run.run(report, sets_of, output, settings, name, genome_build, sources)
 
 

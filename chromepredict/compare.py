@@ -3,7 +3,7 @@ their difference ``delta`` (B − A) and each mark's contribution to it.
 
 The contributions are the exact Shapley decomposition of ``delta`` over the marks: the game is
 "which marks take condition B's window" (every other mark keeps A's), its value the model's output
-(for a difference model, its output given A and the mixed window). With n marks the 2ⁿ mixes are
+for the mixed window (a difference model's too: its g(B) − g(A) needs only g). With n marks the 2ⁿ mixes are
 scored by onnxruntime — no gradients, no torch — and the contributions add up to ``delta`` exactly
 (to float rounding), each the average effect of moving that mark from A's window to B's over all
 orders of moving the marks. A mark both conditions leave out, or the same in both, contributes 0.
@@ -89,7 +89,7 @@ def decompose(
         )
     values = {}
     for subset in itertools.product((False, True), repeat=len(index)):
-        values[subset] = model.score_inputs(xa, _mixed(xa, xb, subset, index), mask)
+        values[subset] = model.score_inputs(_mixed(xa, xb, subset, index), mask)
     contributions = np.zeros((len(xa), len(model.marks)))
     contributions[:, index] = shapley(values, len(index))
     none, every = tuple([False] * len(index)), tuple([True] * len(index))

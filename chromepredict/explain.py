@@ -148,7 +148,7 @@ def class_maps(
         if progress is not None:
             progress(steps % 50)
         with torch.no_grad():
-            reached[c] = target.reached(target.objective(ensemble(x, ones), c)).numpy()
+            reached[c] = target.reached(ensemble(x, ones), c).numpy()
             positive = x.clamp(min=0).numpy()
         maps[c] = positive / np.maximum(positive.max(axis=(1, 2), keepdims=True), 1e-12)
     return ClassMaps(maps, reached, tuple(marks))

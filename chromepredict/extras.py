@@ -1,5 +1,6 @@
 """The optional ``train`` extra (torch and onnx): checked up front, in one line, by the commands
-that need it (``train``, ``benchmark``, ``explain``, ``compare`` with attributions)."""
+that need it (``train``, ``benchmark``, ``explain``); ``predict``, ``evaluate`` and ``compare``
+run on onnxruntime alone."""
 
 from __future__ import annotations
 

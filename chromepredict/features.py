@@ -47,7 +47,11 @@ class WindowSpec:
 
     def offsets(self) -> np.ndarray:
         """Start of each bin relative to the TSS, bp, in the bins' own order (5′→3′ or genomic)."""
-        return np.arange(self.n_bins) * self.bin_size - self.flank
+        return self.edges()[:-1]
+
+    def edges(self) -> np.ndarray:
+        """The ``n_bins + 1`` bin boundaries relative to the TSS, bp (plots' x axes)."""
+        return np.arange(self.n_bins + 1) * self.bin_size - self.flank
 
     def genomic_bins(self, tss: int, strand: str) -> np.ndarray:
         """0-based genome start of each bin of one gene, in the order of its oriented bins."""
@@ -248,7 +252,7 @@ class FeatureSet:
     def write_tsv(self, path: str | Path) -> None:
         """Long format, one row per gene × mark × bin (bin 1-based, offset = bin start from TSS)."""
         n_genes, n_marks, n_bins = self.features.shape
-        offsets = np.arange(n_bins) * self.spec.bin_size - self.spec.flank
+        offsets = self.spec.offsets()
         table = pd.DataFrame(
             {
                 "gene_id": np.repeat(self.genes["gene_id"].to_numpy(), n_marks * n_bins),
@@ -274,7 +278,6 @@ class Paired:
 
     first: FeatureSet
     second: FeatureSet
-    names: tuple[str, str] = ("A", "B")
 
     def __post_init__(self) -> None:
         if list(self.first.genes["gene_id"]) != list(self.second.genes["gene_id"]):
@@ -298,7 +301,7 @@ class Paired:
         return [*self.first.samples(), *self.second.samples()]
 
     def subset(self, rows: np.ndarray) -> Paired:
-        return Paired(self.first.subset(rows), self.second.subset(rows), self.names)
+        return Paired(self.first.subset(rows), self.second.subset(rows))
 
     def select_marks(self, marks: tuple[str, ...]) -> Paired:
-        return Paired(self.first.select_marks(marks), self.second.select_marks(marks), self.names)
+        return Paired(self.first.select_marks(marks), self.second.select_marks(marks))

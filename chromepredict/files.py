@@ -74,11 +74,6 @@ def _output_target(target: str | Path) -> tuple[str, Path]:
     return "replace", dest
 
 
-def check_output_file(target: str | Path) -> None:
-    """Raise UserError now if ``atomic_path(target)`` could not deliver there; writes nothing."""
-    _output_target(target)
-
-
 def _real(path: str | Path) -> Path:
     return Path(os.path.realpath(os.fspath(path)))
 
@@ -342,7 +337,16 @@ def _locked_part(path: Path, name: str) -> Iterator[Path]:
                 f"{name}: another chromepredict run is writing this folder now; wait for it to finish or "
                 "choose another output folder"
             ) from None
-        if not part.is_dir() or part.is_symlink():  # replaced between mkdir and lock
+        try:  # the folder locked must still be the one at the path (not renamed and replaced meanwhile)
+            now, held = os.lstat(part), os.fstat(fd)
+            same = (
+                (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+                and part.is_dir()
+                and not part.is_symlink()
+            )
+        except FileNotFoundError:
+            same = False
+        if not same:
             raise UserError(f"{name}: another chromepredict run is writing this folder now; try again")
         for entry in list(part.iterdir()):  # a killed run's leftovers
             if entry.is_dir() and not entry.is_symlink():

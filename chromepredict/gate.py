@@ -153,10 +153,10 @@ def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
                 f"typical window signal {level:.3g} outside the training range {q_low:.3g}–{q_high:.3g}"
             )
         if what:
-            differences.append(f"{mark}: {'; '.join(what)}")
+            differences.append(f"{mark}: {', '.join(what)}")
     if differences:
         data.provenance.warnings.append(
-            f"tracks unlike model {model.name}'s training data ({' | '.join(differences)}); predictions may "
+            f"tracks unlike model {model.name}'s training data ({'; '.join(differences)}); predictions may "
             "be off: with an expression table for these tracks, train a model on them (chromepredict train)"
         )
 

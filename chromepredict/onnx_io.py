@@ -124,14 +124,12 @@ class LoadedModel:
         """The change from a :class:`~chromepredict.features.Paired`'s first condition to its second."""
         return self.predict(pair.second) - self.predict(pair.first)
 
-    def score_inputs(
-        self, first: np.ndarray, second: np.ndarray, mask: np.ndarray, batch_size: int = 1024
-    ) -> np.ndarray:
-        """The model's value for network inputs (:meth:`inputs`): a single-window model scores
-        ``second``; ``first`` is the condition it is compared with (read by difference models)."""
+    def score_inputs(self, x: np.ndarray, mask: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """The model's value for network inputs (:meth:`inputs`), one window per gene (a difference
+        model's too: its change is the difference of two windows' values)."""
         out = [
-            self._run(second[start : start + batch_size], mask[start : start + batch_size])
-            for start in range(0, len(second), batch_size)
+            self._run(x[start : start + batch_size], mask[start : start + batch_size])
+            for start in range(0, len(x), batch_size)
         ]
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 

@@ -243,7 +243,7 @@ def _unseen(ax, seen, spec, n_rows: int) -> None:
     """Hatch the bins the network never sees (``seen`` False) and say so."""
     if seen is None or seen.all():
         return
-    edges = (np.arange(len(seen) + 1) * spec.bin_size - spec.flank) / 1000
+    edges = spec.edges() / 1000
     for i in np.flatnonzero(~seen):
         ax.axvspan(edges[i], edges[i + 1], facecolor="white", edgecolor="gray", hatch="///", linewidth=0)
     first = int(np.flatnonzero(~seen)[0])
@@ -276,7 +276,7 @@ def build_class_map(
     beside; bins the network never sees (``seen`` False) hatched."""
     fig = _figure(figsize=(12, 3.6))
     ax_map, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [4, 1]}, sharey=True)
-    offsets = np.arange(values.shape[1] + 1) * spec.bin_size - spec.flank
+    offsets = spec.edges()
     image = ax_map.pcolormesh(
         offsets / 1000, np.arange(len(marks) + 1), values, cmap="viridis", vmin=0, vmax=1
     )
@@ -332,7 +332,7 @@ def build_attribution(
     of the model's value (``label``); bins the network never sees (``seen`` False) hatched."""
     fig = _figure(figsize=(10, 6))
     ax_sig, ax_attr = fig.subplots(2, 1, sharex=True)
-    centres = (np.arange(signal.shape[1]) + 0.5) * spec.bin_size / 1000 - spec.flank / 1000
+    centres = (spec.offsets() + spec.bin_size / 2) / 1000
     for m, mark in enumerate(marks):
         ax_sig.plot(centres, signal[m], label=mark)
     ax_sig.set(
@@ -341,7 +341,7 @@ def build_attribution(
     )
     ax_sig.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     limit = max(float(np.abs(attribution).max()), 1e-9)
-    edges = np.arange(signal.shape[1] + 1) * spec.bin_size / 1000 - spec.flank / 1000
+    edges = spec.edges() / 1000
     image = ax_attr.pcolormesh(
         edges, np.arange(len(marks) + 1), attribution, cmap="RdBu_r", vmin=-limit, vmax=limit
     )

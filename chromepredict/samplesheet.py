@@ -43,6 +43,14 @@ class Sample:
     expression: str | None = None
 
 
+def sheet_files(path: str | Path) -> list[str]:
+    """The samplesheet and every file it names (for :func:`chromepredict.files.check_outputs`)."""
+    files = [str(path)]
+    for sample in read_samplesheet(path):
+        files.extend([*sample.tracks.values(), *([sample.expression] if sample.expression else [])])
+    return files
+
+
 def read_samplesheet(path: str | Path) -> list[Sample]:
     """The samples of a samplesheet, in the order they first appear; every mistake is a UserError."""
     path = Path(path)

@@ -51,7 +51,7 @@ def agreement(
             "also gives it on the other genes)"
         )
         data.provenance.warnings.append(caveat)
-    target = model.target
+    target = model.target.window
     truth = target.measured(matched, expression)
     if truth is None:
         reason = f"{expression.source} holds 0/1 labels, not expression levels: no {target.metric_name}"

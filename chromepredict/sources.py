@@ -121,7 +121,8 @@ def _coverage_warnings(
             chroms = genes.loc[partial, "chrom"]
             warnings.append(
                 f"{track.name} ({track.mark}) holds no data on {_chroms(chroms)}: its {int(partial.sum())} "
-                f"genes there are scored without {track.mark}, as if it had not been measured"
+                f"genes there have no {track.mark} signal (scored without it, as if it had not been measured; "
+                "left out of training)"
             )
     return warnings, ~none
 
@@ -181,16 +182,13 @@ class TrackInputs:
         tracks = self.tracks(marks)  # fails fast on a bad file
         return read_tracks(tracks, self.genes(), self.gtf, spec, self.threads, report)
 
-    def read_for(self, model, report: Report, every_mark: str | None = None) -> FeatureSet:
+    def read_for(self, model, report: Report) -> FeatureSet:
         """The tracks of ``model``'s marks, read in its window; marks it does not use are named and
-        skipped (:func:`chromepredict.gate.choose_marks`). With ``every_mark`` (a command's name),
-        a missing mark of the model is an error before any track is read. The gate's
+        skipped (:func:`chromepredict.gate.choose_marks`). The gate's
         :func:`~chromepredict.gate.admit` comes next."""
         from chromepredict import gate
 
         used, notes = gate.choose_marks(model, list(self.files), "tracks")
-        if every_mark and len(used) < len(model.marks):
-            raise UserError(f"{every_mark} needs every mark of model {model.name} ({', '.join(model.marks)})")
         for note in notes:
             report.info(note)
         return self.read(model.spec, used, report)

@@ -135,13 +135,19 @@ class Target:
         score, which measured better for them than the squared error)."""
         return "score"
 
+    @property
+    def window(self) -> Target:
+        """The target of one window's value (predict's score against an expression table)."""
+        return self
+
     def objective(self, output, c: int):
         """What explanations follow for class map ``c`` (0 = low, 1 = high): push the value down or up."""
         value = self.value(output)
         return value if c == 1 else -value
 
-    def reached(self, objective):
-        return objective.abs()
+    def reached(self, output, c: int):
+        """What class map ``c``'s optimisation reached: the value (P(class c) for classifiers)."""
+        return self.value(output)
 
 
 def _regression_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict:
@@ -263,8 +269,8 @@ class ClassTarget(Target):
         """log P(class c): the log keeps the gradient from vanishing as P saturates."""
         return output[:, c].clamp_min(1e-12).log()
 
-    def reached(self, objective):
-        return objective.exp()
+    def reached(self, output, c: int):
+        return output[:, c]
 
 
 @dataclass(frozen=True)
@@ -282,7 +288,7 @@ class LevelTarget(Target):
     chance: float = 0.0
     scaled: bool = True
     baseline_family: str = "regressors"
-    reached_column: str = "level_change"
+    reached_column: str = "level_reached"
     evaluation_plot: str = "level_scatter"
 
     def truth(self, data) -> np.ndarray:
@@ -367,6 +373,18 @@ class DifferenceTarget(LevelTarget):
     metric_name: str = "Spearman of the change"
     paired: bool = True
     quantity: str = "change of log2(1 + {units})"
+
+    @property
+    def window(self) -> Target:
+        return LevelTarget()
+
+    def bed(self, table, card):
+        score, high, what = super().bed(table, card)
+        return (
+            score,
+            high,
+            what.replace("training-level percentile", "percentile on the scale of the training change"),
+        )
 
     def truth(self, data) -> np.ndarray:
         first, second = data.first.levels, data.second.levels

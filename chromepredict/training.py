@@ -16,34 +16,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from chromepredict.card import Recipe
 from chromepredict.errors import UserError
 from chromepredict.features import FeatureSet, Paired
 from chromepredict.targets import Target, get_target
 from chromepredict.transform import InputTransform
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How a model is trained: network, input transform, optimiser, stopping rule, ensemble."""
-
-    network: str  # "masked" (any subset of marks) or "deepchrome" (as published)
-    transform: str
-    optimizer: str
-    lr: float
-    batch_size: int
-    weight_decay: float
-    max_epochs: int
-    patience: int
-    members: int = 1  # networks averaged, seeds seed·100 + k
-    mark_dropout: float = 0.0  # chance that a training window sees only a random subset of its marks
-    scale_jitter: float = 0.0  # scales multiplied by exp(U(−j, j)) per window and mark in training
-    hidden: int = 64
-    dropout: float = 0.5
-    level_weight: float = 0.0  # class models: weight of the auxiliary level regression in the loss
-    # each network's epoch: lowest validation log "loss" or best "score" (AUC); level networks
-    # always take their best "score" (Spearman), which measured better for them than the squared error
-    select_by: str = "score"
-
 
 #: ``deepchrome-2016`` is the published recipe; ``deepchrome`` (the default) the one measured best
 #: in docs/benchmarks.md.
@@ -459,7 +436,7 @@ def build_ensemble(card):
     members, target, level scale)."""
     from chromepredict.model import Ensemble
 
-    recipe = Recipe(**card.recipe)
+    recipe = card.recipe
     target = card.target_kind
     n_marks, n_bins = len(card.inputs.marks), card.inputs.n_bins
     members = [_network(recipe, n_marks, n_bins, target) for _ in range(card.ensemble_members)]

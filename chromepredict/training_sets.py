@@ -95,7 +95,7 @@ def training_sets(
         )
     values = read_expression_for(expression, expression_column, inputs.gtf)
     report.info(values.describe())
-    labelled = with_expression(inputs.read(spec, report=report), values)
+    labelled = fully_measured(with_expression(inputs.read(spec, report=report), values))
     report.provenance(labelled.provenance)
     return {"tracks": split_tracks(labelled, split_seed)}
 
@@ -126,6 +126,8 @@ def samplesheet_training_sets(
         inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
         values = read_expression_for(sample.expression, None, gtf)
         labelled[sample.name] = fully_measured(with_expression(inputs.read(spec, report=report), values))
+        for note in labelled[sample.name].provenance.notes:
+            report.info(f"{sample.name}: {note}")
         for warning in labelled[sample.name].provenance.warnings:
             report.warn(f"{sample.name}: {warning}")
     if not pooled:
@@ -170,7 +172,7 @@ def labelled_pairs(
             report.info(warning)
     keys = [f"{a}_vs_{b}" for a, b in wanted]
     if len(wanted) == 1:
-        return Paired(aligned[0][0], aligned[0][1], wanted[0]), wanted
+        return Paired(aligned[0][0], aligned[0][1]), wanted
     firsts, seconds = [a for a, _, _ in aligned], [b for _, b, _ in aligned]
     return Paired(FeatureSet.pooled(firsts, keys), FeatureSet.pooled(seconds, keys)), wanted
 

@@ -52,9 +52,10 @@ class InputTransform:
         return self
 
     def apply(self, features: np.ndarray, scales: np.ndarray | None = None) -> np.ndarray:
-        """Transform features for the network (float32, same shape)."""
+        """Transform features for the network (float32, same shape); negative values count as 0,
+        as in training."""
         if self.kind == "raw":
-            return np.asarray(features, dtype=np.float32)
+            return np.clip(features, 0, None).astype(np.float32, copy=False)
         x = self.logged(features, scales, dtype=np.float32)
         x -= np.array(self.log_mean, dtype=np.float32)[None, :, None]
         x /= np.array(self.log_sd, dtype=np.float32)[None, :, None]

@@ -83,6 +83,8 @@ def test_missing_fields_are_refused(copy, field):
         ),
         (("training_data", "gene_ids"), None, "'training_data.gene_ids' should be a list"),
         (("best_epochs",), [1.5], "'best_epochs[0]' should be a whole number"),
+        (("recipe", "lr"), "fast", "'recipe.lr' should be a number"),
+        (("recipe",), {"lr": 0.001}, "'recipe.network' is missing"),
     ],
 )
 def test_mistyped_fields_are_refused_naming_the_field(copy, path, value, message):
@@ -118,3 +120,15 @@ def test_not_json(copy):
     (copy / "model.card.json").write_text("{not json")
     with pytest.raises(UserError, match="not a chromepredict model card"):
         load_model(copy)
+
+
+def test_every_shipped_card_round_trips_through_the_typed_card():
+    """Every field of a shipped card is read into ModelCard and written back unchanged."""
+    from chromepredict.card import ModelCard
+    from chromepredict.zoo import pretrained_dir
+
+    paths = sorted(pretrained_dir().glob("*/model.card.json"))
+    assert len(paths) >= 7
+    for path in paths:
+        data = json.loads(path.read_text())
+        assert ModelCard.from_json(data, path).to_json() == data, path.parent.name

@@ -116,3 +116,12 @@ def test_threads_default_to_the_usable_cores_at_most_8(monkeypatch, cores, expec
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores, raising=False)
     assert options.default_threads() == expected
+
+
+def test_option_choices_are_the_librarys_registries():
+    """The CLI lists its choices without importing the library; they must name the same things."""
+    from chromepredict import options, targets, training, transform
+
+    assert {t.value for t in options.TargetName} == set(targets.TARGETS)
+    assert {t.value for t in options.TransformName} == set(transform.TRANSFORMS)
+    assert {a.value for a in options.Architecture} == set(training.RECIPES)

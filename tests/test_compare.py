@@ -291,3 +291,17 @@ def test_pair_evaluation_and_benchmark_refuse_a_single_sample_target(cli, export
     csvs = Path(__file__).parent / "data" / "roadmap_E003"
     code, _, stderr = cli("benchmark", "--csv-dir", csvs, "--target", "difference", "-o", tmp_path / "b")
     assert code == 2 and "learns from pairs of samples" in stderr and not (tmp_path / "b").exists()
+
+
+def test_difference_training_is_byte_identical_with_the_same_seed(exported, difference_model, tmp_path):
+    """The pair loop (two windows per gene, one mask for both) is as deterministic as the others."""
+    from typer.testing import CliRunner
+
+    from chromepredict.cli import app
+
+    args = ["train", "--samplesheet", str(exported / "samples.csv"), "--gtf", str(exported / "genes.gtf.gz"),
+            "--target", "difference", "--pair", "E003:E123", "-o", str(tmp_path / "again"), "--max-epochs", "8",
+            "--members", "2", "-q"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "again" / "model.onnx").read_bytes() == (difference_model / "model.onnx").read_bytes()

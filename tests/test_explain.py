@@ -200,7 +200,7 @@ def test_explain_a_level_model(cli, tracks, example, tmp_path):
     )  # fmt: skip
     assert code == 0, stderr
     restarts = pd.read_csv(out / "class_map_restarts.tsv", sep="\t")
-    assert "level_change" in restarts.columns
+    assert "level_reached" in restarts.columns
     assert (out / "attribution_MIB2.png").is_file()
 
 
@@ -243,3 +243,13 @@ def test_explain_takes_the_subsets_of_marks_predict_scores(cli, tracks, example,
     assert (table.loc[absent, "attribution"] == 0).all() and table.loc[absent, "signal"].isna().all()
     assert (table.loc[~absent, "attribution"] != 0).any()
     assert {"attribution_MIB2.png", "attribution_LIN28A.png"} <= {p.name for p in out.iterdir()}
+
+
+def test_two_genes_never_share_an_attribution_figure():
+    from chromepredict.commands.explain import figure_names
+
+    genes = pd.DataFrame({"gene_id": ["ENSG1", "ENSG2", "ENSG3", "ENSG4"]})
+    names = figure_names({0: "A/B", 1: "A_B", 2: "Mib2", 3: "MIB2"}, genes)
+    assert len(set(names.values())) == 4 and len({n.lower() for n in names.values()}) == 4
+    assert names[0] == "attribution_A_B_ENSG1.png" and names[3] == "attribution_MIB2_ENSG4.png"
+    assert figure_names({0: "MIB2"}, genes) == {0: "attribution_MIB2.png"}

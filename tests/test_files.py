@@ -16,7 +16,6 @@ from chromepredict.files import (
     atomic_dir,
     atomic_path,
     check_output_dir,
-    check_output_file,
     check_outputs,
     delivered_together,
     write_text_atomic,
@@ -192,7 +191,7 @@ def test_dash_prints_nothing_on_failure(capsysbinary):
 
 def test_existing_folder_is_refused(tmp_path):
     with pytest.raises(UserError, match="is a folder; give a file name"):
-        check_output_file(tmp_path)
+        check_outputs([], [("-o", tmp_path)])
     with pytest.raises(UserError, match=str(tmp_path)), atomic_path(tmp_path):
         pass
     assert os.listdir(tmp_path) == []
@@ -201,7 +200,7 @@ def test_existing_folder_is_refused(tmp_path):
 def test_missing_folder_with_trailing_slash_is_refused(tmp_path):
     target = f"{tmp_path}/newdir/"
     with pytest.raises(UserError, match="names a folder that does not exist"):
-        check_output_file(target)
+        check_outputs([], [("-o", target)])
     with pytest.raises(UserError, match="newdir"), atomic_path(target):
         pass
     assert os.listdir(tmp_path) == []
@@ -210,16 +209,16 @@ def test_missing_folder_with_trailing_slash_is_refused(tmp_path):
 def test_missing_parent_is_refused(tmp_path):
     target = tmp_path / "nope" / "out.tsv"
     with pytest.raises(UserError, match=f"folder {tmp_path / 'nope'} does not exist"):
-        check_output_file(target)
+        check_outputs([], [("-o", target)])
     with pytest.raises(UserError, match="does not exist"):
         write_text_atomic(target, "x")
     assert os.listdir(tmp_path) == []
 
 
-def test_check_output_file_accepts_good_targets(tmp_path):
+def test_good_output_files_are_accepted(tmp_path):
     (tmp_path / "old.tsv").write_text("keep\n")
     for target in ("-", "/dev/null", tmp_path / "new.tsv", tmp_path / "old.tsv"):
-        check_output_file(target)
+        check_outputs([], [("-o", target)])
     assert os.listdir(tmp_path) == ["old.tsv"]
     assert (tmp_path / "old.tsv").read_text() == "keep\n"
 
@@ -231,7 +230,7 @@ def test_check_output_file_refuses_a_read_only_folder(tmp_path):
     folder.chmod(0o555)
     try:
         with pytest.raises(UserError, match="not writable"):
-            check_output_file(folder / "out.tsv")
+            check_outputs([], [("-o", folder / "out.tsv")])
     finally:
         folder.chmod(0o755)
 
@@ -406,6 +405,30 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_writes(tmp_p
         release.set()
         worker.join()
     assert (out / "a.tsv").read_text() == "first"
+
+
+def test_a_part_folder_replaced_before_the_lock_is_left_to_its_new_run(tmp_path, monkeypatch):
+    """Between opening ``.run.part`` and locking it, another run may finish (renaming it to the
+    output) and a third may create a new one: the lock then holds the old folder, and the new
+    run's files must not be cleared as leftovers."""
+    import fcntl
+
+    from chromepredict import files
+
+    out, part = tmp_path / "run", tmp_path / ".run.part"
+    real_flock = fcntl.flock
+
+    def racing_flock(fd, operation):
+        part.rename(tmp_path / "finished")
+        part.mkdir()
+        (part / "third.tsv").write_text("the third run's")
+        monkeypatch.setattr(files.fcntl, "flock", real_flock)
+        return real_flock(fd, operation)
+
+    monkeypatch.setattr(files.fcntl, "flock", racing_flock)
+    with pytest.raises(UserError, match="another chromepredict run is writing this folder"):
+        write_run(out, {"a.tsv": "a"})
+    assert (part / "third.tsv").read_text() == "the third run's" and not out.exists()
 
 
 def test_outputs_may_not_destroy_inputs_or_each_other(tmp_path):

@@ -21,6 +21,11 @@ def ensemble(name: str) -> Ensemble:
     return Ensemble(members, target, 2.0, 1.5).eval()
 
 
+def windows() -> torch.Tensor:
+    """16 random windows, the same in every test."""
+    return torch.randn(16, 5, 100, generator=torch.Generator().manual_seed(1))
+
+
 def outputs(net, x: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         return torch.stack([net(x * m[None, :, None], m.expand(len(x), -1)) for m in MASKS])
@@ -29,7 +34,7 @@ def outputs(net, x: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("target", ["class", "level"])
 def test_folded_equals_trained_for_every_mark_subset(target):
     trained = ensemble(target)
-    x = torch.randn(16, 5, 100)
+    x = windows()
     np.testing.assert_allclose(outputs(folded(trained), x), outputs(trained, x), atol=1e-5)
 
 
@@ -39,7 +44,7 @@ def test_unfolded_weights_rebuild_the_network_and_fold_back_exactly(target):
     state = folded(trained).state_dict()
     rebuilt = ensemble(target)
     rebuilt.load_state_dict(unfold_state_dict(state))
-    x = torch.randn(16, 5, 100)
+    x = windows()
     np.testing.assert_allclose(outputs(rebuilt, x), outputs(trained, x), atol=1e-5)
     again = folded(rebuilt).state_dict()
     assert all(torch.equal(state[k], again[k]) for k in state)  # re-exports write the same bytes
@@ -51,7 +56,7 @@ def test_exported_graph_equals_torch_for_every_mark_subset(tmp_path):
     export_onnx(trained, 5, 100, tmp_path / "model.onnx")
     session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["features", "mask"]
-    x = torch.randn(16, 5, 100)
+    x = windows()
     expected = outputs(trained, x)
     for m, want in zip(MASKS, expected, strict=True):
         feed = {"features": (x * m[None, :, None]).numpy(), "mask": m.expand(len(x), -1).numpy()}

@@ -115,6 +115,12 @@ def test_predict_samplesheet_equals_single_runs(cli, tmp_path, tracks, example, 
     np.testing.assert_allclose(matrix["A"], single.loc[matrix.index, "p_high"], atol=1e-6)
     mqc = (out / "summary_mqc.tsv").read_text().splitlines()
     assert mqc[0] == "# id: 'chromepredict'" and "# plot_type: 'table'" in mqc
+    mqc = pd.read_csv(out / "summary_mqc.tsv", sep="\t", comment="#").set_index("sample")
+    assert (
+        mqc.loc["A", "warnings"]
+        == summary.loc["A", "n_warnings"]
+        == len(summary.loc["A", "warnings"].split(" | "))
+    )
     assert (out / "samples.png").stat().st_size > 5000
 
 

@@ -210,7 +210,7 @@ def test_level_target_beats_h3k4me3(tmp_path, cli, tracks, example):
             card.target == "level"
             and card.level_units == "rpkm"
             and "spearman" in card.metrics.held_out["test"]
-            and card.recipe["select_by"] == "score"  # level networks keep their best-Spearman epoch
+            and card.recipe.select_by == "score"  # level networks keep their best-Spearman epoch
         )
         held_out.append(pd.read_csv(out / "test_predictions.tsv", sep="\t"))
     test = pd.concat(held_out).groupby("gene_id").mean()

@@ -74,3 +74,14 @@ def test_select_marks(counts):
 def test_unknown_transform():
     with pytest.raises(UserError, match="--transform 'zscore' is unknown"):
         InputTransform("zscore")
+
+
+@pytest.mark.parametrize("kind", TRANSFORMS)
+def test_negative_values_count_as_zero_as_in_training(counts, kind):
+    """Training clips the features at 0 for every transform; prediction must see the same input."""
+    features, scales = counts
+    fitted = InputTransform(kind).fit([(features, scales)])
+    negative = features[:3].copy()
+    negative[:, :, ::7] = -5.0
+    zeroed = np.where(negative < 0, 0, negative)
+    np.testing.assert_array_equal(fitted.apply(negative, scales), fitted.apply(zeroed, scales))

@@ -145,7 +145,7 @@ def test_genes_on_chromosomes_without_data_get_no_call(cli, tracks, example, tmp
     assert "chrX" not in set(table["chrom"]) and len(table) == 369 - 26
     assert "26 genes on chrX left out: no track holds any data" in stderr
     assert (
-        "E003-H3K27me3.bw (H3K27me3) holds no data on chr19: its 59 genes there are scored without H3K27me3"
+        "E003-H3K27me3.bw (H3K27me3) holds no data on chr19: its 59 genes there have no H3K27me3 signal (scored without it"
         in stderr
     )
     model = tmp_path / "m"
@@ -312,6 +312,16 @@ def test_a_run_folder_of_another_command_is_never_replaced(cli, tmp_path):
                  "-o", tmp_path / "other")  # fmt: skip
     assert "demo --export" in one_error_line(result)  # it holds no input of this run: the manifest refuses
     assert sorted(p.name for p in (tmp_path / "other").iterdir()) == before
+
+
+def test_files_a_samplesheet_names_are_inputs_of_train(cli, tmp_path):
+    code, _, stderr = cli("demo", "--export", tmp_path / "ex")
+    assert code == 0, stderr
+    table = tmp_path / "ex" / "E123-expression.tsv.gz"
+    before = table.read_bytes()
+    result = run("train", "--samplesheet", tmp_path / "ex" / "samples.csv", "--gtf", tmp_path / "ex" / "genes.gtf.gz",
+                 "-o", table)  # fmt: skip
+    assert "an input of this run" in one_error_line(result) and table.read_bytes() == before
 
 
 def test_an_unreadable_input_is_a_usage_error_before_anything_is_read(

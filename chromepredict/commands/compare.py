@@ -142,17 +142,14 @@ def run_pairs(
 ) -> pd.DataFrame:
     """``compare --samplesheet``: one comparison per pair of samples."""
     from chromepredict.annotation import read_genes
-    from chromepredict.samplesheet import parse_pairs, read_samplesheet
+    from chromepredict.samplesheet import parse_pairs, read_samplesheet, sheet_files
 
     model = open_model(model_spec, report, threads)
     if gtf is None:
         raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
     samples = {s.name: s for s in read_samplesheet(sheet)}
     wanted = parse_pairs(pairs, reference, list(samples), sheet)
-    inputs = [sheet, gtf, *model.paths]
-    for sample in samples.values():
-        inputs.extend([*sample.tracks.values(), sample.expression])
-    check_outputs(inputs, folders=[("-o", outdir)])
+    check_outputs([*sheet_files(sheet), gtf, *model.paths], folders=[("-o", outdir)])
     check_output_dir(outdir, RUN)
     genes = read_genes(gtf, gene_type)
     data, expression = {}, {}

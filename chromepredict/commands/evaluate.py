@@ -86,7 +86,7 @@ def run_pairs(
 ) -> dict:  # fmt: skip
     """A difference model on pairs of samples with expression: the predicted against the measured
     change of log2(1 + expression) (pooled over the pairs)."""
-    from chromepredict.samplesheet import read_samplesheet
+    from chromepredict.samplesheet import sheet_files
     from chromepredict.training_sets import labelled_pairs
 
     model = open_model(model_spec, report, threads)
@@ -95,10 +95,7 @@ def run_pairs(
             f"--pair: model {model.name} predicts one sample's {model.target.name}, not a change between two; "
             "evaluate it per sample (without --pair) or give a difference model"
         )
-    inputs = [sheet, gtf, *model.paths]
-    for sample in read_samplesheet(sheet):
-        inputs.extend([*sample.tracks.values(), sample.expression])
-    check_outputs(inputs, folders=[("-o", output)])
+    check_outputs([*sheet_files(sheet), gtf, *model.paths], folders=[("-o", output)])
     check_output_dir(output, "evaluate")
     data, wanted = labelled_pairs(
         report, sheet, gtf, pairs, _ModelReader(model, gtf, gene_type, threads, report)

@@ -4,6 +4,7 @@ per-gene attributions (TSV, PNG, and bigWig tracks for genome browsers)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,17 @@ def find_genes(data: FeatureSet, wanted: list[str]) -> dict[int, str]:
 def file_name(name: str) -> str:
     """A gene's name as the user gave it, safe as a file name."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def figure_names(rows: dict[int, str], genes: pd.DataFrame) -> dict[int, str]:
+    """Row → its attribution figure's file name: the name the user gave, made safe; names that
+    would share a file (``A/B`` and ``A_B``, or differ only in case) take their gene id too."""
+    safe = {row: file_name(asked) for row, asked in rows.items()}
+    uses = Counter(name.lower() for name in safe.values())
+    return {
+        row: f"attribution_{name if uses[name.lower()] == 1 else name + '_' + file_name(str(genes.iloc[row]['gene_id']))}.png"
+        for row, name in safe.items()
+    }
 
 
 def attribution_tracks(
@@ -256,7 +268,8 @@ def _attributions(tmp: Path, model, net, data: FeatureSet, rows: dict[int, str])
     seen = explain.seen_bins(net, *inputs.shape[1:])
     n_marks, n_bins = inputs.shape[1:]
     frames = []
-    for k, (row, asked) in enumerate(rows.items()):
+    figures = figure_names(rows, data.genes)
+    for k, row in enumerate(rows):
         gene = data.genes.iloc[row]
         frames.append(
             pd.DataFrame(
@@ -272,7 +285,7 @@ def _attributions(tmp: Path, model, net, data: FeatureSet, rows: dict[int, str])
         )
         figure = plots.build_attribution(label, _signal(data, row, model.marks), attribution[k], model.marks,
                                          model.spec, model.name, float(predicted[k]), model.target.label, seen)  # fmt: skip
-        plots.save(figure, tmp / f"attribution_{file_name(asked)}.png")
+        plots.save(figure, tmp / figures[row])
     pd.concat(frames).to_csv(tmp / "attributions.tsv", sep="\t", index=False, float_format="%.6g")
     return attribution
 

@@ -93,6 +93,7 @@ def _predict_sample(task: tuple) -> SampleResult:
     elif scored.score_note is not None:
         row[target.score_column] = "NA"
         row["score_note"] = scored.score_note
+    row["n_warnings"] = len(scored.warnings)
     row["warnings"] = " | ".join(" ".join(w.split()) for w in scored.warnings)
     values = scored.table.set_index("gene_id")[target.column].rename(sample.name)
     return SampleResult(row, values, scored.warnings)
@@ -138,10 +139,8 @@ def multiqc_table(summary: pd.DataFrame) -> str:
         "# format: 'tsv'",
         "# plot_type: 'table'",
     ]
-    columns = [c for c in ("sample", "status", "genes", "high", "low", "auc", "spearman") if c in summary]
-    table = summary[columns].assign(warnings=summary["warnings"].fillna("").str.count(r"\|").where(
-        summary["warnings"].fillna("") == "", summary["warnings"].fillna("").str.count(r"\|") + 1
-    )) if "warnings" in summary else summary[columns]  # fmt: skip
+    columns = ("sample", "status", "genes", "high", "low", "auc", "spearman", "n_warnings")
+    table = summary[[c for c in columns if c in summary]].rename(columns={"n_warnings": "warnings"})
     return "\n".join(header) + "\n" + table.to_csv(sep="\t", index=False)
 
 
@@ -165,16 +164,13 @@ def run_samplesheet(
     from chromepredict.annotation import read_genes
     from chromepredict.files import atomic_dir, check_output_dir
     from chromepredict.plots import sample_heatmap
-    from chromepredict.samplesheet import read_samplesheet
+    from chromepredict.samplesheet import read_samplesheet, sheet_files
 
     model = open_model(model_spec, report)
     if gtf is None:
         raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
     samples = read_samplesheet(sheet)
-    inputs = [sheet, gtf, *model.paths]
-    for sample in samples:
-        inputs.extend([*sample.tracks.values(), sample.expression])
-    check_outputs(inputs, folders=[("-o", outdir)])
+    check_outputs([*sheet_files(sheet), gtf, *model.paths], folders=[("-o", outdir)])
     check_output_dir(outdir, "predict --samplesheet")
     genes = read_genes(gtf, gene_type)  # parsed once here (a bad GTF fails now) and sent to the workers
     workers = max(1, min(threads, len(samples)))
