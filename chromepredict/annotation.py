@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict.assembly import build_from_gtf_header
-from chromepredict.errors import UserError
+from chromepredict.errors import UserError, require_file
 from chromepredict.formats import TO_GTF, is_gzip, not_a, sniff
 from chromepredict.ids import normalise_gene_id, normalise_gene_ids
 
@@ -34,8 +34,7 @@ def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[int, str, st
     mostly exons) streams in seconds (docs/benchmarks.md). Fails, with the fix, on a missing,
     binary, empty or non-GTF file.
     """
-    if not path.is_file():
-        raise UserError(f"{path}: GTF file not found; check the --gtf path")
+    require_file(path, "GTF file", "check the --gtf path")
     kind = sniff(path)
     if kind not in ("gtf", "text", "empty"):
         raise UserError(

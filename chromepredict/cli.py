@@ -338,6 +338,10 @@ def train(
         raise UserError(
             f"--target {target.name} learns from pairs of samples: give --samplesheet S and --pair A:B"
         )
+    if pooled and target.paired:
+        raise UserError(
+            "--pooled is for one-sample targets; --target difference already learns from every --pair given"
+        )
     if pair and not target.paired:
         raise UserError(
             f"--pair is for --target difference (the change between two samples); --target {target.name} learns from one sample"

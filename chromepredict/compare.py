@@ -134,6 +134,8 @@ def compare_pair(
     a, b, warnings = align(first, second, names)
     shared = tuple(m for m in model.marks if m in a.marks and m in b.marks)
     only = sorted((set(a.marks) | set(b.marks)) - set(shared))
+    if not shared:
+        raise UserError(f"{names[0]} and {names[1]} share no mark of model {model.name}: nothing to compare")
     if only:
         warnings.append(
             f"{names[0]} and {names[1]} differ in their marks ({', '.join(only)} in one only): compared on the "

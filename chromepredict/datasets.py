@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict.annotation import GENE_COLUMNS
-from chromepredict.errors import UserError
+from chromepredict.errors import UserError, require_file
 from chromepredict.features import FeatureSet, Provenance, WindowSpec
 from chromepredict.marks import CORE_MARKS
 from chromepredict.trackinfo import profile_windows
@@ -31,8 +31,7 @@ def read_deepchrome_csv(path: str | Path) -> FeatureSet:
     Ensembl id (``ENSG00000`` + GeneID) and no coordinates.
     """
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: CSV file not found; check the path")
+    require_file(path, "CSV file", "check the path")
     try:
         table = pd.read_csv(path, header=None, dtype={0: str}, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -3,3 +3,22 @@
 
 class UserError(Exception):
     """A problem with the user's input that they can fix; the message names the file and the fix."""
+
+
+def require_file(path, what: str, fix: str) -> None:
+    """Raise a UserError unless ``path`` is a regular file (following links): a missing path, a
+    folder and a device, pipe or socket each get their own words, then ``fix``."""
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        raise UserError(f"{path}: {what} not found; {fix}") from None
+    if stat.S_ISDIR(mode):
+        raise UserError(f"{path}: is a folder, not a {what}; {fix}")
+    if not stat.S_ISREG(mode):
+        raise UserError(
+            f"{path}: is a device, pipe or socket, not a regular file (chromepredict reads a {what} more "
+            f"than once); {fix}"
+        )

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chromepredict.errors import UserError
+from chromepredict.errors import UserError, require_file
 from chromepredict.ids import normalise_gene_id, normalise_gene_ids
 
 #: Generic tables: the id column is the first of these (case-insensitive), else the first column.
@@ -219,8 +219,7 @@ def read_expression(
     merged by their mean.
     """
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: expression table not found; check the --expression path")
+    require_file(path, "expression table", "check the --expression path")
     table, notes = _read_table(path)
     layout = _layout(table, path, column)
     notes.insert(0, f"{layout.table_format}: using column {layout.value_col} ({layout.why})")

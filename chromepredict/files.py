@@ -3,12 +3,15 @@ files, and nothing the user owns is replaced.
 
 - Regular files are written beside the target and renamed over it; stdout (``-``), pipes and
   devices get the bytes streamed in once the writer has finished; symlinks are followed, never
-  replaced.
+  replaced. An existing file is replaced only if it is empty or the same kind of file as the new
+  one (format, compression, first word: an earlier output of the same option), and never if a
+  run folder's manifest lists it (a trained model's ``model.onnx``, an exported example's files).
 - A folder is written aside (``.NAME.part``, locked while a run writes it) and swapped in whole.
   It replaces an existing folder only if that folder was written by an earlier run of the same
   command and holds nothing but the files that run listed in its ``chromepredict-run.json``.
   A second run writing the same folder at the same time is refused; a ``.part`` folder left by
-  a killed run is cleared by the next one.
+  a killed run (it holds a marker or a manifest) is cleared by the next one, and a ``.NAME.part``
+  or ``.NAME.old`` that chromepredict did not write is refused, never removed.
 - No output may be an input of the same run, lie over one, or share its path with another output
   (:func:`check_outputs`).
 """
@@ -32,6 +35,8 @@ from chromepredict import __version__
 from chromepredict.errors import UserError
 
 MARKER = "chromepredict-run.json"
+#: In a ``.NAME.part`` folder while a run writes it (a folder without it, or a manifest, is not ours).
+_PART_MARKER = ".chromepredict-part"
 # links to an open file descriptor: write through them even to a regular file (`-o /dev/stdout > log`)
 _FD_LINK = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/[^/]+/fd/\d+")
 #: Outputs staged inside :func:`delivered_together`, delivered when it ends: (tmp, kind, dest, name).
@@ -67,11 +72,53 @@ def _output_target(target: str | Path) -> tuple[str, Path]:
             f"{name}: names a folder that does not exist; give a file name such as {path / 'output.tsv'}"
         )
     dest = Path(os.path.realpath(path))  # a link (even a dangling one) leads to the file to replace
+    if mode is not None:
+        owner = _run_folder_of(dest)
+        if owner is not None:
+            raise UserError(
+                f"{name}: is a file of the output of chromepredict {owner[1]} in {owner[0]}, which this run "
+                "will not replace; choose another output path"
+            )
     if not dest.parent.is_dir():
         raise UserError(f"{name}: folder {dest.parent} does not exist; create it or choose another path")
     if not os.access(dest.parent, os.W_OK):
         raise UserError(f"{name}: folder {dest.parent} is not writable; choose another output path")
     return "replace", dest
+
+
+def is_stream(target: str | Path) -> bool:
+    """Whether ``-o target`` streams (stdout, a pipe, a device) rather than writing a file."""
+    return _output_target(target)[0] != "replace"
+
+
+def _run_folder_of(dest: Path) -> tuple[Path, str] | None:
+    """The run folder (and its command) whose manifest lists ``dest``, if any (any depth above)."""
+    for folder in dest.parents:
+        try:
+            manifest = json.loads((folder / MARKER).read_text())
+        except (OSError, ValueError, RecursionError):
+            continue
+        if isinstance(manifest, dict):
+            relative = dest.relative_to(folder).as_posix()
+            if relative == MARKER or relative in {str(f) for f in manifest.get("files", [])}:
+                return folder, _run_kind(manifest) or "another command"
+    return None
+
+
+def _check_replace(tmp: Path, kind: str, dest: Path, name: str) -> None:
+    """Refuse to replace an existing file unless it is empty or the same kind of file as the new
+    output (format, compression and first word: an earlier output of the same option)."""
+    if kind != "replace" or not dest.is_file() or dest.stat().st_size == 0:
+        return
+    from chromepredict.formats import NAMES, signature
+
+    old = signature(dest)
+    if old != signature(tmp):
+        first = f" starting {old[-1]!r}" if isinstance(old[-1], str) and old[-1] else ""
+        raise UserError(
+            f"{name}: exists and is not an earlier output of this kind (it is {NAMES[old[0]]}{first}); "
+            "nothing was written: remove it or choose another output path"
+        )
 
 
 def _real(path: str | Path) -> Path:
@@ -197,6 +244,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         if batch is not None:
             batch.append((tmp, kind, dest, os.fspath(target)))
             return
+        _check_replace(tmp, kind, dest, os.fspath(target))
         _finish(tmp, kind, dest, os.fspath(target))
     except BaseException:
         _discard(tmp, kind)
@@ -213,6 +261,8 @@ def delivered_together() -> Iterator[None]:
         yield
         _batch.reset(token)
         token = None
+        for entry in staged:  # every target checked before any is replaced
+            _check_replace(*entry)
         for tmp, kind, dest, name in staged:
             _finish(tmp, kind, dest, name)
     finally:
@@ -264,6 +314,8 @@ def check_output_dir(target: str | Path, run: str) -> None:
     the same command (``run``) and nothing but the files that manifest lists.
     """
     name = os.fspath(target)
+    if name == "-":
+        raise UserError("-o -: this command writes a folder of files, not to stdout; give -o FOLDER")
     path = _real(name)
     if not path.parent.is_dir():
         raise UserError(f"{name}: folder {path.parent} does not exist; create it or choose another path")
@@ -271,6 +323,7 @@ def check_output_dir(target: str | Path, run: str) -> None:
         raise UserError(f"{name}: folder {path.parent} is not writable; choose another output folder")
     if path.exists() and not path.is_dir():
         raise UserError(f"{name}: exists and is not a folder; choose another output folder")
+    _check_old(path, name)
     if not path.is_dir() or not any(path.iterdir()):
         return
     try:
@@ -297,6 +350,21 @@ def check_output_dir(target: str | Path, run: str) -> None:
         )
 
 
+def _check_old(path: Path, name: str) -> None:
+    """``.NAME.old`` holds the folder a run is replacing, for the moment of the swap. One left by a
+    finished swap is removed by the next run; anything else there is refused, never removed."""
+    old = path.parent / f".{path.name}.old"
+    if not old.exists() and not old.is_symlink():
+        return
+    if old.is_symlink() or not old.is_dir() or not (old / MARKER).is_file():
+        raise UserError(f"{name}: {old} is in the way and chromepredict did not write it; move it away")
+    if not path.exists():
+        raise UserError(
+            f"{name}: {old} holds the earlier output of a run stopped while it replaced {name}; rename it "
+            f"back to {path.name} or remove it, then run again"
+        )
+
+
 def _seal(folder: Path, run: str) -> None:
     """Give the run's files the usual permissions and record them in the manifest."""
     files = []
@@ -304,6 +372,8 @@ def _seal(folder: Path, run: str) -> None:
         for entry in dirs:
             Path(root, entry).chmod(0o777 & ~_umask())
         for entry in names:
+            if root == str(folder) and entry == _PART_MARKER:
+                continue
             file = Path(root, entry)
             if not file.is_symlink():
                 file.chmod(0o666 & ~_umask())
@@ -326,8 +396,13 @@ def _locked_part(path: Path, name: str) -> Iterator[Path]:
     A ``.part`` folder that no live run holds was left by a killed run: it is cleared and reused.
     """
     part = path.parent / f".{path.name}.part"
-    with contextlib.suppress(FileExistsError):
+    try:
         part.mkdir()
+        created = True
+    except FileExistsError:
+        created = False
+    if not created and (part.is_symlink() or not part.is_dir()):
+        raise UserError(f"{name}: {part} is in the way and chromepredict did not write it; move it away")
     fd = os.open(part, os.O_RDONLY)
     try:
         try:
@@ -348,11 +423,17 @@ def _locked_part(path: Path, name: str) -> Iterator[Path]:
             same = False
         if not same:
             raise UserError(f"{name}: another chromepredict run is writing this folder now; try again")
+        ours = (part / _PART_MARKER).is_file() or (part / MARKER).is_file()
+        if not created and not ours and any(part.iterdir()):
+            raise UserError(
+                f"{name}: {part} holds files chromepredict did not write; move it away, then run again"
+            )
         for entry in list(part.iterdir()):  # a killed run's leftovers
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
+        (part / _PART_MARKER).touch()  # tells the next run that a killed run left this folder
         yield part
     finally:
         os.close(fd)
@@ -372,6 +453,7 @@ def atomic_dir(target: str | Path, run: str) -> Iterator[Path]:
         try:
             yield tmp
             _seal(tmp, run)
+            (tmp / _PART_MARKER).unlink()  # the manifest marks the folder as ours from here on
             check_output_dir(target, run)  # the folder may have changed while the run worked
             if old.exists():
                 shutil.rmtree(old)

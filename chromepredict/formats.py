@@ -145,3 +145,26 @@ def is_gzip(path: str | Path) -> bool:
             return handle.read(2) == b"\x1f\x8b"
     except OSError:
         return False
+
+
+def signature(path: str | Path) -> tuple:
+    """What kind of file ``path`` is, finely enough to tell one program's output from another's:
+    its kind, whether it is gzip, and its first word (text), first member (zip) or magic bytes."""
+    path = Path(path)
+    kind = sniff(path)
+    with open(path, "rb") as handle:
+        raw = handle.read(4)
+    if kind == "zip":
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as archive:
+                first = archive.namelist()[:1]
+        except (OSError, zipfile.BadZipFile):
+            first = []
+        return kind, first
+    if kind in ("binary", "bigwig", "bigbed", "bam", "cram", "hdf5"):
+        return kind, raw
+    text = codecs.getincrementaldecoder("utf-8")().decode(_first_bytes(path), final=False)
+    words = next((line.split()[:1] for line in text.splitlines() if line.strip()), [])
+    return kind, raw[:2] == b"\x1f\x8b", words[0][:40] if words else ""

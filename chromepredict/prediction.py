@@ -67,7 +67,8 @@ def write_bed(table: pd.DataFrame, path: str | Path, model) -> None:
             "chrom": table["chrom"],
             "start": tss - 1,
             "end": tss,
-            "name": table["gene_name"],
+            # browsers split BED lines on whitespace and take names of at most 255 characters
+            "name": table["gene_name"].astype(str).str.replace(r"\s+", "_", regex=True).str.slice(0, 255),
             "score": np.clip(np.round(score), 0, 1000).astype(int),
             "strand": table["strand"],
             "thick_start": tss - 1,

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from chromepredict.errors import UserError
+from chromepredict.errors import UserError, require_file
 from chromepredict.marks import EXAMPLES, canonical_mark, mark_order
 
 REQUIRED = ("sample", "mark", "bigwig")
 _SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # a folder name, not hidden, not . or ..
+#: Longest sample name: ``A_vs_B.bedgraph`` of two such names stays within a file name's 255 bytes.
+MAX_NAME = 100
 #: Names of a samplesheet run's own files and folders, which a sample folder must not take.
 RESERVED = frozenset(
     {
@@ -54,8 +56,7 @@ def sheet_files(path: str | Path) -> list[str]:
 def read_samplesheet(path: str | Path) -> list[Sample]:
     """The samples of a samplesheet, in the order they first appear; every mistake is a UserError."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: samplesheet not found; check the --samplesheet path")
+    require_file(path, "samplesheet", "check the --samplesheet path")
     try:
         table = pd.read_csv(
             path,
@@ -85,10 +86,11 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
     for line, row in enumerate(table.itertuples(index=False), start=2):
         name, given, bigwig = row.sample.strip(), row.mark.strip(), row.bigwig.strip()
         where = f"{path}, line {line}"
-        if not _SAFE.match(name) or name in RESERVED:
+        if not _SAFE.match(name) or name in RESERVED or len(name) > MAX_NAME:
             raise UserError(
-                f"{where}: sample {name!r} must be letters, digits, '.', '_' or '-', not start with '.' "
-                "and not be the name of a run's own file (it names a folder)"
+                f"{where}: sample {name!r} must be at most {MAX_NAME} letters, digits, '.', '_' or '-', "
+                "not start with '.' and not be the name of a run's own file (it names the sample's "
+                "output files and folder)"
             )
         mark = canonical_mark(given)
         if mark is None:

@@ -390,8 +390,8 @@ class DifferenceTarget(LevelTarget):
         first, second = data.first.levels, data.second.levels
         if first is None or second is None:
             raise UserError(
-                "--target difference needs expression values for both samples of each pair "
-                "(an expression column on their rows of the samplesheet)"
+                "--target difference needs expression values for both samples of each pair: give "
+                "expression tables of values (RPKM, TPM, counts), not 0/1 labels, on their samplesheet rows"
             )
         return second - first
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chromepredict.annotation import match_chroms
-from chromepredict.errors import UserError
+from chromepredict.errors import UserError, require_file
 from chromepredict.formats import BIGWIG, TO_BIGWIG, not_a
 from chromepredict.trackinfo import TrackProfile, coverage_blocks, profile_bigwig
 
@@ -63,8 +63,7 @@ def damaged(path: str, exc: BaseException) -> UserError:
 def _open_handle(path: str):
     import pybigtools
 
-    if not Path(path).is_file():
-        raise UserError(f"{path}: bigWig file not found; check the path")
+    require_file(path, "bigWig file", "check the path")
     try:
         with native_stderr_silenced():
             handle = pybigtools.open(open(path, "rb"))  # noqa: SIM115 (kept open with the handle; any file name)

@@ -155,6 +155,12 @@ def labelled_pairs(
 
     samples = _samples_of(sheet, gtf)
     wanted = parse_pairs(pairs, None, list(samples), sheet)
+    for i, (a, b) in enumerate(wanted):
+        if (b, a) in wanted[:i]:
+            raise UserError(
+                f"--pair {b}:{a} and --pair {a}:{b} are one change seen both ways (the model learns it "
+                "antisymmetric); give one of them"
+            )
     names = list(dict.fromkeys(n for pair in wanted for n in pair))
     lacking = [n for n in names if samples[n].expression is None]
     if lacking:

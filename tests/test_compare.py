@@ -134,6 +134,37 @@ def test_pair_errors_are_one_line(cli, exported, tmp_path, args, message):
     assert code == 2 and message in stderr and not (tmp_path / "x").exists()
 
 
+def _renamed_sheet(exported, folder, rows):
+    """A samplesheet of (sample, mark, track file of the export) rows."""
+    sheet = folder / "sheet.csv"
+    sheet.write_text("sample,mark,bigwig\n" + "".join(f"{n},{m},{exported / f}\n" for n, m, f in rows))
+    return sheet
+
+
+def test_pairs_whose_files_would_collide_or_that_share_no_mark_are_refused(cli, exported, tmp_path):
+    sheet = _renamed_sheet(exported, tmp_path, [
+        ("X", "H3K4me3", "E003-H3K4me3.bw"), ("X_vs_Y", "H3K4me3", "E003-H3K4me3.bw"),
+        ("Z", "H3K4me3", "E123-H3K4me3.bw"), ("Y_vs_Z", "H3K4me3", "E123-H3K4me3.bw"),
+        ("K27", "H3K27me3", "E123-H3K27me3.bw"),
+    ])  # fmt: skip
+    for pairs, message in [
+        (["X_vs_Y:Z", "X:Y_vs_Z"], "would both write X_vs_Y_vs_Z.tsv"),
+        (["X:K27"], "share no mark of model"),
+    ]:
+        args = [a for p in pairs for a in ("--pair", p)]
+        code, _, stderr = cli("compare", "--samplesheet", sheet, "--gtf", exported / "genes.gtf.gz", *args,
+                              "-o", tmp_path / "x")  # fmt: skip
+        assert code == 2 and message in stderr and not (tmp_path / "x").exists(), stderr
+
+
+def test_a_sample_name_too_long_for_a_file_name_is_refused_up_front(cli, exported, tmp_path):
+    sheet = _renamed_sheet(exported, tmp_path, [("A" * 101, "H3K4me3", "E003-H3K4me3.bw"),
+                                                ("B", "H3K4me3", "E123-H3K4me3.bw")])  # fmt: skip
+    code, _, stderr = cli("compare", "--samplesheet", sheet, "--gtf", exported / "genes.gtf.gz",
+                          "--pair", f"{'A' * 101}:B", "-o", tmp_path / "x")  # fmt: skip
+    assert code == 2 and "at most 100" in stderr and not (tmp_path / "x").exists()
+
+
 def test_knockout_errors_are_one_line(cli, tracks, example, tmp_path):
     three = [t for t in tracks if any(m in t for m in ("H3K4me3", "H3K36me3", "H3K27me3"))]
     code, _, stderr = cli(
@@ -148,7 +179,14 @@ def test_knockout_errors_are_one_line(cli, tracks, example, tmp_path):
         "compare", *tracks, "--gtf", example["gtf"], "--knockout", "H3K99xx", "-o", tmp_path / "x"
     )
     assert code == 2 and "is not a mark" in stderr
-    assert not (tmp_path / "x").exists()
+    for empty in ("", ","):
+        code, _, stderr = cli(
+            "compare", *tracks, "--gtf", example["gtf"], "--knockout", empty, "-o", tmp_path / "x"
+        )
+        assert code == 2 and "names no mark" in stderr
+    code, _, stderr = cli("compare", *tracks, "--gtf", example["gtf"], "--knockout", "H3K4me3", "-o", "-")
+    assert code == 2 and "writes a folder" in stderr
+    assert not (tmp_path / "x").exists() and not Path("-").exists()
 
 
 def test_samples_of_two_builds_are_refused(cli, exported, tmp_path, tracks):
@@ -234,6 +272,11 @@ def test_a_difference_model_learns_the_change_and_serves_compare(cli, exported, 
             "needs an expression table for both samples",
         ),
         (["--pair", "E003:E123"], "--pair is for --target difference"),
+        (
+            ["--target", "difference", "--pair", "E003:E123", "--pair", "E123:E003"],
+            "one change seen both ways",
+        ),
+        (["--target", "difference", "--pair", "E003:E123", "--pooled"], "--pooled is for one-sample targets"),
     ],
 )
 def test_difference_training_errors(cli, exported, tmp_path, args, message):

@@ -127,6 +127,12 @@ def test_unknown_gene_and_genes_without_data(cli, small_model, tmp_path):
         "1",
     )
     assert code == 2 and "NOPE" in stderr
+    empty = tmp_path / "none.txt"
+    empty.write_text("\n")
+    for genes in ("", ",", f"@{empty}"):
+        code, _, stderr = cli("explain", "--model", small_model, "-o", tmp_path / "x", "--csv", TOY / "test.csv",
+                              "--genes", genes)  # fmt: skip
+        assert code == 2 and "names no gene" in stderr
     assert not (tmp_path / "x").exists()
 
 

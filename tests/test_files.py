@@ -63,33 +63,33 @@ def test_temporary_file_keeps_the_suffix(tmp_path):
 
 def test_existing_file_replaced_and_kept_on_failure(tmp_path):
     target = tmp_path / "out.tsv"
-    target.write_text("old\n")
+    target.write_text("gene_id old\n")
     with pytest.raises(RuntimeError), atomic_path(target) as tmp:
         tmp.write_text("half")
         raise RuntimeError("writer failed")
-    assert target.read_text() == "old\n"
+    assert target.read_text() == "gene_id old\n"
     assert os.listdir(tmp_path) == ["out.tsv"]
-    write_text_atomic(target, "new\n")
-    assert target.read_text() == "new\n"
+    write_text_atomic(target, "gene_id new\n")
+    assert target.read_text() == "gene_id new\n"
     assert os.listdir(tmp_path) == ["out.tsv"]
 
 
 def test_outputs_delivered_together_arrive_together_or_not_at_all(tmp_path):
     """A second output that fails (or is interrupted) keeps the first one from arriving too."""
     table, bed = tmp_path / "out.tsv", tmp_path / "out.bed"
-    table.write_text("old\n")
+    table.write_text("gene_id old\n")
     with pytest.raises(KeyboardInterrupt), delivered_together():
-        write_text_atomic(table, "new\n")
-        assert table.read_text() == "old\n"  # staged, not yet delivered
+        write_text_atomic(table, "gene_id new\n")
+        assert table.read_text() == "gene_id old\n"  # staged, not yet delivered
         with atomic_path(bed) as tmp:
             tmp.write_text("half")
             raise KeyboardInterrupt
-    assert table.read_text() == "old\n"
+    assert table.read_text() == "gene_id old\n"
     assert sorted(os.listdir(tmp_path)) == ["out.tsv"]
     with delivered_together():
-        write_text_atomic(table, "new\n")
+        write_text_atomic(table, "gene_id new\n")
         write_text_atomic(bed, "chr1\t0\t1\n")
-    assert (table.read_text(), bed.read_text()) == ("new\n", "chr1\t0\t1\n")
+    assert (table.read_text(), bed.read_text()) == ("gene_id new\n", "chr1\t0\t1\n")
     assert sorted(os.listdir(tmp_path)) == ["out.bed", "out.tsv"]
 
 
@@ -104,12 +104,12 @@ def test_keyboard_interrupt_delivers_nothing(tmp_path):
 def test_symlink_to_file_stays_a_link(tmp_path):
     (tmp_path / "data").mkdir()
     real = tmp_path / "data" / "real.tsv"
-    real.write_text("old\n")
+    real.write_text("gene_id old\n")
     link = tmp_path / "link.tsv"
     link.symlink_to(real)
-    write_text_atomic(link, "new\n")
+    write_text_atomic(link, "gene_id new\n")
     assert link.is_symlink() and link.resolve() == real
-    assert real.read_text() == "new\n"
+    assert real.read_text() == "gene_id new\n"
     assert sorted(os.listdir(tmp_path / "data")) == ["real.tsv"]
 
 
@@ -381,6 +381,7 @@ def test_a_stale_part_folder_is_cleared_by_the_next_run(tmp_path):
     stale = tmp_path / ".run.part"
     (stale / "half").mkdir(parents=True)
     (stale / "half" / "a.tsv").write_text("half")
+    (stale / ".chromepredict-part").touch()  # the marker a run puts in its .part folder
     write_run(out, {"a.tsv": "a"})
     assert sorted(os.listdir(tmp_path)) == ["run"] and listing(out) == {"a.tsv", MARKER}
 
@@ -450,3 +451,18 @@ def test_outputs_may_not_destroy_inputs_or_each_other(tmp_path):
         [gtf, track], files=[("-o", tmp_path / "p.tsv"), ("--bed", tmp_path / "p.bed"), ("-o", "-")]
     )
     assert gtf.read_text() == track.read_text() == "input"
+
+
+def test_an_old_folder_of_an_interrupted_swap_is_kept_and_named(tmp_path):
+    """``.NAME.old`` with a manifest and no NAME: a run stopped mid-swap; the earlier output is
+    there and the next run says how to get it back instead of removing it."""
+    from chromepredict.files import MARKER, check_output_dir
+
+    old = tmp_path / ".res.old"
+    old.mkdir()
+    (old / MARKER).write_text(json.dumps({"run": "train", "files": []}))
+    with pytest.raises(UserError, match="rename it back to res"):
+        check_output_dir(tmp_path / "res", "train")
+    (tmp_path / "res").mkdir()  # the swap finished: the leftover is the run's own, removed at the swap
+    check_output_dir(tmp_path / "res", "train")
+    assert old.is_dir()

@@ -314,6 +314,80 @@ def test_a_run_folder_of_another_command_is_never_replaced(cli, tmp_path):
     assert sorted(p.name for p in (tmp_path / "other").iterdir()) == before
 
 
+@pytest.mark.parametrize("leftover", ["part", "old"])
+@pytest.mark.parametrize("shape", ["folder", "file"])
+def test_a_users_part_or_old_beside_the_output_is_never_removed(cli, tmp_path, leftover, shape):
+    """``.NAME.part`` / ``.NAME.old`` are the run's own names; one that chromepredict did not write
+    (a folder of the user's files, or a plain file) makes the run refuse and stays as it was."""
+    side = tmp_path / f".res.{leftover}"
+    if shape == "folder":
+        (side / "sub").mkdir(parents=True)
+        (side / "sub" / "notes.txt").write_text("mine")
+    else:
+        side.write_text("mine")
+    code, _, stderr = cli("demo", "--export", tmp_path / "res")
+    assert code == 2 and "chromepredict did not write" in stderr and "move it away" in stderr
+    assert not (tmp_path / "res").exists()
+    assert (side / "sub" / "notes.txt" if shape == "folder" else side).read_text() == "mine"
+
+
+def test_a_part_folder_left_by_a_killed_run_is_cleared(cli, tmp_path):
+    part = tmp_path / ".res.part"
+    (part / "E003").mkdir(parents=True)
+    (part / ".chromepredict-part").touch()  # what a run puts there before it writes
+    (part / "E003" / "predictions.tsv").write_text("half")
+    code, _, stderr = cli("demo", "--export", tmp_path / "res")
+    assert code == 0, stderr
+    assert not part.exists() and (tmp_path / "res" / "samples.csv").is_file()
+    assert (
+        ".chromepredict-part"
+        not in json.loads((tmp_path / "res" / "chromepredict-run.json").read_text())["files"]
+    )
+
+
+def test_a_single_file_output_replaces_only_an_earlier_output_of_its_kind(cli, tracks, example, tmp_path):
+    """A file a run folder lists (a trained model, an exported samplesheet), and a file of another
+    kind (a samplesheet, a bigWig) are refused with nothing written; an empty file and an earlier
+    output of the same option are replaced."""
+    code, _, stderr = cli("demo", "--export", tmp_path / "ex")
+    assert code == 0, stderr
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    shutil.copy(tmp_path / "ex" / "samples.csv", mine / "table.tsv")
+    shutil.copy(tracks[0], mine / "track.bw")
+    guarded = [tmp_path / "ex" / "samples.csv", tmp_path / "ex" / "chromepredict-run.json", mine / "table.tsv",
+               mine / "track.bw"]  # fmt: skip
+    for target in guarded:
+        before = target.read_bytes()
+        result = run("predict", *tracks, "--gtf", example["gtf"], "-o", target, "--bed")
+        assert "choose another output path" in one_error_line(result), target
+        assert target.read_bytes() == before and not target.with_suffix(".bed").exists()
+    empty = mine / "empty.tsv"
+    empty.touch()
+    for _ in range(2):  # an empty file, then the earlier output itself
+        assert run("predict", *tracks, "--gtf", example["gtf"], "-o", empty, "--bed").returncode == 0
+    assert empty.read_text().startswith("# chromepredict") and empty.with_suffix(".bed").is_file()
+
+
+def test_bed_beside_a_device_is_refused(tracks, example):
+    result = run("predict", *tracks, "--gtf", example["gtf"], "-o", "/dev/null", "--bed")
+    assert "is not a file" in one_error_line(result) and not Path("/dev/null.bed").exists()
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "device"])
+def test_an_input_that_is_not_a_regular_file_is_named(tracks, tmp_path, kind):
+    if kind == "folder":
+        gtf = tmp_path
+    elif kind == "fifo":
+        gtf = tmp_path / "genes.gtf"
+        os.mkfifo(gtf)
+    else:
+        gtf = Path("/dev/null")
+    line = one_error_line(run("predict", *tracks, "--gtf", gtf, "-o", tmp_path / "p.tsv"))
+    assert ("is a folder" if kind == "folder" else "device, pipe or socket") in line
+    assert "not found" not in line
+
+
 def test_files_a_samplesheet_names_are_inputs_of_train(cli, tmp_path):
     code, _, stderr = cli("demo", "--export", tmp_path / "ex")
     assert code == 0, stderr

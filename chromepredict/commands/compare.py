@@ -25,7 +25,10 @@ def parse_knockouts(knockouts: list[str]) -> list[tuple[str, ...]]:
 
     out = []
     for value in knockouts:
-        for group in filter(None, (g.strip() for g in value.split(","))):
+        groups = [g.strip() for g in value.split(",") if g.strip()]
+        if not groups:
+            raise UserError(f"--knockout {value!r} names no mark; write e.g. --knockout H3K4me3")
+        for group in groups:
             marks = []
             for name in group.split("+"):
                 mark = canonical_mark(name)
@@ -128,6 +131,27 @@ def _measured(model, comparison: Comparison, expressions: dict, report: Report) 
     return {"spearman_measured": round(stats["spearman"], 4), "genes_measured": stats["n_genes"]}
 
 
+def _check_pairs(wanted: list[tuple[str, str]], samples: dict, model) -> None:
+    """Refuse, before reading, a pair whose samples share no mark of the model, and two pairs whose
+    output files would share a name (``X_vs_Y`` vs ``Z`` and ``X`` vs ``Y_vs_Z``)."""
+    written: dict[str, tuple[str, str]] = {}
+    for first, second in wanted:
+        shared = [m for m in model.marks if m in samples[first].tracks and m in samples[second].tracks]
+        if not shared:
+            raise UserError(
+                f"--pair {first}:{second}: the samples share no mark of model {model.name} "
+                f"({first}: {', '.join(samples[first].tracks)}; {second}: {', '.join(samples[second].tracks)}); "
+                "give both samples a track of the same mark"
+            )
+        name = f"{first}_vs_{second}"
+        if name in written:
+            raise UserError(
+                f"--pair {written[name][0]}:{written[name][1]} and {first}:{second} would both write {name}.tsv; "
+                "rename a sample in the samplesheet"
+            )
+        written[name] = (first, second)
+
+
 def run_pairs(
     report: Report,
     model_spec: str,
@@ -149,6 +173,7 @@ def run_pairs(
         raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
     samples = {s.name: s for s in read_samplesheet(sheet)}
     wanted = parse_pairs(pairs, reference, list(samples), sheet)
+    _check_pairs(wanted, samples, model)
     check_outputs([*sheet_files(sheet), gtf, *model.paths], folders=[("-o", outdir)])
     check_output_dir(outdir, RUN)
     genes = read_genes(gtf, gene_type)
@@ -176,8 +201,10 @@ def run_pairs(
         for comparison, extra in comparisons:
             what = f"A = {comparison.first}, B = {comparison.second} (samples of {sheet})"
             rows.append({**_write(tmp, model, comparison, what, threshold), **extra})
+            top = rows[-1]["top_mark"]
             report.info(
-                f"{comparison.name}: {rows[-1]['up']} genes up, {rows[-1]['down']} down; most change from {rows[-1]['top_mark']}"
+                f"{comparison.name}: {rows[-1]['up']} genes up, {rows[-1]['down']} down; "
+                + (f"most change from {top}" if top else "no change on any gene")
             )
         summary = pd.DataFrame(rows)
         summary.to_csv(tmp / "summary.tsv", sep="\t", index=False)

@@ -3,6 +3,8 @@ export the example data with a samplesheet (``--export``) for the README's worke
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from chromepredict.datasets import example_data
 from chromepredict.expression import read_expression
 from chromepredict.files import atomic_dir
@@ -45,22 +47,30 @@ EXPORT_SAMPLES = {
 }
 
 
+def _copy(source: Path, dest: Path) -> None:
+    """Copy a bundled file; a failure (a full disk) names the file being written, not the source."""
+    import shutil
+
+    try:
+        shutil.copyfile(source, dest)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(dest)) from None
+
+
 def export(folder: str) -> str:
     """Copy the bundled tracks, GTF and expression tables into ``folder`` with ``samples.csv``
     (E003 with all five marks and its expression, E003 with three marks, E123 with all five marks
     and its expression); returns what to print."""
-    import shutil
-
     with atomic_dir(folder, "demo --export") as tmp:
         rows = ["sample,mark,bigwig,expression"]
         for sample, (cell_type, marks, with_expression) in EXPORT_SAMPLES.items():
             example = example_data(cell_type)
             names = {}
             for path in example["tracks"]:
-                shutil.copy(path, tmp / path.name)
+                _copy(path, tmp / path.name)
                 names[mark_from_filename(path.name)] = path.name
             for key in ("gtf", "expression"):
-                shutil.copy(example[key], tmp / example[key].name)
+                _copy(example[key], tmp / example[key].name)
             for i, mark in enumerate(marks):
                 table = example["expression"].name if with_expression and i == 0 else ""
                 rows.append(f"{sample},{mark},{names[mark]},{table}")

@@ -12,7 +12,7 @@ import pandas as pd
 
 from chromepredict import gate
 from chromepredict.datasets import ENSEMBL_PREFIX
-from chromepredict.errors import UserError
+from chromepredict.errors import UserError, require_file
 from chromepredict.extras import require_torch
 from chromepredict.features import FeatureSet
 from chromepredict.files import atomic_dir, check_output_dir, check_outputs
@@ -24,14 +24,17 @@ from chromepredict.zoo import open_model
 
 def gene_list(genes: str | None) -> list[str] | None:
     """``--genes``: comma-separated ids/names, or @FILE with one per line."""
-    if not genes:
+    if genes is None:
         return None
     if genes.startswith("@"):
         path = Path(genes[1:])
-        if not path.is_file():
-            raise UserError(f"{path}: gene list not found; give a file with one gene id or name per line")
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    return [g.strip() for g in genes.split(",") if g.strip()]
+        require_file(path, "gene list", "give a file with one gene id or name per line")
+        names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    else:
+        names = [g.strip() for g in genes.split(",") if g.strip()]
+    if not names:
+        raise UserError(f"--genes {genes!r} names no gene; give ids or names (--genes LIN28A,GAPDH) or @FILE")
+    return names
 
 
 def find_genes(data: FeatureSet, wanted: list[str]) -> dict[int, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from chromepredict.errors import UserError
-from chromepredict.files import check_outputs, delivered_together
+from chromepredict.files import check_outputs, delivered_together, is_stream
 from chromepredict.labelling import read_expression_for
 from chromepredict.prediction import write_bed, write_predictions
 from chromepredict.report import Report
@@ -20,8 +20,10 @@ from chromepredict.zoo import open_model
 
 def bed_path(output: str) -> Path:
     """The BED9 track written beside a predictions file: same name, ``.bed``."""
-    if output == "-":
-        raise UserError("--bed writes beside the predictions file; give it with -o FILE.tsv")
+    if output == "-" or is_stream(output):
+        raise UserError(
+            f"--bed writes beside the predictions file, but -o {output} is not a file; give -o FILE.tsv"
+        )
     return Path(output).with_suffix(".bed")
 
 
