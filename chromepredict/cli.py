@@ -96,6 +96,8 @@ class _Group(typer.core.TyperGroup):
                 "CHROMEPREDICT_DEBUG=1 shows the traceback)",
                 1,
             )
+        if code == 130:  # typer ≥ 0.20 turns Ctrl-C into exit 130 without a word
+            _fail("interrupted; nothing was written", 130)
         sys.exit(code or 0)
 
 

@@ -9,10 +9,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from chromepredict import __version__
 from chromepredict.annotation import GENE_COLUMNS
 from chromepredict.errors import UserError
-from chromepredict.files import atomic_path
+from chromepredict.files import OutputKind, atomic_path
 from chromepredict.trackinfo import TrackProfile
+
+#: What a re-run of extract may replace: an earlier .npz of features, an earlier long table
+#: (first line ``# chromepredict VERSION extract: …``, or ``# orientation=…`` before 0.3).
+FEATURES_NPZ = OutputKind(
+    "feature .npz", zip_members=frozenset({"features.npy", "marks.npy", "flank.npy", "bin_size.npy"})
+)
+FEATURES_TSV = OutputKind("long feature table", first_line=r"# (chromepredict \S+ extract: )?orientation=.*")
 
 ORIENTATIONS = ("5to3", "genomic")
 
@@ -220,7 +228,7 @@ class FeatureSet:
             arrays[f"gene_{c}"] = arrays[f"gene_{c}"].astype(str)
         if self.labels is not None:
             arrays["labels"] = self.labels
-        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        with atomic_path(path, FEATURES_NPZ) as tmp, open(tmp, "wb") as handle:
             np.savez(
                 handle,
                 features=self.features,
@@ -262,9 +270,9 @@ class FeatureSet:
                 "value": self.features.reshape(-1),
             }
         )
-        with atomic_path(path) as tmp, open(tmp, "w") as handle:
+        with atomic_path(path, FEATURES_TSV) as tmp, open(tmp, "w") as handle:
             handle.write(
-                f"# orientation={self.spec.orientation} flank={self.spec.flank} "
+                f"# chromepredict {__version__} extract: orientation={self.spec.orientation} flank={self.spec.flank} "
                 f"bin_size={self.spec.bin_size}; offset_bp = bin start relative to the TSS "
                 f"({'5′→3′ of the gene' if self.spec.orientation == '5to3' else 'genomic'})\n"
             )

@@ -3,15 +3,16 @@ files, and nothing the user owns is replaced.
 
 - Regular files are written beside the target and renamed over it; stdout (``-``), pipes and
   devices get the bytes streamed in once the writer has finished; symlinks are followed, never
-  replaced. An existing file is replaced only if it is empty or the same kind of file as the new
-  one (format, compression, first word: an earlier output of the same option), and never if a
-  run folder's manifest lists it (a trained model's ``model.onnx``, an exported example's files).
+  replaced. An existing file is replaced only if it is empty or an earlier output of the same
+  kind (:class:`OutputKind`: its first line or zip members), and never if a run folder's
+  manifest lists it (a trained model's ``model.onnx``, an exported example's files).
 - A folder is written aside (``.NAME.part``, locked while a run writes it) and swapped in whole.
   It replaces an existing folder only if that folder was written by an earlier run of the same
   command and holds nothing but the files that run listed in its ``chromepredict-run.json``.
   A second run writing the same folder at the same time is refused; a ``.part`` folder left by
-  a killed run (it holds a marker or a manifest) is cleared by the next one, and a ``.NAME.part``
-  or ``.NAME.old`` that chromepredict did not write is refused, never removed.
+  a killed run (it holds the run's marker, or the manifest of this command and only the files it
+  lists) is cleared by the next one; any other ``.NAME.part`` or ``.NAME.old`` is refused, never
+  removed.
 - No output may be an input of the same run, lie over one, or share its path with another output
   (:func:`check_outputs`).
 """
@@ -29,6 +30,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from chromepredict import __version__
@@ -39,7 +41,8 @@ MARKER = "chromepredict-run.json"
 _PART_MARKER = ".chromepredict-part"
 # links to an open file descriptor: write through them even to a regular file (`-o /dev/stdout > log`)
 _FD_LINK = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/[^/]+/fd/\d+")
-#: Outputs staged inside :func:`delivered_together`, delivered when it ends: (tmp, kind, dest, name).
+#: Outputs staged inside :func:`delivered_together`, delivered when it ends:
+#: (tmp, kind, dest, name, earlier).
 _batch: contextvars.ContextVar[list | None] = contextvars.ContextVar("chromepredict_batch", default=None)
 
 
@@ -94,31 +97,55 @@ def is_stream(target: str | Path) -> bool:
 def _run_folder_of(dest: Path) -> tuple[Path, str] | None:
     """The run folder (and its command) whose manifest lists ``dest``, if any (any depth above)."""
     for folder in dest.parents:
-        try:
-            manifest = json.loads((folder / MARKER).read_text())
-        except (OSError, ValueError, RecursionError):
-            continue
-        if isinstance(manifest, dict):
+        manifest = _manifest(folder)
+        if manifest is not None:
             relative = dest.relative_to(folder).as_posix()
-            if relative == MARKER or relative in {str(f) for f in manifest.get("files", [])}:
+            if relative == MARKER or relative in manifest.get("files", []):
                 return folder, _run_kind(manifest) or "another command"
     return None
 
 
-def _check_replace(tmp: Path, kind: str, dest: Path, name: str) -> None:
-    """Refuse to replace an existing file unless it is empty or the same kind of file as the new
-    output (format, compression and first word: an earlier output of the same option)."""
+@dataclass(frozen=True)
+class OutputKind:
+    """A kind of single-file output, told by its first line (text, also gzipped) or the members of
+    its zip, so that a re-run replaces an earlier output of its kind and nothing else."""
+
+    what: str
+    first_line: str = ""  # a regular expression the first line matches
+    zip_members: frozenset[str] = frozenset()
+
+    def written_before(self, path: Path) -> bool:
+        """Whether ``path`` holds an earlier output of this kind."""
+        if self.zip_members:
+            import zipfile
+
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    return self.zip_members <= set(archive.namelist())
+            except (OSError, zipfile.BadZipFile):
+                return False
+        from chromepredict.formats import first_bytes
+
+        line = first_bytes(path).split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+        return re.fullmatch(self.first_line, line) is not None
+
+
+def _check_replace(tmp: Path, kind: str, dest: Path, name: str, earlier: OutputKind | None) -> None:
+    """Refuse to replace an existing file unless it is empty or an earlier output of the same kind
+    (``earlier``; without one, the same format, compression and first word as the new file)."""
     if kind != "replace" or not dest.is_file() or dest.stat().st_size == 0:
         return
-    from chromepredict.formats import NAMES, signature
+    from chromepredict.formats import NAMES, signature, sniff
 
-    old = signature(dest)
-    if old != signature(tmp):
-        first = f" starting {old[-1]!r}" if isinstance(old[-1], str) and old[-1] else ""
-        raise UserError(
-            f"{name}: exists and is not an earlier output of this kind (it is {NAMES[old[0]]}{first}); "
-            "nothing was written: remove it or choose another output path"
-        )
+    if earlier is not None and earlier.written_before(dest):
+        return
+    if earlier is None and signature(dest) == signature(tmp):
+        return
+    what = earlier.what if earlier is not None else "output of this kind"
+    raise UserError(
+        f"{name}: exists and is not an earlier chromepredict {what} (it is {NAMES[sniff(dest)]}); "
+        "nothing was written: remove it or choose another output path"
+    )
 
 
 def _real(path: str | Path) -> Path:
@@ -131,12 +158,14 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def check_outputs(
     inputs: Iterable[str | Path | None],
-    files: Iterable[tuple[str, str | Path | None]] = (),
+    files: Iterable[tuple] = (),
     folders: Iterable[tuple[str, str | Path | None]] = (),
 ) -> None:
     """Refuse, before anything is read, outputs that would destroy an input or each other.
 
-    ``files`` and ``folders`` are (option, path) pairs (``None`` or ``-`` are skipped). An output
+    ``files`` are (option, path) or (option, path, :class:`OutputKind`) — with a kind, an existing
+    file that is not an earlier output of that kind is refused here, before anything is read —
+    and ``folders`` (option, path) pairs (``None`` or ``-`` are skipped). An output
     file may not be an input; an output folder may not be, hold or lie inside an input; no two
     outputs may share a path (nor a file lie inside an output folder). An input file that cannot
     be read is refused here too, before a long run meets it.
@@ -145,12 +174,15 @@ def check_outputs(
     for given in sources.values():
         _check_readable(given)
     outputs: list[tuple[str, str, Path, bool]] = []
-    for option, path in files:
+    kinds: list[tuple[Path, str, OutputKind]] = []
+    for option, path, *earlier in files:
         if path is None or os.fspath(path) == "-":
             continue
         kind, dest = _output_target(path)
         if kind == "replace":
             outputs.append((option, os.fspath(path), dest, False))
+            if earlier:
+                kinds.append((dest, f"{option} {os.fspath(path)}", earlier[0]))
     outputs.extend((o, os.fspath(p), _real(p), True) for o, p in folders if p is not None)
     for option, name, dest, is_folder in outputs:
         for source, given in sources.items():
@@ -169,6 +201,9 @@ def check_outputs(
                 raise UserError(
                     f"{option} {name} and {other} {other_name} overlap; give them different paths"
                 )
+    for dest, name, earlier in kinds:  # before anything is read, not after the run's work
+        if dest.is_file() and dest.stat().st_size and not earlier.written_before(dest):
+            _check_replace(dest, "replace", dest, name, earlier)
 
 
 def _check_readable(path: str) -> None:
@@ -232,9 +267,10 @@ def _discard(tmp: Path, kind: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
+def atomic_path(target: str | Path, earlier: OutputKind | None = None) -> Iterator[Path]:
     """Yield a temporary path to write the whole output to; deliver it to ``target`` on success only
-    (inside :func:`delivered_together`, when that block ends)."""
+    (inside :func:`delivered_together`, when that block ends). An existing file is replaced only
+    if it is empty or an ``earlier`` output of the same kind."""
     kind, dest = _output_target(target)
     suffix = Path(os.fspath(target)).suffix  # writers such as savefig pick the format from it
     tmp = _stage(kind, dest, suffix)
@@ -242,9 +278,9 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield tmp
         batch = _batch.get()
         if batch is not None:
-            batch.append((tmp, kind, dest, os.fspath(target)))
+            batch.append((tmp, kind, dest, os.fspath(target), earlier))
             return
-        _check_replace(tmp, kind, dest, os.fspath(target))
+        _check_replace(tmp, kind, dest, os.fspath(target), earlier)
         _finish(tmp, kind, dest, os.fspath(target))
     except BaseException:
         _discard(tmp, kind)
@@ -263,12 +299,12 @@ def delivered_together() -> Iterator[None]:
         token = None
         for entry in staged:  # every target checked before any is replaced
             _check_replace(*entry)
-        for tmp, kind, dest, name in staged:
+        for tmp, kind, dest, name, _ in staged:
             _finish(tmp, kind, dest, name)
     finally:
         if token is not None:
             _batch.reset(token)
-        for tmp, kind, _, _ in staged:
+        for tmp, kind, *_ in staged:
             _discard(tmp, kind)
 
 
@@ -276,6 +312,25 @@ def write_text_atomic(target: str | Path, text: str) -> None:
     """Write ``text`` to ``target`` whole or not at all."""
     with atomic_path(target) as tmp:
         tmp.write_text(text)
+
+
+def _manifest(folder: Path) -> dict | None:
+    """The run manifest in ``folder``: a regular file of JSON with a list of file names; None
+    for anything else (missing, a pipe, damaged, another program's JSON)."""
+    path = folder / MARKER
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 50_000_000:
+            return None
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    files = manifest.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return manifest
 
 
 def _run_kind(manifest: dict) -> str | None:
@@ -323,41 +378,41 @@ def check_output_dir(target: str | Path, run: str) -> None:
         raise UserError(f"{name}: folder {path.parent} is not writable; choose another output folder")
     if path.exists() and not path.is_dir():
         raise UserError(f"{name}: exists and is not a folder; choose another output folder")
-    _check_old(path, name)
+    _check_old(path, name, run)
     if not path.is_dir() or not any(path.iterdir()):
         return
-    try:
-        manifest = json.loads((path / MARKER).read_text())
-    except (OSError, ValueError, RecursionError):
-        manifest = None
-    if not isinstance(manifest, dict):
-        raise UserError(
-            f"{name}: folder exists and holds files chromepredict did not write; choose a new output folder or empty it"
-        )
+    problem = _not_replaceable(path, run)
+    if problem:
+        raise UserError(f"{name}: folder {problem}; choose another output folder or empty it")
+
+
+def _not_replaceable(folder: Path, run: str) -> str | None:
+    """Why ``run`` may not replace ``folder`` (None if it may): it must hold the manifest of an
+    earlier run of the same command and nothing but the files that manifest lists."""
+    manifest = _manifest(folder)
+    if manifest is None:
+        return "holds files chromepredict did not write"
     kind = _run_kind(manifest)
     if kind != run:
-        raise UserError(
-            f"{name}: folder holds the output of chromepredict {kind or 'another command'}, which "
-            f"{run} will not replace; choose another output folder"
-        )
-    listed = {str(f) for f in manifest.get("files", [])}
-    extra = _unlisted(path, listed)
+        return f"holds the output of chromepredict {kind or 'another command'}, which {run} will not replace"
+    extra = [e for e in _unlisted(folder, set(manifest.get("files", []))) if e != _PART_MARKER]
     if extra:
         shown = ", ".join(extra[:3]) + (", …" if len(extra) > 3 else "")
-        raise UserError(
-            f"{name}: folder holds files that the earlier run did not write ({shown}); move them out or "
-            "choose another output folder"
-        )
+        return f"holds files that the earlier run did not write ({shown}); move them out"
+    return None
 
 
-def _check_old(path: Path, name: str) -> None:
+def _check_old(path: Path, name: str, run: str) -> None:
     """``.NAME.old`` holds the folder a run is replacing, for the moment of the swap. One left by a
     finished swap is removed by the next run; anything else there is refused, never removed."""
     old = path.parent / f".{path.name}.old"
     if not old.exists() and not old.is_symlink():
         return
-    if old.is_symlink() or not old.is_dir() or not (old / MARKER).is_file():
+    if old.is_symlink() or not old.is_dir() or _manifest(old) is None:
         raise UserError(f"{name}: {old} is in the way and chromepredict did not write it; move it away")
+    problem = _not_replaceable(old, run)
+    if problem:
+        raise UserError(f"{name}: {old} {problem}; move it away, then run again")
     if not path.exists():
         raise UserError(
             f"{name}: {old} holds the earlier output of a run stopped while it replaced {name}; rename it "
@@ -390,7 +445,7 @@ def _seal(folder: Path, run: str) -> None:
 
 
 @contextlib.contextmanager
-def _locked_part(path: Path, name: str) -> Iterator[Path]:
+def _locked_part(path: Path, name: str, run: str) -> Iterator[Path]:
     """The run's private ``.NAME.part`` folder beside ``path``, locked (flock) while it exists.
 
     A ``.part`` folder that no live run holds was left by a killed run: it is cleared and reused.
@@ -423,11 +478,10 @@ def _locked_part(path: Path, name: str) -> Iterator[Path]:
             same = False
         if not same:
             raise UserError(f"{name}: another chromepredict run is writing this folder now; try again")
-        ours = (part / _PART_MARKER).is_file() or (part / MARKER).is_file()
-        if not created and not ours and any(part.iterdir()):
-            raise UserError(
-                f"{name}: {part} holds files chromepredict did not write; move it away, then run again"
-            )
+        if not created and any(part.iterdir()):  # a killed run's, marked, or sealed by this command
+            problem = None if (part / _PART_MARKER).is_file() else _not_replaceable(part, run)
+            if problem:
+                raise UserError(f"{name}: {part} {problem}; move it away, then run again")
         for entry in list(part.iterdir()):  # a killed run's leftovers
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -447,9 +501,10 @@ def atomic_dir(target: str | Path, run: str) -> Iterator[Path]:
     """
     name = os.fspath(target)
     check_output_dir(target, run)
-    path = _real(name)  # a link to a folder stays a link
+    path = _real(name)  # through a link: the folder it leads to is replaced, the link stays
     old = path.parent / f".{path.name}.old"
-    with _locked_part(path, name) as tmp:
+    with _locked_part(path, name, run) as tmp:
+        moved = False  # once renamed, the .part path may be the next run's: never removed then
         try:
             yield tmp
             _seal(tmp, run)
@@ -459,13 +514,16 @@ def atomic_dir(target: str | Path, run: str) -> Iterator[Path]:
                 shutil.rmtree(old)
             if not path.exists():
                 os.rename(tmp, path)
+                moved = True
                 return
             os.rename(path, old)
             try:
                 os.rename(tmp, path)
+                moved = True
             except BaseException:
                 os.rename(old, path)
                 raise
             shutil.rmtree(old, ignore_errors=True)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if not moved:
+                shutil.rmtree(tmp, ignore_errors=True)

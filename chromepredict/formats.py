@@ -56,7 +56,7 @@ TO_GTF = {
 }
 
 
-def _first_bytes(path: Path, n: int = 4096) -> bytes:
+def first_bytes(path: Path, n: int = 4096) -> bytes:
     with open(path, "rb") as handle:
         head = handle.read(n)
     if head[:2] != b"\x1f\x8b":
@@ -88,10 +88,10 @@ def _text_kind(text: str) -> str:
     records = [line.split("\t") for line in lines if not line.startswith(("#", "track", "browser"))][:20]
     if not records:
         return "text"
-    if all(len(r) == 9 for r in records):
+    numeric = re.compile(r"^-?\d+$")
+    if all(len(r) == 9 and numeric.match(r[3]) and numeric.match(r[4]) for r in records):
         attributes = records[0][8]
         return "gff3" if "=" in attributes and '"' not in attributes else "gtf"
-    numeric = re.compile(r"^-?\d+$")
     if all(len(r) >= 3 and numeric.match(r[1]) and numeric.match(r[2]) for r in records):
         if all(len(r) == 4 for r in records):
             try:
@@ -108,7 +108,7 @@ def sniff(path: str | Path) -> str:
     path = Path(path)
     try:
         raw_head = open(path, "rb").read(4)  # noqa: SIM115 (closed by the garbage collector at once)
-        head = _first_bytes(path)
+        head = first_bytes(path)
     except OSError:
         return "binary"
     if not raw_head:
@@ -165,6 +165,6 @@ def signature(path: str | Path) -> tuple:
         return kind, first
     if kind in ("binary", "bigwig", "bigbed", "bam", "cram", "hdf5"):
         return kind, raw
-    text = codecs.getincrementaldecoder("utf-8")().decode(_first_bytes(path), final=False)
+    text = codecs.getincrementaldecoder("utf-8")().decode(first_bytes(path), final=False)
     words = next((line.split()[:1] for line in text.splitlines() if line.strip()), [])
     return kind, raw[:2] == b"\x1f\x8b", words[0][:40] if words else ""

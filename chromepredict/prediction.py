@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pandas as pd
 
 from chromepredict import __version__
 from chromepredict.annotation import GENE_COLUMNS
-from chromepredict.files import atomic_path
+from chromepredict.files import OutputKind, atomic_path
 
 BED_COLOURS = {"high": "215,48,39", "low": "69,117,180"}
 
@@ -49,11 +50,21 @@ def header_lines(model, data, threshold: float | None = None) -> list[str]:
     return lines
 
 
+#: What a re-run may replace: an earlier predictions table (its first line ``# chromepredict VERSION``).
+PREDICTIONS = OutputKind("predictions table", first_line=r"# chromepredict \S+")
+#: ... and an earlier BED track of predictions.
+BED_TRACK = OutputKind("BED track", first_line=r'track name="chromepredict .*')
+
+
 def write_predictions(table: pd.DataFrame, path: str | Path, header: list[str]) -> None:
-    """TSV with ``# …`` header lines to ``path`` (``-`` = stdout), delivered whole."""
+    """TSV with ``# …`` header lines to ``path`` (``-`` = stdout; a name ending ``.gz`` gets
+    gzip), delivered whole."""
     text = "".join(f"# {line}\n" for line in header) + table.to_csv(sep="\t", index=False)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
+    with atomic_path(path, PREDICTIONS) as tmp:
+        if str(path).endswith(".gz"):
+            tmp.write_bytes(gzip.compress(text.encode(), mtime=0))
+        else:
+            tmp.write_text(text)
 
 
 def write_bed(table: pd.DataFrame, path: str | Path, model) -> None:
@@ -79,5 +90,5 @@ def write_bed(table: pd.DataFrame, path: str | Path, model) -> None:
     track = (
         f'track name="chromepredict {model.name}" description="{what}, red high / blue low" itemRgb="On"\n'
     )
-    with atomic_path(path) as tmp:
+    with atomic_path(path, BED_TRACK) as tmp:
         tmp.write_text(track + bed.to_csv(sep="\t", index=False, header=False))

@@ -466,3 +466,56 @@ def test_an_old_folder_of_an_interrupted_swap_is_kept_and_named(tmp_path):
     (tmp_path / "res").mkdir()  # the swap finished: the leftover is the run's own, removed at the swap
     check_output_dir(tmp_path / "res", "train")
     assert old.is_dir()
+
+
+@pytest.mark.parametrize("leftover", [".res.part", ".res.old"])
+@pytest.mark.parametrize("content", ["another command", "an extra file"])
+def test_a_leftover_with_a_manifest_is_removed_only_if_this_command_could_replace_it(
+    tmp_path, leftover, content
+):
+    """A copy of a run folder put at ``.NAME.part`` / ``.NAME.old`` (another command's output, or
+    one with a file of the user's added) is refused, never removed."""
+    write_run(tmp_path / "res", {"a.tsv": "a"}, run=RUN if content == "an extra file" else "train")
+    side = tmp_path / leftover
+    os.rename(tmp_path / "res", side)
+    if content == "an extra file":
+        (side / "mine.txt").write_text("mine")
+    if leftover == ".res.old":
+        (tmp_path / "res").mkdir()  # NAME is there: .old looks like a finished swap's leftover
+    before = listing(side)
+    with pytest.raises(UserError, match="move it away"):
+        write_run(tmp_path / "res", {"a.tsv": "b"})
+    assert listing(side) == before
+
+
+def test_a_finished_run_never_removes_the_next_runs_part_folder(tmp_path, monkeypatch):
+    """Once a run has renamed its .part into place, a new run may create and lock a new .part at
+    that path: the finished run must not remove it."""
+    real_rename = os.rename
+
+    def rename_then_next_run_starts(src, dst):
+        real_rename(src, dst)
+        if Path(src).name == ".res.part":
+            (tmp_path / ".res.part").mkdir()
+            (tmp_path / ".res.part" / "b.txt").write_text("the next run's")
+
+    monkeypatch.setattr(os, "rename", rename_then_next_run_starts)
+    write_run(tmp_path / "res", {"a.tsv": "a"})
+    assert (tmp_path / ".res.part" / "b.txt").read_text() == "the next run's"
+
+
+@pytest.mark.parametrize(
+    "manifest", ['{"run": "test-run", "files": 5}', '{"run": "test-run", "files": [1]}', "fifo"]
+)
+def test_a_malformed_or_special_manifest_is_not_ours(tmp_path, manifest):
+    folder = tmp_path / "res"
+    folder.mkdir()
+    if manifest == "fifo":
+        os.mkfifo(folder / MARKER)  # reading it would block
+    else:
+        (folder / MARKER).write_text(manifest)
+    with pytest.raises(UserError, match="did not write"):
+        check_output_dir(folder, RUN)
+    existing = folder / "out.tsv"
+    existing.write_text("x")
+    check_outputs([], [("-o", existing)])  # not listed by a manifest: no hang, no defect

@@ -64,7 +64,7 @@ def test_process_substitution(tracks, example, trained_model, tmp_path):
 
 def test_symlink_is_followed_not_replaced(tracks, example, trained_model, tmp_path):
     real, link = tmp_path / "real.tsv", tmp_path / "link.tsv"
-    real.write_text("# an earlier output of predict\n")
+    real.write_text("# chromepredict 0.2.0\n")  # an earlier predictions table
     link.symlink_to(real)
     result = predict(tracks, example, trained_model, "-o", link)
     assert result.returncode == 0, result.stderr

@@ -362,11 +362,67 @@ def test_a_single_file_output_replaces_only_an_earlier_output_of_its_kind(cli, t
         result = run("predict", *tracks, "--gtf", example["gtf"], "-o", target, "--bed")
         assert "choose another output path" in one_error_line(result), target
         assert target.read_bytes() == before and not target.with_suffix(".bed").exists()
+    others = {
+        "plan.md": "# Analysis plan\n\nDo not lose this.\n",  # a first word like ours ('#')
+        "genes.bed": "track name=mine\nchr1\t1\t2\ta\t0\t+\t1\t2\t0,0,0\nchr1\t5\t6\tb\t0\t+\t5\t6\t0,0,0\n",
+    }
+    for name, text in others.items():
+        (mine / name).write_text(text)
+    for option, target in [("-o", mine / "plan.md"), ("--bed", mine / "genes.tsv")]:
+        result = run("predict", *tracks, "--gtf", example["gtf"], "-o", target, "--bed")
+        assert f"{option} " in one_error_line(result) and "not an earlier chromepredict" in result.stderr
+    assert all((mine / name).read_text() == text for name, text in others.items())
+    assert not (mine / "genes.tsv").exists()
     empty = mine / "empty.tsv"
     empty.touch()
     for _ in range(2):  # an empty file, then the earlier output itself
         assert run("predict", *tracks, "--gtf", example["gtf"], "-o", empty, "--bed").returncode == 0
     assert empty.read_text().startswith("# chromepredict") and empty.with_suffix(".bed").is_file()
+
+
+def test_predict_and_extract_replace_only_their_own_earlier_outputs(tracks, example, tmp_path):
+    import numpy as np
+
+    np.savez(tmp_path / "user.npz", features=np.zeros(3), notes=np.zeros(2))
+    assert "feature .npz" in one_error_line(
+        run("extract", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "user.npz")
+    )
+    for _ in range(2):  # a new .npz and long table, then the re-run replaces them
+        assert (
+            run(
+                "extract",
+                *tracks,
+                "--gtf",
+                example["gtf"],
+                "-o",
+                tmp_path / "f.npz",
+                "--tsv",
+                tmp_path / "f.tsv",
+            ).returncode
+            == 0
+        )
+        assert run("predict", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "p.tsv").returncode == 0
+    before = (tmp_path / "f.tsv").read_bytes(), (tmp_path / "p.tsv").read_bytes()
+    assert "predictions table" in one_error_line(
+        run("predict", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "f.tsv")
+    )
+    result = run(
+        "extract", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "g.npz", "--tsv", tmp_path / "p.tsv"
+    )
+    assert "long feature table" in one_error_line(result)
+    assert ((tmp_path / "f.tsv").read_bytes(), (tmp_path / "p.tsv").read_bytes()) == before
+    assert not (tmp_path / "g.npz").exists()
+
+
+def test_a_gz_predictions_name_gets_gzip_and_the_bed_its_stem(tracks, example, tmp_path):
+    for _ in range(2):  # written, then replaced by the re-run
+        assert (
+            run("predict", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "p.tsv.gz", "--bed").returncode
+            == 0
+        )
+    with gzip.open(tmp_path / "p.tsv.gz", "rt") as handle:
+        assert handle.readline().startswith("# chromepredict ")
+    assert sorted(os.listdir(tmp_path)) == ["p.bed", "p.tsv.gz"]
 
 
 def test_bed_beside_a_device_is_refused(tracks, example):

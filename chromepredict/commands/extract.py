@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chromepredict.features import WindowSpec
+from chromepredict.features import FEATURES_NPZ, FEATURES_TSV, WindowSpec
 from chromepredict.files import check_outputs, delivered_together
 from chromepredict.report import Report
 from chromepredict.sources import TrackInputs
@@ -10,7 +10,7 @@ from chromepredict.sources import TrackInputs
 
 def run(report: Report, inputs: TrackInputs, spec: WindowSpec, output: str, tsv: str | None) -> None:
     """Write ``output`` (.npz) and, with ``tsv``, a long table."""
-    check_outputs(inputs.paths, files=[("-o", output), ("--tsv", tsv)])
+    check_outputs(inputs.paths, files=[("-o", output, FEATURES_NPZ), ("--tsv", tsv, FEATURES_TSV)])
     data = inputs.read(spec, report=report)
     report.provenance(data.provenance)
     with delivered_together():  # the .npz and the TSV, or neither

@@ -11,7 +11,7 @@ import pandas as pd
 from chromepredict.errors import UserError
 from chromepredict.files import check_outputs, delivered_together, is_stream
 from chromepredict.labelling import read_expression_for
-from chromepredict.prediction import write_bed, write_predictions
+from chromepredict.prediction import BED_TRACK, PREDICTIONS, write_bed, write_predictions
 from chromepredict.report import Report
 from chromepredict.scoring import Scored, score_sample
 from chromepredict.sources import TrackInputs
@@ -24,7 +24,7 @@ def bed_path(output: str) -> Path:
         raise UserError(
             f"--bed writes beside the predictions file, but -o {output} is not a file; give -o FILE.tsv"
         )
-    return Path(output).with_suffix(".bed")
+    return Path(str(output).removesuffix(".gz")).with_suffix(".bed")
 
 
 def run(
@@ -40,7 +40,10 @@ def run(
     """Predict one sample into ``output`` (``-`` = stdout) and, with ``bed``, a BED9 track beside it."""
     model = open_model(model_spec, report, inputs.threads)
     bed_file = bed_path(output) if bed else None
-    check_outputs([*inputs.paths, expression, *model.paths], files=[("-o", output), ("--bed", bed_file)])
+    check_outputs(
+        [*inputs.paths, expression, *model.paths],
+        files=[("-o", output, PREDICTIONS), ("--bed", bed_file, BED_TRACK)],
+    )
     values = read_expression_for(expression, expression_column, inputs.gtf) if expression else None
     scored = score_sample(model, inputs, report, threshold, values)
     with delivered_together():  # the TSV and the BED track, or neither
