@@ -196,8 +196,10 @@ def test_same_values_whatever_the_threads(tracks, example, tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_during_train_leaves_nothing(tmp_path):
-    """A scheduler's kill (SIGTERM) unwinds like Ctrl-C: no output folder, no hidden leftovers."""
+@pytest.mark.parametrize("signame, code", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_sigterm_during_train_leaves_nothing(tmp_path, signame, code):
+    """A scheduler's kill (SIGTERM) unwinds like Ctrl-C: no output folder, no hidden leftovers;
+    Ctrl-C says so in one line."""
     import signal
     import time
 
@@ -213,6 +215,8 @@ def test_sigterm_during_train_leaves_nothing(tmp_path):
     while not list(tmp_path.glob(".model.part")) and time.time() < deadline and process.poll() is None:
         time.sleep(0.01)
     assert process.poll() is None, "training ended before it could be interrupted"
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    process.send_signal(getattr(signal, signame))
+    assert process.wait(timeout=60) == code
     assert os.listdir(tmp_path) == []
+    if signame == "SIGINT":
+        assert process.stderr.read().strip().splitlines()[-1] == "error: interrupted; nothing was written"
