@@ -113,9 +113,9 @@ def sniff(path: str | Path) -> str:
         return "binary"
     if not raw_head:
         return "empty"
-    if raw_head in BIGWIG:
+    if raw_head in BIGWIG or head[:4] in BIGWIG:  # also a gzip of one
         return "bigwig"
-    if raw_head in BIGBED:
+    if raw_head in BIGBED or head[:4] in BIGBED:
         return "bigbed"
     if head.startswith(b"BAM\x01"):
         return "bam"
@@ -135,6 +135,8 @@ def sniff(path: str | Path) -> str:
 def not_a(path: str | Path, wanted: str, advice: dict[str, str], default: str) -> str:
     """The message for a file that is not ``wanted``: what it is and how to convert it."""
     kind = sniff(path)
+    if kind in ("bigwig", "bigbed") and is_gzip(path):  # compressed inside already: gzip only hides it
+        return f"{path}: not {wanted}; it is a gzip of {NAMES[kind]}: unpack it (gunzip {path}) and give the file"
     gz = " (gzipped)" if is_gzip(path) and kind not in ("bam",) else ""
     return f"{path}: not {wanted}; it is {NAMES[kind]}{gz}: {advice.get(kind, default)}"
 

@@ -261,6 +261,13 @@ def test_a_bam_given_as_a_track_is_named_with_its_conversion(tracks, example, tm
     assert "it is a BAM file of aligned reads: make a bigWig with deepTools: bamCoverage" in line
 
 
+def test_a_gzipped_bigwig_is_named_with_the_fix(tracks, example, tmp_path):
+    packed = tmp_path / "E003-H3K4me3.bw.gz"
+    packed.write_bytes(gzip.compress(Path(tracks[3]).read_bytes()))
+    line = one_error_line(run("predict", *tracks[:3], packed, "--gtf", example["gtf"]))
+    assert "it is a gzip of a bigWig: unpack it (gunzip" in line
+
+
 def test_a_damaged_bigwig_is_one_line_even_with_rust_backtraces(tracks, example, tmp_path):
     data = bytearray(Path(tracks[3]).read_bytes())
     middle = len(data) // 3
