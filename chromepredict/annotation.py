@@ -66,7 +66,8 @@ def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[int, str, st
 
 def _checked(path: Path, number: int, line: str, skipped: dict[str, int]) -> bool:
     """Whether a gene/transcript record can be used: 9 columns, whole-number coordinates (else a
-    UserError naming the line), strand + or − and start ≤ end (else counted in ``skipped``)."""
+    UserError naming the line), strand + or −, 1 ≤ start ≤ end and a chromosome (else counted in
+    ``skipped``)."""
     fields = line.rstrip("\n").split("\t")
     if len(fields) != 9:
         raise UserError(
@@ -84,6 +85,9 @@ def _checked(path: Path, number: int, line: str, skipped: dict[str, int]) -> boo
     if int(fields[3]) > int(fields[4]):
         skipped["start > end"] += 1
         return False
+    if int(fields[3]) < 1 or not fields[0].strip():
+        skipped["no chromosome or start 0 (GTF is 1-based)"] += 1
+        return False
     return True
 
 
@@ -96,7 +100,7 @@ def _gene_records(path: Path) -> tuple[list[str], list[str]]:
     """
     genes: list[str] = []
     transcripts: list[str] = []
-    skipped = {"strand": 0, "start > end": 0}
+    skipped = {"strand": 0, "start > end": 0, "no chromosome or start 0 (GTF is 1-based)": 0}
     for number, feature, line in _records(path, ("gene", "transcript")):
         if feature == "transcript" and genes:
             continue
@@ -113,8 +117,10 @@ def _gene_records(path: Path) -> tuple[list[str], list[str]]:
         warnings.append(
             f"{path}: {skipped['strand']} gene/transcript records skipped: strand other than + or − (no TSS to place)"
         )
-    if skipped["start > end"]:
-        warnings.append(f"{path}: {skipped['start > end']} gene/transcript records skipped: start after end")
+    for reason in ("start > end", "no chromosome or start 0 (GTF is 1-based)"):
+        if skipped[reason]:
+            what = "start after end" if reason == "start > end" else reason
+            warnings.append(f"{path}: {skipped[reason]} gene/transcript records skipped: {what}")
     return genes or transcripts, warnings
 
 

@@ -86,6 +86,13 @@ _SYMBOL = re.compile(r"^[A-Za-z][A-Za-z0-9._@-]*$")
 _MAX_BAD_FRACTION = 0.01
 
 
+def _ensembl_prefix(ids) -> str | None:
+    """The Ensembl gene-id prefix most ids share (``ENSG`` human, ``ENSMUSG`` mouse…), if most do."""
+    prefixes = pd.Series(list(ids), dtype=str).str.extract(r"^(ENS[A-Z]*G)\d{6}", expand=False)
+    common = prefixes.value_counts()
+    return str(common.index[0]) if len(common) and common.iloc[0] > len(prefixes) / 2 else None
+
+
 @dataclass
 class Matched:
     """Expression values aligned with a GTF's genes (NaN where a gene has no value)."""
@@ -96,6 +103,7 @@ class Matched:
     n_unmatched: int
     median: float  # the expression table's median (over all its genes, not just the matched ones)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # a match that is probably wrong
 
     @property
     def labels(self) -> pd.Series:
@@ -172,7 +180,17 @@ class Expression:
                     notes.append(
                         f"{int(in_gtf.sum()):,} genes left unmatched: their names occur more than once in the GTF"
                     )
-                return Matched(by_name, "gene_name", n_name, len(genes) - n_name, self.median, notes)
+                warnings = []
+                species = _ensembl_prefix(self.values.index), _ensembl_prefix(gtf_ids)
+                if None not in species and species[0] != species[1]:
+                    warnings.append(
+                        f"gene ids of {name} are {species[0]}… and the GTF's {species[1]}…: another species? "
+                        f"{n_name:,} genes were matched by name, which may pair different genes; give a "
+                        "table of the GTF's species"
+                    )
+                return Matched(
+                    by_name, "gene_name", n_name, len(genes) - n_name, self.median, notes, warnings
+                )
         notes = []
         if n_id < len(genes) / 2:
             notes.append(

@@ -11,6 +11,8 @@ bin means skip uncovered bases) are read base by base and averaged here. A track
 summary says it holds non-finite values is read record by record, so that those bases are
 counted (for the warning) and set to 0.
 
+A bin whose mean is negative (a log ratio, a control-subtracted track) reads as 0.
+
 A track with no data on a gene's chromosome (absent from the file, or present without any
 record: read from the file's own zoom levels or index) does not cover that gene: its bins stay
 0 and :attr:`Windows.covered` says so, so that callers treat the mark as not measured there.
@@ -163,5 +165,6 @@ def read_windows(
     else:
         for task in tasks:
             store(_read_task(task))
+    np.maximum(features, 0, out=features)  # a negative bin mean reads as 0 (warned by the track)
     features = spec.orient(features, (genes["strand"] == "-").to_numpy(), copy=False)
     return Windows(features, covered, non_finite)

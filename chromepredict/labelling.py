@@ -35,6 +35,7 @@ def with_expression(data: FeatureSet, expression) -> FeatureSet:
     labelled.provenance.labels_from = expression.describe()
     labelled.provenance.units = expression.column
     labelled.provenance.notes.extend(expression.notes + matched.notes)
+    labelled.provenance.warnings.extend(matched.warnings)
     if matched.n_unmatched:
         labelled.provenance.notes.append(
             f"{matched.n_unmatched} genes have no value in {expression.source} and are left out"

@@ -35,6 +35,7 @@ def agreement(
     for every reason there is no score."""
     for note in expression.notes + matched.notes:
         report.info(note)
+    data.provenance.warnings.extend(matched.warnings)
     known = matched.values.notna().to_numpy()
     if not known.any():
         reason = (

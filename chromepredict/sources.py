@@ -119,10 +119,11 @@ def _coverage_warnings(
         partial = ~covered[:, m] & ~none
         if partial.any():
             chroms = genes.loc[partial, "chrom"]
+            n = int(partial.sum())
             warnings.append(
-                f"{track.name} ({track.mark}) holds no data on {_chroms(chroms)}: its {int(partial.sum())} "
-                f"genes there have no {track.mark} signal (scored without it, as if it had not been measured; "
-                "left out of training)"
+                f"{track.path} ({track.mark}) holds no data on {_chroms(chroms)}: its {n} "
+                f"gene{'s' if n != 1 else ''} there {'have' if n != 1 else 'has'} no {track.mark} signal "
+                "(scored without it, as if it had not been measured; left out of training)"
             )
     return warnings, ~none
 

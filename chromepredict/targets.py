@@ -64,7 +64,13 @@ class Target:
 
     def unscorable(self, truth: np.ndarray) -> str | None:
         """Why ``truth`` cannot give the metric (None when it can)."""
-        return "are too few to score" if len(truth) < 3 else None
+        truth = np.asarray(truth, dtype=float)
+        truth = truth[np.isfinite(truth)]
+        if len(truth) < 3:
+            return "are too few to score"
+        if np.ptp(truth) == 0:
+            return "all have the same value (a correlation needs values that vary)"
+        return None
 
     def measured(self, matched, expression) -> np.ndarray | None:
         """The truth of an expression table matched to genes (NaN where unmatched); None when the
@@ -297,6 +303,11 @@ class LevelTarget(Target):
                 "--target level needs expression values for every gene (log2(1 + value) is learnt); "
                 "give an expression table with values, not 0/1 labels"
             )
+        if np.ptp(data.levels) == 0:
+            raise UserError(
+                f"every gene has the same expression value: no {self.name} to learn or score (a "
+                "correlation needs values that vary); check the expression table and its column"
+            )
         return data.levels
 
     def value(self, output: np.ndarray) -> np.ndarray:
@@ -392,6 +403,11 @@ class DifferenceTarget(LevelTarget):
             raise UserError(
                 "--target difference needs expression values for both samples of each pair: give "
                 "expression tables of values (RPKM, TPM, counts), not 0/1 labels, on their samplesheet rows"
+            )
+        if np.ptp(second - first) == 0:
+            raise UserError(
+                "the change of expression is the same for every gene (are both expression tables "
+                "the same?): no difference to learn or score"
             )
         return second - first
 

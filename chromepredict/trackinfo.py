@@ -54,6 +54,9 @@ def classify(resolution: int, regular: float, integer_fraction: float) -> str:
     return "signal"
 
 
+_TINY = float(np.finfo(np.float32).tiny)
+
+
 def profile_from_values(values: np.ndarray, lengths: np.ndarray, covered_fraction: float) -> TrackProfile:
     """A profile from sampled runs (value, length in bp) of covered data."""
     values = np.asarray(values, dtype=np.float64)
@@ -71,8 +74,10 @@ def profile_from_values(values: np.ndarray, lengths: np.ndarray, covered_fractio
     low = values <= _weighted_quantile(values, lengths, 0.9)
     return TrackProfile(
         covered_fraction=covered_fraction,
-        scale=max(_weighted_quantile(values, lengths, 0.5), 1e-6),
-        trimmed_mean=max(float(np.average(values[low], weights=lengths[low])), 1e-6),
+        # non-zero values: > 0 but for float32 underflow; no larger floor (tracks of fractions of
+        # reads have typical values of 1e-8 and must scale like any other)
+        scale=max(_weighted_quantile(values, lengths, 0.5), _TINY),
+        trimmed_mean=max(float(np.average(values[low], weights=lengths[low])), _TINY),
         resolution=resolution,
         integer_fraction=integer_fraction,
         kind=classify(resolution, regular, integer_fraction),

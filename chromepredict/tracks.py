@@ -134,8 +134,11 @@ class Track:
 
     @property
     def non_finite(self) -> bool:
-        """Whether the file holds NaN or infinite values (its summary's sum, min or max is not finite)."""
-        return any(not math.isfinite(self.summary.get(k, 0.0)) for k in ("sum", "min", "max"))
+        """Whether the file holds NaN or infinite values: its summary's min or max is not finite, or
+        its sum is NaN (an infinite sum of finite values is an overflow of huge ones, not this)."""
+        summary = self.summary
+        bounds = (summary.get("min", 0.0), summary.get("max", 0.0))
+        return not all(math.isfinite(v) for v in bounds) or math.isnan(summary.get("sum", 0.0))
 
     @property
     def negative(self) -> bool:

@@ -227,11 +227,14 @@ def test_invalid_records_are_skipped_with_a_count(tmp_path):
         + GENE.format(start=300, end=400, strand=".", id="B")
         + GENE.format(start=500, end=450, strand="-", id="C")
         + GENE.format(start=600, end=700, strand="?", id="D")
+        + GENE.format(start=0, end=700, strand="+", id="E")
+        + GENE.format(start=800, end=900, strand="+", id="F").replace("chr1", "", 1)
     )
     table = read_genes(path, None)
     assert list(table.genes["gene_id"]) == ["A"]
     assert any("2 gene/transcript records skipped: strand other than + or −" in w for w in table.warnings)
     assert any("1 gene/transcript records skipped: start after end" in w for w in table.warnings)
+    assert any("2 gene/transcript records skipped: no chromosome or start 0" in w for w in table.warnings)
 
 
 @pytest.mark.parametrize("start, column", [("12.5", 4), ("1e3", 4), ("chr1", 4)])

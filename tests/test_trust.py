@@ -123,6 +123,28 @@ def test_negative_values_are_named_with_their_share(cli, tracks, example, tmp_pa
     assert "E003-H3K27me3.bw" in line and "% of sampled bases" in line and "fold enrichment" in line
     result = run("predict", *odd, "--gtf", example["gtf"], "-o", tmp_path / "s.tsv", "--strict")
     assert "negative values" in one_error_line(result) and not (tmp_path / "s.tsv").exists()
+    code, _, stderr = cli("extract", *odd, "--gtf", example["gtf"], "-o", tmp_path / "f.npz")
+    assert code == 0, stderr
+    with np.load(tmp_path / "f.npz") as saved:  # extract writes what the models read: 0, not < 0
+        assert saved["features"].min() == 0
+
+
+def test_a_track_of_tiny_or_huge_values_scales_like_any_other(cli, tracks, example, tmp_path):
+    """Values of 1e-10 (fractions of reads) or 1e36 are finite and scale away: the same calls as
+    the track itself, and no warning of non-finite values (a huge track's summary sum overflows)."""
+    base = tmp_path / "base.tsv"
+    assert cli("predict", *tracks, "--gtf", example["gtf"], "-o", base)[0] == 0
+    for factor in (1e-10, 1e36):
+        scaled = copies(
+            tracks,
+            tmp_path / f"x{factor}",
+            H3K4me3=lambda c, rows, f=factor: [(a, b, v * f) for a, b, v in rows],
+        )
+        out = tmp_path / f"{factor}.tsv"
+        code, _, stderr = cli("predict", *scaled, "--gtf", example["gtf"], "-o", out)
+        assert code == 0 and "non-finite" not in stderr, stderr
+        calls = [pd.read_csv(p, sep="\t", comment="#")["call"] for p in (base, out)]
+        assert (calls[0] == calls[1]).mean() > 0.99, factor
 
 
 def test_genes_on_chromosomes_without_data_get_no_call(cli, tracks, example, tmp_path):
@@ -598,3 +620,58 @@ def test_an_edited_pretrained_model_is_refused_even_when_resealed(tmp_path, monk
     zoo.open_model("E123", Report.silent())  # the others still open
     with pytest.raises(UserError, match="differs from the one shipped with chromepredict .*reinstall"):
         zoo.open_model("E003", Report.silent())
+
+
+def test_an_expression_table_of_another_species_is_warned_even_when_names_match(
+    cli, tracks, example, tmp_path
+):
+    table = pd.read_csv(example["expression"], sep="\t")
+    table["gene_id"] = [f"ENSMUSG{i:011d}" for i in range(len(table))]
+    mouse = tmp_path / "mouse.tsv"
+    table.to_csv(mouse, sep="\t", index=False)
+    code, _, stderr = cli(
+        "-q", "predict", *tracks, "--gtf", example["gtf"], "--expression", mouse, "-o", tmp_path / "p.tsv"
+    )
+    assert code == 0 and "ENSMUSG… and the GTF's ENSG…" in stderr
+    result = run(
+        "train", *tracks, "--gtf", example["gtf"], "--expression", mouse, "--strict", "-o", tmp_path / "m"
+    )
+    assert "another species" in one_error_line(result) and not (tmp_path / "m").exists()
+
+
+def test_all_equal_expression_values_are_a_reason_not_a_defect(cli, tracks, example, tmp_path):
+    table = pd.read_csv(example["expression"], sep="\t")
+    table[table.columns[-1]] = 5.0
+    equal = tmp_path / "equal.tsv"
+    table.to_csv(equal, sep="\t", index=False)
+    result = run(
+        "train",
+        *tracks,
+        "--gtf",
+        example["gtf"],
+        "--expression",
+        equal,
+        "--target",
+        "level",
+        "-o",
+        tmp_path / "m",
+    )
+    assert "same expression value" in one_error_line(result) and not (tmp_path / "m").exists()
+    code, _, stderr = cli("predict", "--model", "E003-E123-level", *tracks, "--gtf", example["gtf"], "--expression", equal,
+                          "-o", tmp_path / "p.tsv")  # fmt: skip
+    assert code == 0 and "all have the same value" in stderr and "Spearman nan" not in stderr
+
+
+def test_the_window_checks_need_enough_genes_to_say_what_a_track_is(cli, tracks, example, tmp_path):
+    """A one-gene GTF gets no 'unlike the training data' verdict from its own window (CASZ1's
+    H3K27me3 window alone lies outside the training range; LIN28A's too for E123): with --strict
+    these genes are scored as they are within the whole example."""
+    with gzip.open(example["gtf"], "rt") as handle:
+        lines = [line for line in handle if not line.startswith("#")]
+    for gene, model in (("ENSG00000130940", "E003-E123"), ("ENSG00000131914", "E123")):
+        gtf = tmp_path / f"{gene}.gtf"
+        gtf.write_text("".join(line for line in lines if f'gene_id "{gene}' in line))
+        code, _, stderr = cli(
+            "predict", *tracks, "--gtf", gtf, "--model", model, "--strict", "-o", tmp_path / f"{gene}.tsv"
+        )
+        assert code == 0, stderr

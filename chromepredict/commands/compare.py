@@ -108,6 +108,7 @@ def _measured(model, comparison: Comparison, expressions: dict, report: Report) 
     for expression, match in zip((first, second), matched, strict=True):
         for note in [*expression.notes, *match.notes]:
             report.info(f"{comparison.name}: {note}")
+        comparison.warnings.extend(match.warnings)
     measured = (matched[1].levels - matched[0].levels).to_numpy()
     known = np.isfinite(measured)
     if known.sum() < 3:
