@@ -29,6 +29,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,13 +136,18 @@ def _check_replace(tmp: Path, kind: str, dest: Path, name: str, earlier: OutputK
     (``earlier``; without one, the same format, compression and first word as the new file)."""
     if kind != "replace" or not dest.is_file() or dest.stat().st_size == 0:
         return
-    from chromepredict.formats import NAMES, signature, sniff
+    from chromepredict.formats import signature
 
     if earlier is not None and earlier.written_before(dest):
         return
     if earlier is None and signature(dest) == signature(tmp):
         return
-    what = earlier.what if earlier is not None else "output of this kind"
+    _refuse_replace(dest, name, earlier.what if earlier is not None else "output of this kind")
+
+
+def _refuse_replace(dest: Path, name: str, what: str) -> typing.NoReturn:
+    from chromepredict.formats import NAMES, sniff
+
     raise UserError(
         f"{name}: exists and is not an earlier chromepredict {what} (it is {NAMES[sniff(dest)]}); "
         "nothing was written: remove it or choose another output path"
@@ -203,7 +209,7 @@ def check_outputs(
                 )
     for dest, name, earlier in kinds:  # before anything is read, not after the run's work
         if dest.is_file() and dest.stat().st_size and not earlier.written_before(dest):
-            _check_replace(dest, "replace", dest, name, earlier)
+            _refuse_replace(dest, name, earlier.what)
 
 
 def _check_readable(path: str) -> None:
@@ -448,7 +454,9 @@ def _seal(folder: Path, run: str) -> None:
 def _locked_part(path: Path, name: str, run: str) -> Iterator[Path]:
     """The run's private ``.NAME.part`` folder beside ``path``, locked (flock) while it exists.
 
-    A ``.part`` folder that no live run holds was left by a killed run: it is cleared and reused.
+    A ``.part`` folder that no live run holds, and that carries the run's marker (or the manifest
+    of this command and only the files it lists), was left by a killed run: it is cleared and
+    reused. Any other is refused, never removed.
     """
     part = path.parent / f".{path.name}.part"
     try:
