@@ -54,10 +54,35 @@ def is_read_error(exc: BaseException) -> bool:
 
 
 def damaged(path: str, exc: BaseException) -> UserError:
+    """The error for a bigWig the reader fails on: one without any data, or a damaged one."""
+    with contextlib.suppress(OSError, ValueError):
+        if _without_data(path):
+            return UserError(
+                f"{path}: a bigWig without any data (no records at all); give the mark's signal track, "
+                "or leave this mark out"
+            )
     text = " ".join(str(exc).split()[:30])
     return UserError(
         f"{path}: cannot read this bigWig ({text}); the file is truncated or damaged: download or generate it again"
     )
+
+
+def _without_data(path: str) -> bool:
+    """Whether a file with a bigWig's magic has a whole header and no data (no index, or a data
+    section of 0 blocks), as writers leave a track with no records."""
+    import struct
+
+    with open(path, "rb") as raw:
+        head = raw.read(64)
+        if len(head) < 64 or head[:4] not in BIGWIG:
+            return False
+        order = "<" if head[:4] == BIGWIG[0] else ">"
+        _, _, _, _, full_data, full_index = struct.unpack(order + "IHHQQQ", head[:32])
+        if full_index == 0:
+            return True
+        raw.seek(full_data)
+        count = raw.read(4)
+    return len(count) == 4 and struct.unpack(order + "I", count)[0] == 0
 
 
 def _open_handle(path: str):

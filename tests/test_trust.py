@@ -302,6 +302,16 @@ def test_a_damaged_bigwig_is_one_line_even_with_rust_backtraces(tracks, example,
     assert "E003-H3K4me3.bw: cannot read this bigWig" in line and "damaged" in line
 
 
+def test_a_bigwig_without_any_data_is_named_as_such_not_damaged(tracks, example, tmp_path):
+    empty = tmp_path / "E003-H3K4me3.bw"
+    writer = pyBigWig.open(str(empty), "w")
+    writer.addHeader([("chr1", 249_250_621)])  # a header and no records, as a writer leaves a track
+    writer.close()
+    others = [t for t in tracks if "H3K4me3" not in t]
+    line = one_error_line(run("predict", *others, empty, "--gtf", example["gtf"], "-o", tmp_path / "p.tsv"))
+    assert "a bigWig without any data" in line and "damaged" not in line
+
+
 def test_an_absurd_window_is_refused_before_allocating(tracks, example, tmp_path):
     line = one_error_line(
         run(
