@@ -2,7 +2,7 @@
 
 1. the network alone: the default model's ONNX graph in onnxruntime (1 and 2 intra-op threads)
    and the same ensemble rebuilt in torch eager (``chromepredict.explain.torch_network``), genes/s
-   on 20,000 random inputs in batches of 512 (as ``LoadedModel.predict`` scores them);
+   on 20,000 random inputs in batches of 1,024 (as ``LoadedModel.predict`` scores them);
 2. end to end: ``chromepredict predict`` (default threads, and ``-p 1``) on the genome-wide
    synthetic case (benchmarks/synthetic.py) against deeptools ``computeMatrix reference-point -p 2``
    extracting the same matrix, interleaved, best of 3, and the ratio;

@@ -64,6 +64,14 @@ def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[int, str, st
         raise UserError(f"{path}: GTF has no records; give a GTF with gene or transcript lines")
 
 
+#: Why a gene/transcript record is skipped (counted, then warned in these words).
+_SKIPPED = {
+    "strand": "strand other than + or − (no TSS to place)",
+    "start > end": "start after end",
+    "start 0": "no chromosome or start 0 (GTF is 1-based)",
+}
+
+
 def _checked(path: Path, number: int, line: str, skipped: dict[str, int]) -> bool:
     """Whether a gene/transcript record can be used: 9 columns, whole-number coordinates (else a
     UserError naming the line), strand + or −, 1 ≤ start ≤ end and a chromosome (else counted in
@@ -79,16 +87,15 @@ def _checked(path: Path, number: int, line: str, skipped: dict[str, int]) -> boo
                 f"{path}, line {number}: {name} (column {column + 1}) is {fields[column]!r}, not a whole number; "
                 "fix or remove that line"
             )
-    if fields[6] not in ("+", "-"):
-        skipped["strand"] += 1
-        return False
-    if int(fields[3]) > int(fields[4]):
-        skipped["start > end"] += 1
-        return False
-    if int(fields[3]) < 1 or not fields[0].strip():
-        skipped["no chromosome or start 0 (GTF is 1-based)"] += 1
-        return False
-    return True
+    reason = (
+        "strand" if fields[6] not in ("+", "-")
+        else "start > end" if int(fields[3]) > int(fields[4])
+        else "start 0" if int(fields[3]) < 1 or not fields[0].strip()
+        else None
+    )  # fmt: skip
+    if reason is not None:
+        skipped[reason] += 1
+    return reason is None
 
 
 def _gene_records(path: Path) -> tuple[list[str], list[str]]:
@@ -100,7 +107,7 @@ def _gene_records(path: Path) -> tuple[list[str], list[str]]:
     """
     genes: list[str] = []
     transcripts: list[str] = []
-    skipped = {"strand": 0, "start > end": 0, "no chromosome or start 0 (GTF is 1-based)": 0}
+    skipped = dict.fromkeys(_SKIPPED, 0)
     for number, feature, line in _records(path, ("gene", "transcript")):
         if feature == "transcript" and genes:
             continue
@@ -112,15 +119,11 @@ def _gene_records(path: Path) -> tuple[list[str], list[str]]:
             "each needs a strand + or − and start ≤ end" if any(skipped.values()) else "give a GTF with them"
         )
         raise UserError(f"{path}: GTF has neither gene nor transcript records that can be used; {fix}")
-    warnings = []
-    if skipped["strand"]:
-        warnings.append(
-            f"{path}: {skipped['strand']} gene/transcript records skipped: strand other than + or − (no TSS to place)"
-        )
-    for reason in ("start > end", "no chromosome or start 0 (GTF is 1-based)"):
-        if skipped[reason]:
-            what = "start after end" if reason == "start > end" else reason
-            warnings.append(f"{path}: {skipped[reason]} gene/transcript records skipped: {what}")
+    warnings = [
+        f"{path}: {n} gene/transcript records skipped: {_SKIPPED[reason]}"
+        for reason, n in skipped.items()
+        if n
+    ]
     return genes or transcripts, warnings
 
 

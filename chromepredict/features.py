@@ -3,6 +3,9 @@ spec, the tracks' profiles and where it all came from."""
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -270,7 +273,15 @@ class FeatureSet:
                 "value": self.features.reshape(-1),
             }
         )
-        with atomic_path(path, FEATURES_TSV) as tmp, open(tmp, "w") as handle:
+        zipped = str(path).endswith(".gz")  # a .gz name gets gzip, as predict's (no time stamp: same bytes)
+        with (
+            atomic_path(path, FEATURES_TSV) as tmp,
+            open(tmp, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="")
+            if zipped
+            else contextlib.nullcontext(raw) as out,
+            io.TextIOWrapper(out, encoding="utf-8") as handle,
+        ):
             handle.write(
                 f"# chromepredict {__version__} extract: orientation={self.spec.orientation} flank={self.spec.flank} "
                 f"bin_size={self.spec.bin_size}; offset_bp = bin start relative to the TSS "

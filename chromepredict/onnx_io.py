@@ -17,7 +17,7 @@ import pandas as pd
 
 from chromepredict.card import ModelCard, card_path, read_card
 from chromepredict.errors import UserError
-from chromepredict.features import FeatureSet, WindowSpec
+from chromepredict.features import FeatureSet, Paired, WindowSpec
 from chromepredict.files import atomic_path
 from chromepredict.targets import Target
 from chromepredict.transform import InputTransform
@@ -111,18 +111,19 @@ class LoadedModel:
             full *= mask[:, :, None]
         return full, mask
 
-    def predict(self, data: FeatureSet, batch_size: int = 1024) -> np.ndarray:
+    def predict(self, data: FeatureSet | Paired, batch_size: int = 1024) -> np.ndarray:
         """P(high) (class models) or the expression level (level models) per gene, transformed and
-        scored in batches (memory stays small for genome-wide gene sets)."""
-        out = []
-        for start in range(0, len(data.genes), batch_size):
-            x, mask = self.inputs(data.subset(np.arange(start, min(start + batch_size, len(data.genes)))))
-            out.append(self._run(x, mask))
-        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
-
-    def predict_change(self, pair) -> np.ndarray:
-        """The change from a :class:`~chromepredict.features.Paired`'s first condition to its second."""
-        return self.predict(pair.second) - self.predict(pair.first)
+        scored in batches (memory stays small for genome-wide gene sets). For
+        :class:`~chromepredict.features.Paired` genes, the change from the first to the second."""
+        if isinstance(data, Paired):
+            return self.predict(data.second, batch_size) - self.predict(data.first, batch_size)
+        batches = [
+            self.score_inputs(
+                *self.inputs(data.subset(np.arange(start, min(start + batch_size, len(data.genes)))))
+            )
+            for start in range(0, len(data.genes), batch_size)
+        ]
+        return np.concatenate(batches) if batches else np.zeros(0)
 
     def score_inputs(self, x: np.ndarray, mask: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The model's value for network inputs (:meth:`inputs`), one window per gene (a difference

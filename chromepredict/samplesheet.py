@@ -144,4 +144,13 @@ def parse_pairs(
                 )
     if not out:
         raise UserError("give the samples to compare: --pair A:B (repeatable) or --reference A")
-    return list(dict.fromkeys(out))
+    out = list(dict.fromkeys(out))
+    named: dict[str, tuple[str, str]] = {}  # a pair's results are named A_vs_B (files, metrics)
+    for first, second in out:
+        earlier = named.setdefault(f"{first}_vs_{second}", (first, second))
+        if earlier != (first, second):
+            raise UserError(
+                f"--pair {earlier[0]}:{earlier[1]} and {first}:{second} would both be named "
+                f"{first}_vs_{second}; rename a sample in {sheet}"
+            )
+    return out

@@ -295,6 +295,7 @@ class LevelTarget(Target):
     scaled: bool = True
     baseline_family: str = "regressors"
     reached_column: str = "level_reached"
+    bed_scale: str = "training-level percentile"  # what the BED score's percentile is of
     evaluation_plot: str = "level_scatter"
 
     def truth(self, data) -> np.ndarray:
@@ -345,7 +346,7 @@ class LevelTarget(Target):
 
         mean, sd = card.level_scale.mean, card.level_scale.sd or 1.0
         score = norm.cdf((table[self.column].to_numpy() - mean) / sd) * 1000
-        what = f"predicted level as a training-level percentile × 1000 (red: ≥ training mean {mean:.2f})"
+        what = f"predicted level as a {self.bed_scale} × 1000 (red: ≥ training mean {mean:.2f})"
         return score, (table[self.column] >= mean).to_numpy(), what
 
     def header(self, threshold, card) -> str:
@@ -384,18 +385,11 @@ class DifferenceTarget(LevelTarget):
     metric_name: str = "Spearman of the change"
     paired: bool = True
     quantity: str = "change of log2(1 + {units})"
+    bed_scale: str = "percentile on the scale of the training change"
 
     @property
     def window(self) -> Target:
         return LevelTarget()
-
-    def bed(self, table, card):
-        score, high, what = super().bed(table, card)
-        return (
-            score,
-            high,
-            what.replace("training-level percentile", "percentile on the scale of the training change"),
-        )
 
     def truth(self, data) -> np.ndarray:
         first, second = data.first.levels, data.second.levels

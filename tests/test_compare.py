@@ -148,7 +148,7 @@ def test_pairs_whose_files_would_collide_or_that_share_no_mark_are_refused(cli, 
         ("K27", "H3K27me3", "E123-H3K27me3.bw"),
     ])  # fmt: skip
     for pairs, message in [
-        (["X_vs_Y:Z", "X:Y_vs_Z"], "would both write X_vs_Y_vs_Z.tsv"),
+        (["X_vs_Y:Z", "X:Y_vs_Z"], "would both be named X_vs_Y_vs_Z"),
         (["X:K27"], "share no mark of model"),
     ]:
         args = [a for p in pairs for a in ("--pair", p)]

@@ -462,6 +462,23 @@ def test_a_gz_predictions_name_gets_gzip_and_the_bed_its_stem(tracks, example, t
     with gzip.open(tmp_path / "p.tsv.gz", "rt") as handle:
         assert handle.readline().startswith("# chromepredict ")
     assert sorted(os.listdir(tmp_path)) == ["p.bed", "p.tsv.gz"]
+    assert (
+        run(
+            "extract",
+            *tracks,
+            "--gtf",
+            example["gtf"],
+            "-o",
+            tmp_path / "f.npz",
+            "--tsv",
+            tmp_path / "f.tsv.gz",
+        ).returncode
+        == 0
+    )
+    with gzip.open(tmp_path / "f.tsv.gz", "rt") as handle:
+        assert handle.readline().startswith("# chromepredict ") and handle.readline().startswith(
+            "gene_id\tmark"
+        )
 
 
 def test_bed_beside_a_device_is_refused(tracks, example):

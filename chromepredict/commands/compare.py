@@ -133,9 +133,7 @@ def _measured(model, comparison: Comparison, expressions: dict, report: Report) 
 
 
 def _check_pairs(wanted: list[tuple[str, str]], samples: dict, model) -> None:
-    """Refuse, before reading, a pair whose samples share no mark of the model, and two pairs whose
-    output files would share a name (``X_vs_Y`` vs ``Z`` and ``X`` vs ``Y_vs_Z``)."""
-    written: dict[str, tuple[str, str]] = {}
+    """Refuse, before reading, a pair whose samples share no mark of the model."""
     for first, second in wanted:
         shared = [m for m in model.marks if m in samples[first].tracks and m in samples[second].tracks]
         if not shared:
@@ -144,13 +142,6 @@ def _check_pairs(wanted: list[tuple[str, str]], samples: dict, model) -> None:
                 f"({first}: {', '.join(samples[first].tracks)}; {second}: {', '.join(samples[second].tracks)}); "
                 "give both samples a track of the same mark"
             )
-        name = f"{first}_vs_{second}"
-        if name in written:
-            raise UserError(
-                f"--pair {written[name][0]}:{written[name][1]} and {first}:{second} would both write {name}.tsv; "
-                "rename a sample in the samplesheet"
-            )
-        written[name] = (first, second)
 
 
 def run_pairs(

@@ -110,7 +110,7 @@ def _evaluate(report: Report, model, data, source: str, output: str) -> dict:
     target = model.target
     truth = target.truth(data)
     target.check_truth(truth, "evaluation")
-    predicted = model.predict_change(data) if target.paired else model.predict(data)
+    predicted = model.predict(data)
     seen = model.training_genes(data.genes)
     result = {"model": model.name, "data": str(source), "metric": target.metric_key, "genes": int(len(seen))}
     if seen.any():
