@@ -336,6 +336,41 @@ def test_pair_evaluation_and_benchmark_refuse_a_single_sample_target(cli, export
     assert code == 2 and "learns from pairs of samples" in stderr and not (tmp_path / "b").exists()
 
 
+@pytest.mark.parametrize(
+    "rewrite, message",
+    [(_labels, "not 0/1 labels"), (lambda table: table, "the same for every gene")],
+)
+def test_difference_training_refuses_labels_and_a_change_that_is_the_same_everywhere(
+    cli, exported, tmp_path, rewrite, message
+):
+    """E123's table as 0/1 labels, or E003's own table given for E123 (no gene changes)."""
+    sheet = _sheet_with_expression(exported, tmp_path / "s", rewrite)
+    if message.startswith("the same"):
+        e003 = pd.read_csv(exported / "E003-expression.tsv.gz", sep="\t")
+        e003.to_csv(tmp_path / "s" / "E123.tsv", sep="\t", index=False)
+    code, _, stderr = cli("train", "--samplesheet", sheet, "--gtf", exported / "genes.gtf.gz", "--target", "difference",
+                          "--pair", "E003:E123", "-o", tmp_path / "m")  # fmt: skip
+    assert code == 2 and message in stderr and not (tmp_path / "m").exists(), stderr
+
+
+def test_difference_training_refuses_samples_with_different_marks(cli, exported, tmp_path):
+    sheet = pd.read_csv(exported / "samples.csv").fillna("")
+    sheet["bigwig"] = [str(exported / b) for b in sheet["bigwig"]]
+    sheet["expression"] = [str(exported / e) if e else "" for e in sheet["expression"]]
+    three = sheet["sample"] == "E003_three_marks"
+    sheet.loc[three.idxmax(), "expression"] = str(exported / "E003-expression.tsv.gz")
+    sheet.to_csv(tmp_path / "samples.csv", index=False)
+    code, _, stderr = cli("train", "--samplesheet", tmp_path / "samples.csv", "--gtf", exported / "genes.gtf.gz",
+                          "--target", "difference", "--pair", "E003_three_marks:E123", "-o", tmp_path / "m")  # fmt: skip
+    assert code == 2 and "different marks" in stderr and not (tmp_path / "m").exists(), stderr
+
+
+def test_a_difference_model_needs_pairs_to_be_evaluated(cli, tracks, example, tmp_path):
+    code, _, stderr = cli("evaluate", "--model", "E003-E123-difference", *tracks, "--gtf", example["gtf"],
+                          "--expression", example["expression"], "-o", tmp_path / "e")  # fmt: skip
+    assert code == 2 and "predicts the change between two samples" in stderr and not (tmp_path / "e").exists()
+
+
 def test_difference_training_is_byte_identical_with_the_same_seed(exported, difference_model, tmp_path):
     """The pair loop (two windows per gene, one mask for both) is as deterministic as the others."""
     from typer.testing import CliRunner

@@ -129,6 +129,13 @@ def test_unknown_gene_and_genes_without_data(cli, small_model, tmp_path):
     assert code == 2 and "NOPE" in stderr
     empty = tmp_path / "none.txt"
     empty.write_text("\n")
+    for genes, message in (
+        (f"@{tmp_path / 'missing.txt'}", "gene list not found"),
+        (f"@{tmp_path}", "is a folder"),
+    ):
+        code, _, stderr = cli("explain", "--model", small_model, "-o", tmp_path / "x", "--csv", TOY / "test.csv",
+                              "--genes", genes)  # fmt: skip
+        assert code == 2 and message in stderr
     for genes in ("", ",", f"@{empty}"):
         code, _, stderr = cli("explain", "--model", small_model, "-o", tmp_path / "x", "--csv", TOY / "test.csv",
                               "--genes", genes)  # fmt: skip
