@@ -126,10 +126,7 @@ def samplesheet_training_sets(
         inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
         values = read_expression_for(sample.expression, None, gtf)
         labelled[sample.name] = fully_measured(with_expression(inputs.read(spec, report=report), values))
-        for note in labelled[sample.name].provenance.notes:
-            report.info(f"{sample.name}: {note}")
-        for warning in labelled[sample.name].provenance.warnings:
-            report.warn(f"{sample.name}: {warning}")
+        report_sample(report, sample.name, labelled[sample.name])
     if not pooled:
         return {name: split_tracks(data, split_seed) for name, data in labelled.items()}
     data = FeatureSet.pooled(list(labelled.values()), list(labelled))
@@ -148,7 +145,8 @@ def labelled_pairs(
 ) -> tuple[Paired, list]:
     """The genes both samples of each ``--pair A:B`` of a samplesheet hold, labelled with both
     expression tables, as one :class:`Paired` set (several pairs pooled, in order); ``read(sample,
-    genes)`` reads one sample's features (the GTF parsed once). Returns the set and the pairs."""
+    genes)`` reads one sample's features (the GTF parsed once); each sample's notes and warnings
+    are reported once labelled. Returns the set and the pairs."""
     from chromepredict.annotation import read_genes
     from chromepredict.compare import align
     from chromepredict.samplesheet import parse_pairs
@@ -172,6 +170,7 @@ def labelled_pairs(
     for name in names:
         values = read_expression_for(samples[name].expression, None, gtf)
         labelled[name] = with_expression(read(samples[name], genes), values)
+        report_sample(report, name, labelled[name])  # what reading and labelling found
     aligned = [align(labelled[a], labelled[b], (a, b)) for a, b in wanted]
     for _, _, warnings in aligned:
         for warning in warnings:
@@ -181,6 +180,14 @@ def labelled_pairs(
         return Paired(aligned[0][0], aligned[0][1]), wanted
     firsts, seconds = [a for a, _, _ in aligned], [b for _, b, _ in aligned]
     return Paired(FeatureSet.pooled(firsts, keys), FeatureSet.pooled(seconds, keys)), wanted
+
+
+def report_sample(report: Report, name: str, data: FeatureSet) -> None:
+    """A samplesheet sample's notes and warnings, each named with the sample."""
+    for note in data.provenance.notes:
+        report.info(f"{name}: {note}")
+    for warning in data.provenance.warnings:
+        report.warn(f"{name}: {warning}")
 
 
 def _samples_of(sheet: str, gtf: str | None) -> dict:
@@ -203,10 +210,7 @@ class SampleReader:
 
     def __call__(self, sample, genes) -> FeatureSet:
         inputs = TrackInputs.from_sample(sample, self.gtf, self.gene_type, self.threads, genes)
-        data = inputs.read(self.spec, report=self.report)
-        for warning in data.provenance.warnings:
-            self.report.warn(f"{sample.name}: {warning}")
-        return fully_measured(data)
+        return fully_measured(inputs.read(self.spec, report=self.report))
 
 
 def pair_training_sets(

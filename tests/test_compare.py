@@ -365,6 +365,21 @@ def test_difference_training_refuses_samples_with_different_marks(cli, exported,
     assert code == 2 and "different marks" in stderr and not (tmp_path / "m").exists(), stderr
 
 
+def test_a_pair_samples_expression_warnings_are_said_and_strict_refuses(cli, exported, tmp_path):
+    """E123's table with mouse-style ids (matched by name): the warning reaches train and evaluate
+    --pair, and --strict turns it into a refusal."""
+    sheet = _sheet_with_expression(
+        exported, tmp_path / "s", lambda table: table.assign(gene_id="ENSMUSG" + table["gene_id"].str[4:])
+    )
+    gtf = exported / "genes.gtf.gz"
+    code, _, stderr = cli("train", "--samplesheet", sheet, "--gtf", gtf, "--target", "difference", "--pair",
+                          "E003:E123", "--strict", "-o", tmp_path / "m")  # fmt: skip
+    assert code == 2 and "another species" in stderr and not (tmp_path / "m").exists()
+    code, _, stderr = cli("evaluate", "--model", "E003-E123-difference", "--samplesheet", sheet, "--gtf", gtf,
+                          "--pair", "E003:E123", "-o", tmp_path / "e")  # fmt: skip
+    assert code == 0 and "E123: gene ids of E123.tsv are ENSMUSG" in stderr, stderr
+
+
 def test_a_difference_model_needs_pairs_to_be_evaluated(cli, tracks, example, tmp_path):
     code, _, stderr = cli("evaluate", "--model", "E003-E123-difference", *tracks, "--gtf", example["gtf"],
                           "--expression", example["expression"], "-o", tmp_path / "e")  # fmt: skip

@@ -65,7 +65,8 @@ def run(
 
 @dataclass
 class _ModelReader:
-    """Reads one samplesheet sample's tracks for a model, through the gate."""
+    """Reads one samplesheet sample's tracks for a model, through the gate (``labelled_pairs``
+    reports what it found)."""
 
     model: object
     gtf: str
@@ -75,9 +76,7 @@ class _ModelReader:
 
     def __call__(self, sample, genes):
         inputs = TrackInputs.from_sample(sample, self.gtf, self.gene_type, self.threads, genes)
-        data = gate.admit(self.model, inputs.read_for(self.model, self.report), sample.name)
-        self.report.provenance(data.provenance)
-        return data
+        return gate.admit(self.model, inputs.read_for(self.model, self.report), sample.name)
 
 
 def run_pairs(
