@@ -1,6 +1,6 @@
 """Per-window cost of the bigWig readers considered for extraction, on the synthetic case.
 
-    python benchmarks/bigwig_readers.py [--work /tmp/chromepredict-bench] [--windows 5000]
+    python -m benchmarks.bigwig_readers [--work /tmp/chromepredict-bench] [--windows 5000]
 
 Each reader produces the same 100 bin means (missing data as 0) for TSS ± 5 kb windows.
 """
@@ -8,7 +8,6 @@ Each reader produces the same 100 bin means (missing data as 0) for TSS ± 5 kb 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -16,10 +15,8 @@ import numpy as np
 import pybigtools
 import pyBigWig
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import build  # noqa: E402
-
-from chromepredict.annotation import read_tss  # noqa: E402
+from benchmarks.synthetic import build
+from chromepredict.io.annotation import read_tss
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Markdown tables of the shipped models' cross-validated scores, read from their cards.
 
-    python benchmarks/cards.py            # per-view table, subset table, level table
+    python -m benchmarks.cards            # per-view table, subset table, level table
 
 The numbers are what ``scripts/build_pretrained.py`` measured and sealed into each card
 (``metrics.per_view`` and ``metrics.subsets``); this script only lays them out for

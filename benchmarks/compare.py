@@ -1,8 +1,8 @@
 """Which genes change expression between two conditions? The methods behind ``chromepredict compare``
 and ``train --target difference``, measured on the shared pair E003 (H1) / E123 (K562).
 
-    python benchmarks/compare.py [--repeats 3] [--folds 5] [--members 5] [--methods ...] [--out compare.tsv]
-    python benchmarks/compare.py --knockout          # what-if knockouts with the default compare model
+    python -m benchmarks.compare [--repeats 3] [--folds 5] [--members 5] [--methods ...] [--out compare.tsv]
+    python -m benchmarks.compare --knockout          # what-if knockouts with the default compare model
 
 The 369 genes are split into ``--folds`` groups of whole chromosomes (a seeded random order of the
 chromosomes, each put into the smallest group so far; one split per repeat, seeds 0, 1, …). In each
@@ -31,16 +31,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from roadmap import DEFAULT_DATA, load_cell_type  # noqa: E402
-
-from chromepredict.baselines import h3k4me3_at_tss  # noqa: E402
-from chromepredict.evaluation import regression_metrics  # noqa: E402
-from chromepredict.features import Paired  # noqa: E402
-from chromepredict.report import Report  # noqa: E402
-from chromepredict.training import PairArrays, TrainingArrays, fit  # noqa: E402
-from chromepredict.transform import InputTransform  # noqa: E402
+from benchmarks.roadmap import DEFAULT_DATA, load_cell_type
+from chromepredict.io.features import Paired
+from chromepredict.models.baselines import h3k4me3_at_tss
+from chromepredict.models.metrics import regression_metrics
+from chromepredict.models.training import PairArrays, TrainingArrays, fit
+from chromepredict.models.transform import InputTransform
+from chromepredict.system.report import Report
 
 PAIR = ("E003", "E123")
 THREE_MARKS = ("H3K4me3", "H3K36me3", "H3K27me3")
@@ -79,7 +76,7 @@ def pretrained(name: str):
     cache: dict = {}
 
     def method(A, B, train, test, seed, args):
-        from chromepredict.zoo import open_model
+        from chromepredict.models.zoo import open_model
 
         if not cache:
             model = open_model(name, Report.silent())
@@ -208,8 +205,8 @@ def knockouts(A, B) -> pd.DataFrame:
     """Each mark knocked out (``compare --knockout``) with the default compare model: the mean effect
     on all genes and on the top decile of H3K27me3 at the TSS (± 1 kb)."""
     from chromepredict import DEFAULT_COMPARE_MODEL
-    from chromepredict.compare import knockout
-    from chromepredict.zoo import open_model
+    from chromepredict.models.zoo import open_model
+    from chromepredict.results.compare import knockout
 
     model = open_model(DEFAULT_COMPARE_MODEL, Report.silent())
     rows = []

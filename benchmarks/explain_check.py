@@ -4,7 +4,7 @@ flagged (active-bin count above the mean) for high and for low expression, and h
 and reads its TSVs; copies the default-setting figures and active-bin tables to docs/figures/, and
 the bin influence and one gene's attributions (E003 model on the bundled E003 tracks).
 
-    python benchmarks/explain_check.py [--out docs/figures] [--models E003 E123 E003-E123] [--threads 1]
+    python -m benchmarks.explain_check [--out docs/figures] [--models E003 E123 E003-E123] [--threads 1]
 
 torch runs on ``--threads`` threads (default 1: the optimisation's batches are 1–5 windows, where
 more threads only wait on each other).
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chromepredict.datasets import example_data
+from chromepredict.io.datasets import example_data
 
 ROOT = Path(__file__).parents[1]
 #: (λ, restarts, seed); the first is the default of ``chromepredict explain``.

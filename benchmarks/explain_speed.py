@@ -1,6 +1,6 @@
 """explain on the bundled E003 data, on an idle machine and beside a second CPU-bound process.
 
-    python benchmarks/explain_speed.py [--repeats 3] [--threads 1 2]
+    python -m benchmarks.explain_speed [--repeats 3] [--threads 1 2]
 
 Runs ``chromepredict explain --model E003-E123 <the five E003 tracks> --gtf … --genes LIN28A,MIB2``
 at its defaults (class maps 5 restarts × 1,000 steps, bin influence, two genes' attributions), once
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from chromepredict.datasets import example_data
+from chromepredict.io.datasets import example_data
 
 BUSY = "while True: pass"
 

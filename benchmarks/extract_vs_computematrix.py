@@ -1,7 +1,7 @@
 """Time `chromepredict extract` against deeptools `computeMatrix reference-point` on the same windows
 of the genome-wide synthetic case (benchmarks/synthetic.py), in one run, and check the matrices agree.
 
-    python benchmarks/extract_vs_computematrix.py [--work /tmp/chromepredict-bench] [--computematrix PATH]
+    python -m benchmarks.extract_vs_computematrix [--work /tmp/chromepredict-bench] [--computematrix PATH]
 
 deeptools needs Python ≥ 3.12 here; put it in its own venv, e.g.
     /root/.pyenv/versions/3.12.1/bin/python -m venv /tmp/dt-venv && /tmp/dt-venv/bin/pip install deeptools
@@ -20,11 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import build  # noqa: E402
-
-from chromepredict.features import FeatureSet  # noqa: E402
-from chromepredict.marks import CORE_MARKS  # noqa: E402
+from benchmarks.synthetic import build
+from chromepredict.io.features import FeatureSet
+from chromepredict.io.marks import CORE_MARKS
 
 
 def timed(cmd: list[str]) -> float:

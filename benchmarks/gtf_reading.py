@@ -3,7 +3,7 @@ pyranges.read_gtf on the whole file, in one run. The GTF is the GENCODE v29 exce
 (119 genes with transcripts, exons, CDS, UTRs) tiled 500 times along the genome: 2.5 M lines,
 about the size of a full GENCODE annotation.
 
-    python benchmarks/gtf_reading.py [--work /tmp/chromepredict-bench]
+    python -m benchmarks.gtf_reading [--work /tmp/chromepredict-bench]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 EXCERPT = Path(__file__).parents[1] / "tests" / "data" / "gencode_human.gtf.gz"
 CODE = {
-    "chromepredict read_tss (protein-coding genes)": "from chromepredict.annotation import read_tss; n = len(read_tss(PATH))",
+    "chromepredict read_tss (protein-coding genes)": "from chromepredict.io.annotation import read_tss; n = len(read_tss(PATH))",
     "pyranges.read_gtf (whole file)": "import pyranges as pr; n = len(pr.read_gtf(PATH, as_df=True))",
 }
 

@@ -1,6 +1,6 @@
 """Expression level from the shared tracks: does ``train --target level`` beat log H3K4me3 at the TSS?
 
-    python benchmarks/level.py [--data ../shared/data/roadmap] [--repeats 3] [--folds 5]
+    python -m benchmarks.level [--data ../shared/data/roadmap] [--repeats 3] [--folds 5]
 
 For E003 and E123 (the shared read-count bigWigs + genes.gtf + expression.tsv, read through the
 normal input path), repeated stratified k-fold cross-validation over the 369 genes. In each fold:
@@ -22,12 +22,12 @@ import time
 
 import numpy as np
 import pandas as pd
-from roadmap import add_data_argument, load_cell_type
 from scipy.stats import spearmanr
 from sklearn.model_selection import StratifiedKFold
 
-from chromepredict.baselines import FLOORS, REGRESSORS, h3k4me3_at_tss
-from chromepredict.training import TrainingArrays, fit
+from benchmarks.roadmap import add_data_argument, load_cell_type
+from chromepredict.models.baselines import FLOORS, REGRESSORS, h3k4me3_at_tss
+from chromepredict.models.training import TrainingArrays, fit
 
 CELL_TYPES = ("E003", "E123")
 FLOOR = next(iter(FLOORS))  # "H3K4me3 at the TSS (no training)"

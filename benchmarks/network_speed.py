@@ -1,6 +1,6 @@
 """The network's share of predict: ``LoadedModel.predict`` of one model graph against another.
 
-    python benchmarks/network_speed.py --old /tmp/chromepredict-old-models/E003-E123 [--new E003-E123]
+    python -m benchmarks.network_speed --old /tmp/chromepredict-old-models/E003-E123 [--new E003-E123]
                                        [--genes 20000] [--repeats 5] [--batches 512 2048 8192]
 
 Both models are scored on the same genes: golden.npz's 16 genes of the new model (real signal)
@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from chromepredict import DEFAULT_MODEL
-from chromepredict.features import FeatureSet
-from chromepredict.report import Report
-from chromepredict.trackinfo import TrackProfile
-from chromepredict.zoo import open_model
+from chromepredict.io.features import FeatureSet
+from chromepredict.io.trackinfo import TrackProfile
+from chromepredict.models.zoo import open_model
+from chromepredict.system.report import Report
 
 
 def genes_like_golden(model, n_genes: int, seed: int = 0) -> FeatureSet:

@@ -1,7 +1,7 @@
 """Prediction speed and memory, in one run:
 
 1. the network alone: the default model's ONNX graph in onnxruntime (1 and 2 intra-op threads)
-   and the same ensemble rebuilt in torch eager (``chromepredict.explain.torch_network``), genes/s
+   and the same ensemble rebuilt in torch eager (``chromepredict.results.explain.torch_network``), genes/s
    on 20,000 random inputs in batches of 1,024 (as ``LoadedModel.predict`` scores them);
 2. end to end: ``chromepredict predict`` (default threads, and ``-p 1``) on the genome-wide
    synthetic case (benchmarks/synthetic.py) against deeptools ``computeMatrix reference-point -p 2``
@@ -10,13 +10,14 @@
    default threads the peak over time of the summed RSS (and PSS) of the process and its children,
    sampled every 10 ms from /proc.
 
-    python benchmarks/predict_speed.py [--work /tmp/chromepredict-bench] [--computematrix PATH]
+    python -m benchmarks.predict_speed [--work /tmp/chromepredict-bench] [--computematrix PATH]
                                        [--repeats 3] [--skip network,e2e,memory]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -26,16 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-import contextlib
-
-from extract_vs_computematrix import timed  # noqa: E402
-from synthetic import build  # noqa: E402
-
-from chromepredict import DEFAULT_MODEL  # noqa: E402
-from chromepredict.marks import CORE_MARKS  # noqa: E402
-from chromepredict.report import Report  # noqa: E402
-from chromepredict.zoo import open_model  # noqa: E402
+from benchmarks.extract_vs_computematrix import timed
+from benchmarks.synthetic import build
+from chromepredict import DEFAULT_MODEL
+from chromepredict.io.marks import CORE_MARKS
+from chromepredict.models.zoo import open_model
+from chromepredict.system.report import Report
 
 BATCH = 1024  # as LoadedModel.predict scores them
 
@@ -53,7 +50,7 @@ def network_speed(n_genes: int, repeats: int) -> None:
     """genes/s of the default model's graph in onnxruntime and of the same ensemble in torch eager."""
     import torch
 
-    from chromepredict.explain import torch_network
+    from chromepredict.results.explain import torch_network
 
     model = open_model(DEFAULT_MODEL, Report.silent())
     ensemble = torch_network(model)

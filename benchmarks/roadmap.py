@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chromepredict.expression import read_expression
-from chromepredict.features import FeatureSet, WindowSpec
-from chromepredict.labelling import with_expression
-from chromepredict.marks import CORE_MARKS
-from chromepredict.sources import from_tracks
+from chromepredict.io.expression import read_expression
+from chromepredict.io.features import FeatureSet, WindowSpec
+from chromepredict.io.labelling import with_expression
+from chromepredict.io.marks import CORE_MARKS
+from chromepredict.io.sources import from_tracks
 
 DEFAULT_DATA = Path(__file__).parents[1] / ".." / "shared" / "data" / "roadmap"
 

@@ -8,7 +8,7 @@ Sample 1 is the synthetic case's own five bigWigs; samples 2–10 are new bigWig
 with other random signal (seeded by sample and mark), written once into WORK/samples/ (about 10 s per track),
 so that no two samples share a file or a reader's cache.
 
-    python benchmarks/samples_speed.py [--work /tmp/chromepredict-bench] [--samples 10] [--check S03]
+    python -m benchmarks.samples_speed [--work /tmp/chromepredict-bench] [--samples 10] [--check S03]
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).parent))
-from synthetic import build, make_genes, write_bigwig  # noqa: E402
-
-from chromepredict.marks import CORE_MARKS  # noqa: E402
+from benchmarks.synthetic import build, make_genes, write_bigwig
+from chromepredict.io.marks import CORE_MARKS
 
 
 def sample_tracks(work: Path, n_samples: int) -> dict[str, dict[str, Path]]:

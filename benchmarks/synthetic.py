@@ -2,7 +2,7 @@
 around every TSS (TSS ± 10 kb, fully covered by runs of 20–200 bp), plus a GTF and a BED of the
 same TSSs for deeptools. Deterministic with its seed.
 
-    python benchmarks/synthetic.py OUTDIR [--genes 20000] [--seed 0]
+    python -m benchmarks.synthetic OUTDIR [--genes 20000] [--seed 0]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyBigWig
 
-from chromepredict.marks import CORE_MARKS
+from chromepredict.io.marks import CORE_MARKS
 
 HG19 = {
     "chr1": 249250621, "chr2": 243199373, "chr3": 198022430, "chr4": 191154276, "chr5": 180915260,

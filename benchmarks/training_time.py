@@ -5,7 +5,7 @@ learnable). Per epoch and to convergence (early stopping), for the default recip
 5 networks, trained one after the other on one torch thread) and the published one, and the
 projection for the 56 REMC cell types.
 
-    python benchmarks/training_time.py [--data ../shared/data/roadmap] [--cap-2016 3]
+    python -m benchmarks.training_time [--data ../shared/data/roadmap] [--cap-2016 3]
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import time
 
 import numpy as np
 import torch
-from roadmap import add_data_argument
 
-from chromepredict.datasets import read_csv_dir
-from chromepredict.expression import read_expression
-from chromepredict.features import FeatureSet
-from chromepredict.labelling import with_expression
-from chromepredict.training import TrainingArrays, fit, get_recipe
+from benchmarks.roadmap import add_data_argument
+from chromepredict.io.datasets import read_csv_dir
+from chromepredict.io.expression import read_expression
+from chromepredict.io.features import FeatureSet
+from chromepredict.io.labelling import with_expression
+from chromepredict.models.training import TrainingArrays, fit, get_recipe
 
 
 def paper_sized(data: FeatureSet, n: int, seed: int) -> FeatureSet:

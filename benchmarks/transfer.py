@@ -1,7 +1,7 @@
 """Transfer benchmark: how well does a model trained on one cell type's tracks of one pipeline score
 another cell type's tracks of another pipeline?
 
-    python benchmarks/transfer.py [--views-dir /tmp/chromepredict-views] [--folds 5] [--members 5]
+    python -m benchmarks.transfer [--views-dir /tmp/chromepredict-views] [--folds 5] [--members 5]
                                   [--out docs/figures/transfer.tsv]
 
 The pipeline views of the shared Roadmap tracks come from ``scripts/views.py`` (built on first
@@ -21,8 +21,8 @@ and E123 → E003), so neither the genes nor the cell type were seen. For every 
 AUCs are computed on the pooled out-of-fold predictions (369 genes per cell type). Each model is
 one network of the recipe (``--members``, default 1, to keep the run near an hour on 2 cores).
 
-    python benchmarks/transfer.py --table docs/figures/transfer.tsv     # the docs' table of a saved run
-    python benchmarks/transfer.py --ablation [--seeds 0 1]
+    python -m benchmarks.transfer --table docs/figures/transfer.tsv     # the docs' table of a saved run
+    python -m benchmarks.transfer --ablation [--seeds 0 1]
 
 measures the gain of each training choice instead: the recipe with one choice changed at a time,
 trained on every view of one cell type and scored on the other's held-out genes, mean AUC over
@@ -33,7 +33,6 @@ views and both directions (and, per seed, the spread), with all five marks and w
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -42,19 +41,17 @@ import pandas as pd
 import torch
 from sklearn.model_selection import StratifiedKFold
 
+import chromepredict.models.training as training
+from chromepredict.io.expression import read_expression
+from chromepredict.io.features import WindowSpec
+from chromepredict.io.labelling import with_expression
+from chromepredict.io.sources import from_tracks
+from chromepredict.models.baselines import h3k4me3_at_tss
+from chromepredict.models.metrics import roc_auc
+from chromepredict.models.training import TrainingArrays, fit
+from scripts.views import VIEWS, build_views, load_view
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from views import VIEWS, build_views, load_view  # noqa: E402
-
-import chromepredict.training as training  # noqa: E402
-from chromepredict.baselines import h3k4me3_at_tss  # noqa: E402
-from chromepredict.evaluation import roc_auc  # noqa: E402
-from chromepredict.expression import read_expression  # noqa: E402
-from chromepredict.features import WindowSpec  # noqa: E402
-from chromepredict.labelling import with_expression  # noqa: E402
-from chromepredict.sources import from_tracks  # noqa: E402
-from chromepredict.training import TrainingArrays, fit  # noqa: E402
 
 CELL_TYPES = ("E003", "E123")
 THREE_MARKS = ("H3K4me3", "H3K36me3", "H3K27me3")

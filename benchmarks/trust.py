@@ -12,7 +12,7 @@ bundled E003 example (369 genes, real Roadmap tracks), through the command line:
 4. why the epoch is picked by validation log loss: the same five seeds with each network's epoch
    picked by validation AUC instead (the earlier rule) and by log loss (the default), in process.
 
-    python benchmarks/trust.py [--seeds 5]
+    python -m benchmarks.trust [--seeds 5]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from chromepredict.datasets import example_data
+from chromepredict.io.datasets import example_data
 
 SYNTHETIC_GTF = Path("/tmp/chromepredict-bench/genes.gtf")
 
@@ -100,13 +100,13 @@ def selection(example: dict, n: int) -> None:
     """Seeds 0..n-1 of the default recipe with epochs picked by validation AUC and by log loss."""
     from dataclasses import replace
 
-    import chromepredict.training as training
-    from chromepredict.expression import read_expression
-    from chromepredict.features import WindowSpec
-    from chromepredict.labelling import with_expression
-    from chromepredict.marks import assign_marks
-    from chromepredict.sources import from_tracks
-    from chromepredict.training_sets import split_tracks
+    import chromepredict.models.training as training
+    from chromepredict.io.expression import read_expression
+    from chromepredict.io.features import WindowSpec
+    from chromepredict.io.labelling import with_expression
+    from chromepredict.io.marks import assign_marks
+    from chromepredict.io.sources import from_tracks
+    from chromepredict.io.training_sets import split_tracks
 
     tracks = assign_marks([str(t) for t in example["tracks"]], [])
     data = with_expression(

@@ -1,6 +1,6 @@
 """Rebuild the pretrained models in chromepredict/pretrained/ from the shared Roadmap data.
 
-    python scripts/build_pretrained.py [--data ../shared/data/roadmap] [--views-dir /tmp/chromepredict-views]
+    python -m scripts.build_pretrained [--data ../shared/data/roadmap] [--views-dir /tmp/chromepredict-views]
                                        [--out chromepredict/pretrained] [--models E003-E123 ...]
 
 Every model is trained on *views* of the shared tracks that imitate other pipelines (read counts,
@@ -24,27 +24,24 @@ from __future__ import annotations
 import argparse
 import functools
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
+from chromepredict.io.expression import read_expression
+from chromepredict.io.features import Paired, WindowSpec
+from chromepredict.io.labelling import with_expression
+from chromepredict.io.sources import from_tracks
+from chromepredict.models import gate
+from chromepredict.models.card import Metrics, TrainingData, build_card, write_card
+from chromepredict.models.onnx_io import export_onnx, load_model
+from chromepredict.models.targets import get_target
+from chromepredict.models.training import PairArrays, TrainingArrays, fit
+from scripts.views import VIEWS, build_views, load_view
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from views import VIEWS, build_views, load_view  # noqa: E402
-
-from chromepredict import gate  # noqa: E402
-from chromepredict.card import Metrics, TrainingData, build_card, write_card  # noqa: E402
-from chromepredict.expression import read_expression  # noqa: E402
-from chromepredict.features import Paired, WindowSpec  # noqa: E402
-from chromepredict.labelling import with_expression  # noqa: E402
-from chromepredict.onnx_io import export_onnx, load_model  # noqa: E402
-from chromepredict.sources import from_tracks  # noqa: E402
-from chromepredict.targets import get_target  # noqa: E402
-from chromepredict.training import PairArrays, TrainingArrays, fit  # noqa: E402
 
 MODELS = {
     "E003": {"cell_types": ("E003",), "target": "class"},
@@ -232,8 +229,8 @@ def build(
 
 
 def write_checksums(out: Path) -> None:
-    """Record the sha256 of every shipped model and card in the package (chromepredict.zoo checks them)."""
-    from chromepredict.card import sha256_bytes
+    """Record the sha256 of every shipped model and card in the package (chromepredict.models.zoo checks them)."""
+    from chromepredict.models.card import sha256_bytes
 
     lines = [
         '"""sha256 of every shipped pretrained model and card (written by scripts/build_pretrained.py)."""',
@@ -247,7 +244,7 @@ def write_checksums(out: Path) -> None:
             [f'    "{folder.name}": {{', f'        "onnx": "{onnx}",', f'        "card": "{card}",', "    },"]
         )
     lines.append("}")
-    (ROOT / "chromepredict" / "pretrained_checksums.py").write_text("\n".join(lines) + "\n")
+    (ROOT / "chromepredict" / "models" / "checksums.py").write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:

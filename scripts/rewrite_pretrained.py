@@ -1,7 +1,7 @@
 """Rewrite the shipped models in the current card format and graph form, with the same weights
 and the same outputs (no retraining; ``scripts/build_pretrained.py`` retrains them).
 
-    python scripts/rewrite_pretrained.py [--models E003 ...] [--dry-run]
+    python -m scripts.rewrite_pretrained [--models E003 ...] [--dry-run]
 
 For each model in chromepredict/pretrained/: read its card (any readable format) and rebuild the
 trained ensemble in torch from its model.onnx (``explain.torch_network``: it reads unfolded and
@@ -12,14 +12,13 @@ mark subsets, and that ``LoadedModel.predict`` still replays golden.npz's expect
 Only then model.onnx is replaced and the card written in the current format and sealed, keeping its
 ``created`` date and library versions (the weights are the trained ones). golden.npz is left as it
 is (its expected values come from the model as trained), and the package's record of the shipped
-sha256s (chromepredict/pretrained_checksums.py) is rewritten. A rerun writes byte-identical files.
+sha256s (chromepredict/models/checksums.py) is rewritten. A rerun writes byte-identical files.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import tempfile
 from pathlib import Path
 
@@ -27,18 +26,15 @@ import numpy as np
 import onnxruntime as ort
 import pandas as pd
 
+from chromepredict.io.features import FeatureSet
+from chromepredict.io.trackinfo import TrackProfile
+from chromepredict.models.card import write_card
+from chromepredict.models.onnx_io import LoadedModel, export_onnx, load_model
+from chromepredict.results.explain import torch_network
+from chromepredict.system.files import atomic_path
+from scripts.build_pretrained import write_checksums
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from build_pretrained import write_checksums  # noqa: E402
-
-from chromepredict.card import write_card  # noqa: E402
-from chromepredict.explain import torch_network  # noqa: E402
-from chromepredict.features import FeatureSet  # noqa: E402
-from chromepredict.files import atomic_path  # noqa: E402
-from chromepredict.onnx_io import LoadedModel, export_onnx, load_model  # noqa: E402
-from chromepredict.trackinfo import TrackProfile  # noqa: E402
 
 PRETRAINED = ROOT / "chromepredict" / "pretrained"
 TOLERANCE = 1e-6

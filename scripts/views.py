@@ -1,9 +1,9 @@
 """Views of the shared Roadmap tracks that reproduce the bigWigs of other ChIP-seq pipelines.
 
-    python scripts/views.py --data ../shared/data/roadmap --out /tmp/chromepredict-views \
+    python -m scripts.views --data ../shared/data/roadmap --out /tmp/chromepredict-views \
         [--cell-types E003 E123] [--views counts100 fe-local ...] [--jobs 2] [--seed 0]
 
-    sys.path.insert(0, "scripts"); from views import build_views, load_view, list_views, VIEWS
+    from scripts.views import build_views, load_view, list_views, VIEWS
 
 The source tracks (``<data>/<cell type>/<MARK>.bw``) hold read counts per 100-bp bin, constant over
 the bin, empty bins absent, and are known only inside TSS ± 10 kb of the genes of ``genes.gtf``
@@ -116,10 +116,10 @@ def _merge(intervals: np.ndarray) -> np.ndarray:
 def read_regions(gtf: Path, sizes: dict[str, int], flank: int = FLANK) -> dict[str, np.ndarray]:
     """Covered regions: [T − flank, T + flank) (0-based) around each gene's 1-based TSS T, merged.
 
-    T as chromepredict reads it (:func:`chromepredict.annotation.read_genes`: the gene start on
+    T as chromepredict reads it (:func:`chromepredict.io.annotation.read_genes`: the gene start on
     ``+``, the end on ``-``); genes on chromosomes absent from the track are left out.
     """
-    from chromepredict.annotation import read_genes
+    from chromepredict.io.annotation import read_genes
 
     genes = read_genes(gtf, None).genes
     genes = genes[genes["chrom"].isin(sizes)]

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chromepredict.cli import app
-from chromepredict.datasets import example_data
+from chromepredict.io.datasets import example_data
 
 DATA = Path(__file__).parent / "data"
 

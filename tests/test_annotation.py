@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from conftest import DATA
 
-from chromepredict.annotation import (
+from chromepredict.io.annotation import (
     GENE_COLUMNS,
     GeneTable,
     is_primary_chrom,
@@ -13,7 +13,7 @@ from chromepredict.annotation import (
     read_tss,
     transcript_gene_map,
 )
-from chromepredict.errors import UserError
+from chromepredict.system.errors import UserError
 
 GENCODE = DATA / "gencode_human.gtf.gz"
 #: Hand-made: UCSC refGene style (transcripts only, gene_id = symbol, copies on alt contigs/chrY).

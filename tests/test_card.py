@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from chromepredict.card import CARD_FORMAT, read_card
-from chromepredict.errors import UserError
-from chromepredict.onnx_io import load_model
+from chromepredict.models.card import CARD_FORMAT, read_card
+from chromepredict.models.onnx_io import load_model
+from chromepredict.system.errors import UserError
 
 
 @pytest.fixture
@@ -124,8 +124,8 @@ def test_not_json(copy):
 
 def test_every_shipped_card_round_trips_through_the_typed_card():
     """Every field of a shipped card is read into ModelCard and written back unchanged."""
-    from chromepredict.card import ModelCard
-    from chromepredict.zoo import pretrained_dir
+    from chromepredict.models.card import ModelCard
+    from chromepredict.models.zoo import pretrained_dir
 
     paths = sorted(pretrained_dir().glob("*/model.card.json"))
     assert len(paths) >= 7

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chromepredict.features import FeatureSet
+from chromepredict.io.features import FeatureSet
 
 
 def test_extract_writes_npz_and_tsv(cli, tracks, example, tmp_path):
@@ -112,7 +112,7 @@ def test_bad_option_values(cli, tracks, example, tmp_path, option, message):
 def test_threads_default_to_the_usable_cores_at_most_8(monkeypatch, cores, expected):
     import os
 
-    from chromepredict import options
+    from chromepredict.cli import options
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cores, raising=False)
     assert options.default_threads() == expected
@@ -120,7 +120,8 @@ def test_threads_default_to_the_usable_cores_at_most_8(monkeypatch, cores, expec
 
 def test_option_choices_are_the_librarys_registries():
     """The CLI lists its choices without importing the library; they must name the same things."""
-    from chromepredict import options, targets, training, transform
+    from chromepredict.cli import options
+    from chromepredict.models import targets, training, transform
 
     assert {t.value for t in options.TargetName} == set(targets.TARGETS)
     assert {t.value for t in options.TransformName} == set(transform.TRANSFORMS)

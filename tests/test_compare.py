@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chromepredict.compare import shapley
+from chromepredict.results.compare import shapley
 
 MARKS = ("H3K27me3", "H3K36me3", "H3K4me1", "H3K4me3", "H3K9me3")
 
@@ -104,7 +104,7 @@ def test_knockouts_move_genes_the_expected_way(cli, tracks, example, tmp_path):
     np.testing.assert_allclose(contributions(k4).sum(axis=1), k4["delta"], atol=1e-5)
     assert (k4[[f"contribution_{m}" for m in MARKS if m != "H3K4me3"]] == 0).all().all()
     k27 = read(out / "knockout_H3K27me3.tsv").set_index("gene_id")
-    from chromepredict.sources import from_tracks
+    from chromepredict.io.sources import from_tracks
 
     data = from_tracks(dict(zip(MARKS, tracks, strict=True)), example["gtf"])
     at_tss = pd.Series(data.features[:, 0, 45:55].mean(axis=1), index=data.genes["gene_id"])
@@ -193,7 +193,7 @@ def test_samples_of_two_builds_are_refused(cli, exported, tmp_path, tracks):
     """A sample whose tracks are of another genome build than the other's: one line, nothing written."""
     import pyBigWig
 
-    from chromepredict.assembly import KNOWN_SIZES
+    from chromepredict.io.assembly import KNOWN_SIZES
 
     rows = ["sample,mark,bigwig"]
     for mark, track in zip(MARKS, tracks, strict=True):
@@ -235,7 +235,7 @@ def difference_model(exported, tmp_path_factory):
 def test_a_difference_model_learns_the_change_and_serves_compare(cli, exported, difference_model, tmp_path):
     import json
 
-    from chromepredict.card import read_card
+    from chromepredict.models.card import read_card
 
     card, _ = read_card(difference_model / "model.onnx")
     assert card.target == "difference" and card.pairs == (("E003", "E123"),)

@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from conftest import DATA
 
-from chromepredict.card import ModelCard, read_card
-from chromepredict.features import FeatureSet
-from chromepredict.report import Report
-from chromepredict.trackinfo import TrackProfile
-from chromepredict.zoo import names, open_model
+from chromepredict.io.features import FeatureSet
+from chromepredict.io.trackinfo import TrackProfile
+from chromepredict.models.card import ModelCard, read_card
+from chromepredict.models.zoo import names, open_model
+from chromepredict.system.report import Report
 
 SHIPPED = names()
 RECIPES = ["deepchrome", "deepchrome-2016"]
@@ -121,7 +121,7 @@ def _numpy_member(member, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def test_onnx_equals_a_numpy_forward_pass_of_the_weights(model):
     import torch
 
-    from chromepredict import explain
+    from chromepredict.results import explain
 
     ensemble = explain.torch_network(model)  # the weights, from the ONNX file
     data = windows(model, n=25, seed=3)

@@ -6,15 +6,15 @@ import pandas as pd
 import pytest
 from conftest import DATA
 
-from chromepredict.datasets import (
+from chromepredict.io.datasets import (
     find_cell_types,
     read_csv_dir,
     read_deepchrome_csv,
     split_by_chromosome,
 )
-from chromepredict.errors import UserError
-from chromepredict.expression import read_expression
-from chromepredict.marks import CORE_MARKS
+from chromepredict.io.expression import read_expression
+from chromepredict.io.marks import CORE_MARKS
+from chromepredict.system.errors import UserError
 
 
 def test_read_toy_csv():
@@ -82,10 +82,10 @@ def test_remc_folder_layout(tmp_path):
 
 
 def test_labels_match_published_labels(example, tracks):
-    from chromepredict.features import WindowSpec
-    from chromepredict.labelling import with_expression
-    from chromepredict.marks import assign_marks
-    from chromepredict.sources import from_tracks
+    from chromepredict.io.features import WindowSpec
+    from chromepredict.io.labelling import with_expression
+    from chromepredict.io.marks import assign_marks
+    from chromepredict.io.sources import from_tracks
 
     data = from_tracks(assign_marks(tracks, []), example["gtf"], WindowSpec(), gene_type=None)
     labelled = with_expression(data, read_expression(example["expression"]))

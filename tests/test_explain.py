@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from conftest import DATA
 
-from chromepredict.marks import CORE_MARKS
+from chromepredict.io.marks import CORE_MARKS
 
 TOY = DATA / "toy"
 
@@ -75,11 +75,11 @@ def test_class_maps_are_deterministic_with_a_seed(cli, small_model, tmp_path):
 
 def test_integrated_gradients_completeness(small_model):
     """Attributions of a gene add up to P(high | gene) − P(high | no signal), computed by onnxruntime."""
-    from chromepredict import explain
-    from chromepredict.datasets import read_deepchrome_csv
-    from chromepredict.features import FeatureSet, WindowSpec
-    from chromepredict.report import Report
-    from chromepredict.zoo import open_model
+    from chromepredict.io.datasets import read_deepchrome_csv
+    from chromepredict.io.features import FeatureSet, WindowSpec
+    from chromepredict.models.zoo import open_model
+    from chromepredict.results import explain
+    from chromepredict.system.report import Report
 
     model = open_model(str(small_model), Report.silent())
     net = explain.torch_network(model)
@@ -98,9 +98,9 @@ def test_integrated_gradients_completeness(small_model):
 def test_seen_bins_are_read_from_the_network(name):
     """The pooling of the shipped networks drops the last convolution position: bin 99 is never
     seen. One probe is enough (a class model's probabilities sum to 1, so their sum has no gradient)."""
-    from chromepredict import explain
-    from chromepredict.report import Report
-    from chromepredict.zoo import open_model
+    from chromepredict.models.zoo import open_model
+    from chromepredict.results import explain
+    from chromepredict.system.report import Report
 
     net = explain.torch_network(open_model(name, Report.silent()))
     for probes in (1, 64):
@@ -180,7 +180,7 @@ def test_attribution_bigwigs_read_back_with_an_independent_reader(
     )  # fmt: skip
     assert code == 0, stderr
     table = pd.read_csv(out / "attributions.tsv", sep="\t")
-    from chromepredict.annotation import read_tss
+    from chromepredict.io.annotation import read_tss
 
     gtf = read_tss(example["gtf"]).set_index("gene_id")
     for mark in CORE_MARKS:
@@ -220,7 +220,7 @@ def test_explain_a_level_model(cli, tracks, example, tmp_path):
 def test_genes_are_checked_before_the_optimisation(cli, small_model, tmp_path, monkeypatch):
     """An unknown gene fails at once (the optimisation is never started); versioned ids and names
     are accepted, and the message counts genes, not their aliases."""
-    from chromepredict import explain
+    from chromepredict.results import explain
 
     def never(*args, **kwargs):
         raise AssertionError("class maps computed before the genes were checked")
@@ -259,7 +259,7 @@ def test_explain_takes_the_subsets_of_marks_predict_scores(cli, tracks, example,
 
 
 def test_two_genes_never_share_an_attribution_figure():
-    from chromepredict.commands.explain import figure_names
+    from chromepredict.cli.commands.explain import figure_names
 
     genes = pd.DataFrame({"gene_id": ["ENSG1", "ENSG2", "ENSG3", "ENSG4"]})
     names = figure_names({0: "A/B", 1: "A_B", 2: "Mib2", 3: "MIB2"}, genes)

@@ -1,4 +1,4 @@
-"""chromepredict.expression: quantifier formats, column choice, transcripts → genes, matching to a GTF.
+"""chromepredict.io.expression: quantifier formats, column choice, transcripts → genes, matching to a GTF.
 
 Expected numbers are worked out by hand in each test from the small tables written here.
 """
@@ -9,8 +9,8 @@ import math
 import pandas as pd
 import pytest
 
-from chromepredict.errors import UserError
-from chromepredict.expression import Expression, read_expression
+from chromepredict.io.expression import Expression, read_expression
+from chromepredict.system.errors import UserError
 
 
 def write(tmp_path, name, text):
@@ -372,7 +372,7 @@ def test_a_0_1_column_is_read_as_labels(tmp_path):
 
 
 def test_labels_give_an_auc_at_predict_and_refuse_a_level_model(cli, tracks, example, tmp_path):
-    from chromepredict.expression import read_expression as read
+    from chromepredict.io.expression import read_expression as read
 
     values = read(example["expression"]).values
     table = tmp_path / "labels.tsv"

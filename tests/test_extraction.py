@@ -7,19 +7,19 @@ import pyBigWig
 import pytest
 from conftest import DATA
 
-from chromepredict.annotation import read_tss
-from chromepredict.datasets import read_deepchrome_csv
-from chromepredict.errors import UserError
-from chromepredict.extraction import EXACT_BINS
-from chromepredict.features import WindowSpec
-from chromepredict.marks import CORE_MARKS, assign_marks
+from chromepredict.io.annotation import read_tss
+from chromepredict.io.datasets import read_deepchrome_csv
+from chromepredict.io.extraction import EXACT_BINS
+from chromepredict.io.features import WindowSpec
+from chromepredict.io.marks import CORE_MARKS, assign_marks
+from chromepredict.system.errors import UserError
 
 
 def extract(genes, files, spec=WindowSpec(), threads=1):
     """The tracks read through the one door for a gene table (no GTF file needed)."""
-    from chromepredict.annotation import GeneTable
-    from chromepredict.sources import read_tracks
-    from chromepredict.tracks import Track
+    from chromepredict.io.annotation import GeneTable
+    from chromepredict.io.sources import read_tracks
+    from chromepredict.io.tracks import Track
 
     tracks = [Track.open(path, mark) for mark, path in files.items()]
     return read_tracks(tracks, GeneTable(genes.reset_index(drop=True)), "genes.gtf", spec, threads)
@@ -188,7 +188,7 @@ def test_nan_counts_as_zero_in_both_paths(tmp_path):
 )
 def test_base_by_base_path_equals_the_fast_path(genes, files, monkeypatch):
     """The reader used under pybigtools 0.2 (base by base) gives the fast path's values."""
-    import chromepredict.extraction as signal
+    import chromepredict.io.extraction as signal
 
     fast = extract(genes.head(60), files)
     monkeypatch.setattr(signal, "EXACT_BINS", False)

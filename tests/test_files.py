@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chromepredict.errors import UserError
-from chromepredict.files import (
+from chromepredict.system.errors import UserError
+from chromepredict.system.files import (
     MARKER,
     atomic_dir,
     atomic_path,
@@ -414,7 +414,7 @@ def test_a_part_folder_replaced_before_the_lock_is_left_to_its_new_run(tmp_path,
     run's files must not be cleared as leftovers."""
     import fcntl
 
-    from chromepredict import files
+    from chromepredict.system import files
 
     out, part = tmp_path / "run", tmp_path / ".run.part"
     real_flock = fcntl.flock
@@ -456,7 +456,7 @@ def test_outputs_may_not_destroy_inputs_or_each_other(tmp_path):
 def test_an_old_folder_of_an_interrupted_swap_is_kept_and_named(tmp_path):
     """``.NAME.old`` with a manifest and no NAME: a run stopped mid-swap; the earlier output is
     there and the next run says how to get it back instead of removing it."""
-    from chromepredict.files import MARKER, check_output_dir
+    from chromepredict.system.files import MARKER, check_output_dir
 
     old = tmp_path / ".res.old"
     old.mkdir()

@@ -7,7 +7,7 @@ import pandas as pd
 import pyBigWig
 from conftest import DATA
 
-from chromepredict.assembly import KNOWN_SIZES
+from chromepredict.io.assembly import KNOWN_SIZES
 
 
 def body(path):

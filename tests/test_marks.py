@@ -1,7 +1,7 @@
 import pytest
 
-from chromepredict.errors import UserError
-from chromepredict.marks import CORE_MARKS, assign_marks, canonical_mark, mark_from_filename, mark_order
+from chromepredict.io.marks import CORE_MARKS, assign_marks, canonical_mark, mark_from_filename, mark_order
+from chromepredict.system.errors import UserError
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from chromepredict.model import Ensemble, MaskedChrome, folded, unfold_state_dict
-from chromepredict.onnx_io import export_onnx
-from chromepredict.targets import get_target
+from chromepredict.models.networks import Ensemble, MaskedChrome, folded, unfold_state_dict
+from chromepredict.models.onnx_io import export_onnx
+from chromepredict.models.targets import get_target
 
 MASKS = torch.tensor([m for m in itertools.product((0.0, 1.0), repeat=5) if any(m)])  # all 31 subsets
 

@@ -9,10 +9,10 @@ from matplotlib.container import ErrorbarContainer
 from matplotlib.text import Text
 from sklearn.metrics import roc_auc_score
 
-from chromepredict import plots
-from chromepredict.evaluation import _resampled_aucs, regression_metrics, roc_auc, roc_auc_ci
-from chromepredict.features import WindowSpec
-from chromepredict.training import EpochLog
+from chromepredict.io.features import WindowSpec
+from chromepredict.models.metrics import _resampled_aucs, regression_metrics, roc_auc, roc_auc_ci
+from chromepredict.models.training import EpochLog
+from chromepredict.results import plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIVE_TO_THREE = "5′→3′"
@@ -92,7 +92,7 @@ def test_benchmark_bars_without_optional_columns():
 
 def test_benchmark_bars_of_a_level_benchmark_say_spearman():
     """A --target level benchmark is labelled Spearman, with chance at 0 (not an AUC line at 0.5)."""
-    from chromepredict.targets import get_target
+    from chromepredict.models.targets import get_target
 
     level = get_target("level")
     ax = plots.build_benchmark_bars(

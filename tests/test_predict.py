@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chromepredict.annotation import GENE_COLUMNS
-from chromepredict.features import FeatureSet, WindowSpec
-from chromepredict.marks import CORE_MARKS
-from chromepredict.report import Report
-from chromepredict.trackinfo import TrackProfile
-from chromepredict.zoo import available, open_model, pretrained_dir
+from chromepredict.io.annotation import GENE_COLUMNS
+from chromepredict.io.features import FeatureSet, WindowSpec
+from chromepredict.io.marks import CORE_MARKS
+from chromepredict.io.trackinfo import TrackProfile
+from chromepredict.models.zoo import available, open_model, pretrained_dir
+from chromepredict.system.report import Report
 
 NAMES = ["E003", "E003-E123", "E003-E123-difference", "E003-E123-level", "E003-level", "E123", "E123-level"]
 PREDICTION_COLUMNS = [*GENE_COLUMNS, "p_high", "call"]

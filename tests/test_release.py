@@ -127,7 +127,7 @@ def test_wheel_holds_models_and_example_data_but_no_tests(tmp_path):
     for model in models:
         for part in ("model.onnx", "model.card.json", "golden.npz"):
             assert f"chromepredict/pretrained/{model}/{part}" in names
-    assert "chromepredict/pretrained_checksums.py" in names
+    assert "chromepredict/models/checksums.py" in names
     assert (
         sum(n.startswith("chromepredict/data/example/") and n.endswith(".bw") for n in names) == 10
     )  # E003, E123

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chromepredict.errors import UserError
-from chromepredict.samplesheet import read_samplesheet
+from chromepredict.io.samplesheet import read_samplesheet
+from chromepredict.system.errors import UserError
 
 WORKFLOW = Path(__file__).parents[1] / "workflow" / "Snakefile"
 
@@ -135,7 +135,7 @@ def corrupt_copy(source, target):
 def test_a_corrupt_or_crashing_sample_fails_alone(cli, tmp_path, tracks, example, trained_model, monkeypatch):
     """A corrupt bigWig (a panic in pybigtools' Rust core) and a worker process that dies fail only
     their own sample: the others are written and the summary says which failed and why."""
-    from chromepredict.commands import predict as command
+    from chromepredict.cli.commands import predict as command
 
     path = sheet(tmp_path, tracks, samples=("A", "B", "C"))
     k4 = next(t for t in tracks if "H3K4me3" in t)

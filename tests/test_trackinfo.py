@@ -4,8 +4,8 @@ import numpy as np
 import pyBigWig
 import pytest
 
-from chromepredict.assembly import KNOWN_SIZES, build_from_gtf_header, canonical_build, recognise
-from chromepredict.tracks import Track
+from chromepredict.io.assembly import KNOWN_SIZES, build_from_gtf_header, canonical_build, recognise
+from chromepredict.io.tracks import Track
 
 
 def track_profile(path):

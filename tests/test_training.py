@@ -14,10 +14,10 @@ import pytest
 import torch
 from conftest import DATA
 
-from chromepredict.card import read_card
-from chromepredict.datasets import read_deepchrome_csv
-from chromepredict.training import build_ensemble, resolve_device
-from chromepredict.transform import InputTransform
+from chromepredict.io.datasets import read_deepchrome_csv
+from chromepredict.models.card import read_card
+from chromepredict.models.training import build_ensemble, resolve_device
+from chromepredict.models.transform import InputTransform
 
 TOY = DATA / "toy"
 ROADMAP = DATA / "roadmap_E003"
@@ -193,9 +193,9 @@ def test_level_target_beats_h3k4me3(tmp_path, cli, tracks, example):
     test chromosomes: Spearman with measured RPKM beats log H3K4me3 at the TSS (± 1 kb) by ≥ 0.03."""
     from scipy.stats import spearmanr
 
-    from chromepredict.features import WindowSpec
-    from chromepredict.marks import assign_marks
-    from chromepredict.sources import from_tracks
+    from chromepredict.io.features import WindowSpec
+    from chromepredict.io.marks import assign_marks
+    from chromepredict.io.sources import from_tracks
 
     held_out = []
     for split_seed in range(3):
@@ -332,7 +332,7 @@ def test_device_choice(monkeypatch, has_cuda, device, expected):
 
 
 def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
-    from chromepredict.errors import UserError
+    from chromepredict.system.errors import UserError
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(UserError, match="no CUDA device"):

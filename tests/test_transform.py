@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import DATA
 
-from chromepredict.datasets import read_deepchrome_csv
-from chromepredict.errors import UserError
-from chromepredict.transform import TRANSFORMS, InputTransform
+from chromepredict.io.datasets import read_deepchrome_csv
+from chromepredict.models.transform import TRANSFORMS, InputTransform
+from chromepredict.system.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def test_round_trip_through_json(counts, kind):
     fitted = InputTransform(kind).fit([(features, scales)])
     from dataclasses import asdict
 
-    from chromepredict.card import Transform
+    from chromepredict.models.card import Transform
 
     card = Transform(fitted.kind, tuple(fitted.log_mean), tuple(fitted.log_sd))
     again = InputTransform.from_card(Transform(**json.loads(json.dumps(asdict(card)))))

@@ -73,7 +73,7 @@ def one_error_line(result, code=2):
 @pytest.fixture(scope="module")
 def mib2(example):
     """MIB2 (chr1, + strand): its TSS, for placing odd values in its window."""
-    from chromepredict.annotation import read_tss
+    from chromepredict.io.annotation import read_tss
 
     genes = read_tss(example["gtf"]).set_index("gene_name")
     return int(genes.loc["MIB2", "tss"])
@@ -631,10 +631,10 @@ def test_sigkill_of_a_samplesheet_run_leaves_no_worker_behind(tracks, example, t
 
 def test_an_edited_pretrained_model_is_refused_even_when_resealed(tmp_path, monkeypatch):
     """Editing a shipped card and recomputing its seal defeats `integrity`, not the package's record."""
-    from chromepredict import zoo
-    from chromepredict.card import integrity
-    from chromepredict.errors import UserError
-    from chromepredict.report import Report
+    from chromepredict.models import zoo
+    from chromepredict.models.card import integrity
+    from chromepredict.system.errors import UserError
+    from chromepredict.system.report import Report
 
     copy = tmp_path / "pretrained"
     shutil.copytree(zoo.pretrained_dir(), copy)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scripts import views
+
 pyBigWig = pytest.importorskip("pyBigWig")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import views  # noqa: E402
 
 SIZES = {"chrA": 100_000, "chrB": 50_000, "chrM": 16_571}
 GENES = [("chrA", 20_001, "+"), ("chrA", 33_050, "-"), ("chrB", 9_000, "+")]  # (chrom, 1-based TSS, strand)

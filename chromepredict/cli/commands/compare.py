@@ -1,0 +1,235 @@
+"""``chromepredict compare``: which genes change between two conditions and which marks drive the
+change (pairs of samples of a samplesheet), or what-if knockouts of marks in one sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from chromepredict import __version__
+from chromepredict.io.labelling import read_expression_for
+from chromepredict.io.sources import TrackInputs
+from chromepredict.models import gate
+from chromepredict.models.metrics import regression_metrics
+from chromepredict.models.zoo import open_model
+from chromepredict.results.compare import Comparison, compare_pair, knockout, mark_shares
+from chromepredict.system.errors import UserError
+from chromepredict.system.files import atomic_dir, check_output_dir, check_outputs
+from chromepredict.system.report import Report
+
+RUN = "compare"
+
+
+def parse_knockouts(knockouts: list[str]) -> list[tuple[str, ...]]:
+    """``--knockout H3K4me3,H3K27me3`` → one knockout per mark; ``H3K4me3+H3K27me3`` → both at once."""
+    from chromepredict.io.marks import canonical_mark
+
+    out = []
+    for value in knockouts:
+        groups = [g.strip() for g in value.split(",") if g.strip()]
+        if not groups:
+            raise UserError(f"--knockout {value!r} names no mark; write e.g. --knockout H3K4me3")
+        for group in groups:
+            marks = []
+            for name in group.split("+"):
+                mark = canonical_mark(name)
+                if mark is None:
+                    raise UserError(
+                        f"--knockout {value}: {name!r} is not a mark; write e.g. --knockout H3K4me3"
+                    )
+                marks.append(mark)
+            out.append(tuple(dict.fromkeys(marks)))
+    return list(dict.fromkeys(out))
+
+
+def _header(model, comparison: Comparison, what: str, threshold: float) -> str:
+    lines = [
+        f"chromepredict {__version__} compare",
+        f"model: {model.name} (target {model.card.target}, integrity sha256 {model.card.integrity[:16]}…)",
+        what,
+        f"delta = {model.target.column}({comparison.second}) − {model.target.column}({comparison.first}); "
+        f"contribution_<MARK>: exact Shapley decomposition of delta over the marks compared "
+        f"({', '.join(comparison.compared)}); they add up to delta",
+        f"flip: up/down when the call changes (high: {model.target.call_rule(threshold, model.card)})",
+        *(f"warning: {w}" for w in comparison.warnings),
+    ]
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def _write(folder, model, comparison: Comparison, what: str, threshold: float) -> dict:
+    from chromepredict.results.plots import comparison_figure
+
+    name = comparison.name
+    table = comparison.table
+    (folder / f"{name}.tsv").write_text(
+        _header(model, comparison, what, threshold) + table.to_csv(sep="\t", index=False)
+    )
+    ordered = table.sort_values(["chrom", "tss"], kind="stable")
+    bedgraph = pd.DataFrame(
+        {
+            "chrom": ordered["chrom"],
+            "start": ordered["tss"] - 1,
+            "end": ordered["tss"],
+            "delta": ordered["delta"],
+        }
+    )
+    track = f'track type=bedGraph name="{name}" description="chromepredict {model.name}: delta at each TSS"\n'
+    (folder / f"{name}.bedgraph").write_text(track + bedgraph.to_csv(sep="\t", index=False, header=False))
+    shares = mark_shares(comparison)
+    comparison_figure(table, comparison.first, comparison.second, model.target, shares,
+                      folder / f"{name}.png", f"{model.name}: {name}")  # fmt: skip
+    flips = table["flip"].value_counts()
+    row = {
+        "comparison": name,
+        "genes": len(table),
+        "up": int(flips.get("up", 0)),
+        "down": int(flips.get("down", 0)),
+        "median_abs_delta": round(
+            float(np.median(np.abs(table["delta"]))) if len(table) else float("nan"), 6
+        ),
+        "top_mark": shares.idxmax() if shares.sum() > 0 else "",
+    }
+    for mark, share in shares.items():
+        row[f"share_{mark}"] = round(float(share), 4)
+    return row
+
+
+def _measured(model, comparison: Comparison, expressions: dict, report: Report) -> dict:
+    """With both samples' expression values: the measured change of log2(1 + expression) per gene,
+    and the Spearman of delta with it (flagged when the genes include the model's training genes).
+    Tables of 0/1 labels, or too few matched genes, give no column and a warning that says why."""
+    first, second = (expressions[name] for name in (comparison.first, comparison.second))
+    labels = [e.source for e in (first, second) if e.is_labels]
+    if labels:
+        comparison.warnings.append(
+            f"{', '.join(labels)} holds 0/1 labels, not expression values: no measured change to compare delta with"
+        )
+        return {}
+    matched = [e.match(comparison.table) for e in (first, second)]
+    for expression, match in zip((first, second), matched, strict=True):
+        for note in [*expression.notes, *match.notes]:
+            report.info(f"{comparison.name}: {note}")
+        comparison.warnings.extend(match.warnings)
+    measured = (matched[1].levels - matched[0].levels).to_numpy()
+    known = np.isfinite(measured)
+    if known.sum() < 3:
+        comparison.warnings.append(
+            f"only {int(known.sum())} genes have a value in both {first.source} and {second.source}: "
+            "no Spearman with the measured change (use expression tables of the GTF's annotation)"
+        )
+        return {}
+    comparison.table["measured_delta"] = np.round(measured, 6)
+    stats = regression_metrics(measured[known], comparison.table["delta"].to_numpy()[known])
+    note = ""
+    seen = model.training_genes(comparison.table)[known]
+    if seen.any():
+        note = f" ({int(seen.sum())} of them training genes of model {model.name}: not a test)"
+        comparison.warnings.append(
+            f"{int(seen.sum())} genes with measured expression were used to train model {model.name}: the Spearman on them is not a test"
+        )
+    report.info(
+        f"{comparison.name}: Spearman of delta with the measured change {stats['spearman']:.4f} on {stats['n_genes']} genes{note}"
+    )
+    return {"spearman_measured": round(stats["spearman"], 4), "genes_measured": stats["n_genes"]}
+
+
+def _check_pairs(wanted: list[tuple[str, str]], samples: dict, model) -> None:
+    """Refuse, before reading, a pair whose samples share no mark of the model."""
+    for first, second in wanted:
+        shared = [m for m in model.marks if m in samples[first].tracks and m in samples[second].tracks]
+        if not shared:
+            raise UserError(
+                f"--pair {first}:{second}: the samples share no mark of model {model.name} "
+                f"({first}: {', '.join(samples[first].tracks)}; {second}: {', '.join(samples[second].tracks)}); "
+                "give both samples a track of the same mark"
+            )
+
+
+def run_pairs(
+    report: Report,
+    model_spec: str,
+    sheet: str,
+    gtf: str | None,
+    gene_type: str | None,
+    threads: int,
+    pairs: list[str],
+    reference: str | None,
+    outdir: str,
+    threshold: float,
+) -> pd.DataFrame:
+    """``compare --samplesheet``: one comparison per pair of samples."""
+    from chromepredict.io.annotation import read_genes
+    from chromepredict.io.samplesheet import parse_pairs, read_samplesheet, sheet_files
+
+    model = open_model(model_spec, report, threads)
+    if gtf is None:
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    samples = {s.name: s for s in read_samplesheet(sheet)}
+    wanted = parse_pairs(pairs, reference, list(samples), sheet)
+    _check_pairs(wanted, samples, model)
+    check_outputs([*sheet_files(sheet), gtf, *model.paths], folders=[("-o", outdir)])
+    check_output_dir(outdir, RUN)
+    genes = read_genes(gtf, gene_type)
+    data, expression = {}, {}
+    for name in dict.fromkeys(n for pair in wanted for n in pair):
+        sample = samples[name]
+        inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
+        data[name] = gate.read(model, inputs, report, name)
+        if sample.expression:
+            expression[name] = read_expression_for(sample.expression, None, gtf)
+    comparisons = []
+    for first, second in wanted:
+        comparison = compare_pair(model, data[first], data[second], (first, second), threshold)
+        extra = {}
+        if first in expression and second in expression:
+            extra = _measured(model, comparison, expression, report)
+        for warning in [*data[first].provenance.warnings, *data[second].provenance.warnings]:
+            comparison.warnings.append(warning)
+        comparisons.append((comparison, extra))
+    for comparison, _ in comparisons:
+        for warning in dict.fromkeys(comparison.warnings):
+            report.warn(f"{comparison.name}: {warning}")
+    rows = []
+    with atomic_dir(outdir, RUN) as tmp:
+        for comparison, extra in comparisons:
+            what = f"A = {comparison.first}, B = {comparison.second} (samples of {sheet})"
+            rows.append({**_write(tmp, model, comparison, what, threshold), **extra})
+            top = rows[-1]["top_mark"]
+            report.info(
+                f"{comparison.name}: {rows[-1]['up']} genes up, {rows[-1]['down']} down; "
+                + (f"most change from {top}" if top else "no change on any gene")
+            )
+        summary = pd.DataFrame(rows)
+        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False)
+    return summary
+
+
+def run_knockouts(
+    report: Report, model_spec: str, inputs: TrackInputs, knockouts: list[str], outdir: str, threshold: float
+) -> pd.DataFrame:
+    """``compare --knockout``: the sample against itself with marks set to no signal."""
+    groups = parse_knockouts(knockouts)
+    model = open_model(model_spec, report, inputs.threads)
+    for group in groups:
+        lacking = [m for m in group if m not in model.marks]
+        if lacking:
+            raise UserError(
+                f"--knockout {'+'.join(group)}: {', '.join(lacking)} is not a mark of model {model.name} ({', '.join(model.marks)})"
+            )
+    check_outputs([*inputs.paths, *model.paths], folders=[("-o", outdir)])
+    check_output_dir(outdir, RUN)
+    data = gate.read(model, inputs, report)
+    report.provenance(data.provenance)
+    comparisons = [knockout(model, data, group, threshold) for group in groups]
+    rows = []
+    with atomic_dir(outdir, RUN) as tmp:
+        for comparison in comparisons:
+            comparison.warnings.extend(data.provenance.warnings)
+            what = (
+                f"A = the sample, B = the sample with {'+'.join(comparison.compared)} knocked out (no signal)"
+            )
+            rows.append(_write(tmp, model, comparison, what, threshold))
+            report.info(f"{comparison.name}: {rows[-1]['up']} genes up, {rows[-1]['down']} down")
+        summary = pd.DataFrame(rows)
+        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False)
+    return summary

@@ -1,0 +1,378 @@
+"""GTF → one TSS per gene (pyranges), gene-type filter, transcript → gene ids, chromosome-name harmonisation."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chromepredict.io.assembly import build_from_gtf_header
+from chromepredict.io.ids import normalise_gene_id, normalise_gene_ids
+from chromepredict.system.errors import UserError, require_file
+from chromepredict.system.formats import TO_GTF, is_gzip, not_a, sniff
+
+#: Columns of the gene table every command passes around (tss is the 1-based GTF coordinate).
+GENE_COLUMNS = ["gene_id", "gene_name", "chrom", "tss", "strand"]
+
+#: Unplaced/decoy sequences without ``_`` or ``.`` in their name: ``chrUn``, ``chrEBV``, ``hs37d5`` and
+#: bare GenBank scaffold accessions (``GL000220``, ``KI270706``, ``JH584299``).
+_SCAFFOLD = re.compile(r"^(?:un|ebv|hs37d5|[a-z]{2}\d{6})", re.IGNORECASE)
+
+
+def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[int, str, str]]:
+    """Stream ``(line number, feature, line)`` for the GTF records whose feature is in ``features``,
+    checking the file.
+
+    Only the first three columns of each line are split, so a full GENCODE GTF (2.5 M lines,
+    mostly exons) streams in seconds (docs/benchmarks.md). Fails, with the fix, on a missing,
+    binary, empty or non-GTF file.
+    """
+    require_file(path, "GTF file", "check the --gtf path")
+    kind = sniff(path)
+    if kind not in ("gtf", "text", "empty"):
+        raise UserError(
+            not_a(path, "a GTF", TO_GTF, "give a GTF such as GENCODE's gencode.vNN.annotation.gtf.gz")
+        )
+    wanted = frozenset(features)
+    opener = gzip.open if is_gzip(path) else open
+    seen_record = False
+    try:
+        with opener(path, "rt") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.startswith("#") or not line.strip():
+                    continue
+                fields = line.split("\t", 3)
+                if not seen_record and len(line.rstrip("\n").split("\t")) != 9:
+                    raise UserError(
+                        f"{path}: not a GTF file (first record does not have 9 tab-separated "
+                        "columns); give a GTF such as GENCODE's gencode.vNN.annotation.gtf.gz"
+                    )
+                seen_record = True
+                feature = fields[2] if len(fields) > 2 else ""
+                if feature in wanted:
+                    yield number, feature, line
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise UserError(f"{path}: cannot read as GTF text ({exc}); give a plain or gzipped GTF") from None
+    if not seen_record:
+        raise UserError(f"{path}: GTF has no records; give a GTF with gene or transcript lines")
+
+
+#: Why a gene/transcript record is skipped (counted, then warned in these words).
+_SKIPPED = {
+    "strand": "strand other than + or − (no TSS to place)",
+    "start > end": "start after end",
+    "start 0": "no chromosome or start 0 (GTF is 1-based)",
+}
+
+
+def _checked(path: Path, number: int, line: str, skipped: dict[str, int]) -> bool:
+    """Whether a gene/transcript record can be used: 9 columns, whole-number coordinates (else a
+    UserError naming the line), strand + or −, 1 ≤ start ≤ end and a chromosome (else counted in
+    ``skipped``)."""
+    fields = line.rstrip("\n").split("\t")
+    if len(fields) != 9:
+        raise UserError(
+            f"{path}, line {number}: {len(fields)} tab-separated columns, not 9; fix or remove that line"
+        )
+    for column, name in ((3, "start"), (4, "end")):
+        if not fields[column].strip().isdigit():
+            raise UserError(
+                f"{path}, line {number}: {name} (column {column + 1}) is {fields[column]!r}, not a whole number; "
+                "fix or remove that line"
+            )
+    reason = (
+        "strand" if fields[6] not in ("+", "-")
+        else "start > end" if int(fields[3]) > int(fields[4])
+        else "start 0" if int(fields[3]) < 1 or not fields[0].strip()
+        else None
+    )  # fmt: skip
+    if reason is not None:
+        skipped[reason] += 1
+    return reason is None
+
+
+def _gene_records(path: Path) -> tuple[list[str], list[str]]:
+    """The GTF's ``gene`` lines (its ``transcript`` lines if it has none), and warnings for the
+    records skipped (strand other than + or −, start after end).
+
+    Filtering before pyranges parses the attributes keeps a full GENCODE GTF (2.5 M lines) to
+    seconds instead of a minute and gigabytes (docs/benchmarks.md).
+    """
+    genes: list[str] = []
+    transcripts: list[str] = []
+    skipped = dict.fromkeys(_SKIPPED, 0)
+    for number, feature, line in _records(path, ("gene", "transcript")):
+        if feature == "transcript" and genes:
+            continue
+        if not _checked(path, number, line, skipped):
+            continue
+        (genes if feature == "gene" else transcripts).append(line)
+    if not genes and not transcripts:
+        fix = (
+            "each needs a strand + or − and start ≤ end" if any(skipped.values()) else "give a GTF with them"
+        )
+        raise UserError(f"{path}: GTF has neither gene nor transcript records that can be used; {fix}")
+    warnings = [
+        f"{path}: {n} gene/transcript records skipped: {_SKIPPED[reason]}"
+        for reason, n in skipped.items()
+        if n
+    ]
+    return genes or transcripts, warnings
+
+
+def _bare(chrom: str) -> str:
+    return chrom[3:] if chrom.lower().startswith("chr") else chrom
+
+
+def is_primary_chrom(chrom: str) -> bool:
+    """Whether a sequence name is an assembled chromosome rather than an alt, patch or unplaced contig.
+
+    ``chr1``/``1``/``chrX``/``chrM``/``MT`` (any species' numbering) and RefSeq ``NC_`` accessions
+    are primary; names with ``_`` (``chr6_ssto_hap7``, ``chr1_KI270706v1_random``,
+    ``chr19_KI270938v1_alt``, ``chrUn_gl000220``), versioned scaffold accessions (``GL000220.1``),
+    ``chrUn``, ``chrEBV`` and decoys are not.
+    """
+    chrom = str(chrom)
+    if chrom.startswith("NC_"):
+        return True
+    if "_" in chrom or "." in chrom:
+        return False
+    return _SCAFFOLD.match(_bare(chrom)) is None
+
+
+def _sex_chrom(chrom: str) -> str:
+    bare = _bare(str(chrom)).upper()
+    return bare if bare in ("X", "Y") else ""
+
+
+def _natural(chrom: str) -> str:
+    """Sort key: chr2 before chr10."""
+    return re.sub(r"\d+", lambda m: m.group().zfill(12), str(chrom))
+
+
+@dataclass(frozen=True)
+class GeneTable:
+    """One row per gene (``genes``, columns :data:`GENE_COLUMNS`) and what was resolved on the way.
+
+    ``resolved`` counts the genes whose id appeared on several chromosomes/strands, by the rule
+    that decided which copy was kept: ``alt_contig`` (primary chromosome kept over alt/unplaced
+    contigs), ``par`` (chrX kept over chrY) and ``multi_locus`` (the copy with the most records).
+    ``notes`` says the same in words, one sentence per non-zero count; ``summary`` is one line.
+    """
+
+    genes: pd.DataFrame
+    resolved: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # records skipped as invalid
+
+    @property
+    def summary(self) -> str:
+        """The notes on one line ('' when nothing was resolved)."""
+        return "; ".join(self.notes)
+
+
+def _parse(path: Path, records: list[str]) -> pd.DataFrame:
+    """pyranges' GTF reader on the kept records, read from memory."""
+    from pyranges.readers import read_gtf_full
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))  # pyranges 0.1 on new pandas
+            return read_gtf_full(io.StringIO("".join(records)), as_df=True)
+    except Exception as exc:  # pyranges raises bare exceptions on malformed attributes
+        raise UserError(
+            f"{path}: malformed GTF attributes ({' '.join(str(exc).split())}); check the 9th column"
+        ) from None
+
+
+def _examples(rows: pd.DataFrame, n: int = 3) -> str:
+    shown = [f"{r.gene_name}: {r.kept} over {r.other}" for r in rows.head(n).itertuples()]
+    return "; ".join(shown) + ("; …" if len(rows) > n else "")
+
+
+_RULES = {
+    "alt_contig": "also on alt/unplaced contigs: kept the primary-chromosome copy",
+    "par": "on chrX and chrY (pseudo-autosomal): kept the chrX copy",
+    "multi_locus": "on several chromosomes or strands: kept the copy with the most records",
+}
+
+
+def _one_locus_per_gene(spans: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
+    """Span each (gene, chromosome, strand) group, then keep one group per gene id.
+
+    Preference, in order: a primary chromosome over alt/unplaced contigs; any other chromosome
+    over chrY (pseudo-autosomal genes: chrX); the group with the most records; then chromosome name (natural order), strand (+ first) and
+    start, so that the choice never depends on the order of the file.
+    """
+    groups = spans.groupby(["gene_id", "chrom", "strand"], sort=False).agg(
+        gene_name=("gene_name", "first"),
+        start=("start", "min"),
+        end=("end", "max"),
+        records=("start", "size"),
+    )
+    groups = groups.reset_index()
+    chroms = groups["chrom"]
+    names = chroms.unique()  # each rule once per chromosome name, not per gene
+    groups["_alt"] = ~chroms.map({c: is_primary_chrom(c) for c in names}).astype(bool)
+    groups["_y"] = chroms.map({c: _sex_chrom(c) for c in names}) == "Y"
+    groups["_fewer"] = -groups["records"]
+    groups["_name"] = chroms.map({c: _natural(c) for c in names})
+    ranked = groups.sort_values(
+        ["gene_id", "_alt", "_y", "_fewer", "_name", "strand", "start"], kind="stable"
+    )
+    best = ranked.drop_duplicates("gene_id", keep="first")
+    runner_up = ranked[ranked.duplicated("gene_id", keep="first")].drop_duplicates("gene_id", keep="first")
+
+    resolved: dict[str, int] = {}
+    notes: list[str] = []
+    if len(runner_up):
+        kept = best.set_index("gene_id").loc[runner_up["gene_id"]]
+        other = runner_up.set_index("gene_id")
+        rule = np.where(
+            ~kept["_alt"] & other["_alt"],
+            "alt_contig",
+            np.where((kept["chrom"].map(_sex_chrom) == "X") & other["_y"], "par", "multi_locus"),
+        )
+        pairs = pd.DataFrame(
+            {
+                "gene_name": kept["gene_name"],
+                "kept": kept["chrom"] + " " + kept["strand"],
+                "other": other["chrom"] + " " + other["strand"],
+            }
+        )
+        for name, text in _RULES.items():
+            rows = pairs[rule == name]
+            if len(rows):
+                resolved[name] = len(rows)
+                genes = "gene" if len(rows) == 1 else "genes"
+                notes.append(f"{len(rows)} {genes} {text} (e.g. {_examples(rows)})")
+    return best, resolved, notes
+
+
+def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> GeneTable:
+    """Read a GTF into one row per gene: gene_id (normalised), gene_name, chrom, tss, strand.
+
+    ``tss`` is 1-based: the start on ``+`` and the end on ``-`` of the span of the gene's records
+    on one chromosome and strand. Gene records are used; a GTF without any falls back to
+    transcripts. Gene ids are normalised with :func:`chromepredict.io.ids.normalise_gene_id`
+    (Ensembl version and ``_PAR_Y`` stripped). A gene id found on several chromosomes or strands
+    (UCSC/RefSeq GTFs put symbol-named transcripts on alt contigs; pseudo-autosomal genes sit on
+    chrX and chrY) keeps one of them, never a mix; see :func:`_one_locus_per_gene` and
+    :attr:`GeneTable.notes`. ``gene_type=None`` keeps every gene; otherwise records are filtered
+    on ``gene_type`` (GENCODE) or ``gene_biotype`` (Ensembl).
+    """
+    path = Path(path)
+    records, skipped = _gene_records(path)
+    genes = _parse(path, records)
+    if "gene_id" not in genes.columns:
+        raise UserError(f"{path}: GTF records have no gene_id attribute; give a GENCODE/Ensembl GTF")
+    if gene_type is not None:
+        type_col = next((c for c in ("gene_type", "gene_biotype") if c in genes.columns), None)
+        if type_col is None:
+            raise UserError(
+                f"{path}: GTF has no gene_type/gene_biotype attribute to filter on; "
+                "pass --all-genes to use every gene"
+            )
+        counts = genes[type_col].value_counts()
+        genes = genes[genes[type_col] == gene_type]
+        if genes.empty:
+            have = ", ".join(f"{t} ({n:,})" for t, n in counts.head(8).items())
+            raise UserError(
+                f"{path}: no genes of type {gene_type!r}; this GTF has {have}{' …' if len(counts) > 8 else ''}: "
+                "pick one with --gene-type, or pass --all-genes"
+            )
+    gene_id = normalise_gene_ids(genes["gene_id"])
+    names = genes["gene_name"] if "gene_name" in genes.columns else gene_id
+    spans = pd.DataFrame(
+        {
+            "gene_id": gene_id.to_numpy(),
+            "gene_name": names.fillna(gene_id).astype(str).to_numpy(),
+            "chrom": genes["Chromosome"].astype(str).to_numpy(),
+            "strand": genes["Strand"].astype(str).to_numpy(),
+            "start": genes["Start"].to_numpy() + 1,
+            "end": genes["End"].to_numpy(),
+        }
+    )
+    best, resolved, notes = _one_locus_per_gene(spans)
+    best = best.assign(tss=best["start"].where(best["strand"] != "-", best["end"]))
+    table = best[GENE_COLUMNS].sort_values(["chrom", "tss"], kind="stable").reset_index(drop=True)
+    return GeneTable(table, resolved, notes, skipped)
+
+
+def gtf_build(path: str | Path) -> str | None:
+    """The genome build a GTF's ``#`` header names (GENCODE: ``##description: … (GRCh38) …``), if any."""
+    path = Path(path)
+    opener = gzip.open if is_gzip(path) else open
+    header = []
+    try:
+        with opener(path, "rt") as handle:
+            for line in handle:
+                if not line.startswith("#"):
+                    break
+                header.append(line)
+    except (UnicodeDecodeError, OSError, EOFError):
+        return None
+    return build_from_gtf_header(header)
+
+
+def read_tss(path: str | Path, gene_type: str | None = "protein_coding") -> pd.DataFrame:
+    """:func:`read_genes`' gene table alone (one row per gene, columns :data:`GENE_COLUMNS`)."""
+    return read_genes(path, gene_type).genes
+
+
+_ATTRIBUTES = {key: re.compile(rf'(?:^|;)\s*{key}\s+"?([^";]*)"?') for key in ("gene_id", "transcript_id")}
+
+
+def _transcript_pairs(path: Path, feature: str) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    gene_re, tx_re = _ATTRIBUTES["gene_id"], _ATTRIBUTES["transcript_id"]
+    for _, _, line in _records(path, (feature,)):
+        attributes = line.rstrip("\n").rsplit("\t", 1)[-1]
+        gene, tx = gene_re.search(attributes), tx_re.search(attributes)
+        if gene and tx and gene.group(1) and tx.group(1):
+            mapping.setdefault(normalise_gene_id(tx.group(1)), normalise_gene_id(gene.group(1)))
+    return mapping
+
+
+def transcript_gene_map(path: str | Path) -> dict[str, str]:
+    """Normalised transcript id → normalised gene id, from the GTF's ``transcript`` records.
+
+    Ids are normalised like gene ids (:func:`chromepredict.io.ids.normalise_gene_id`: Ensembl
+    versions and ``_PAR_Y`` stripped, so ``ENST00000456328.2`` → ``ENST00000456328``). A GTF
+    without transcript records falls back to its exon records. Streams the file: a full GENCODE
+    GTF never goes through pyranges. A transcript listed under two genes keeps the first.
+    """
+    path = Path(path)
+    mapping = _transcript_pairs(path, "transcript") or _transcript_pairs(path, "exon")
+    if not mapping:
+        raise UserError(
+            f"{path}: GTF has no transcript records with gene_id and transcript_id; "
+            "give a GENCODE/Ensembl GTF with transcript lines"
+        )
+    return mapping
+
+
+def _aliases(chrom: str) -> list[str]:
+    """Spellings of one chromosome across conventions: chr1↔1, chrM↔MT."""
+    bare = _bare(chrom)
+    names = [chrom, bare, "chr" + bare]
+    if bare.upper() in ("M", "MT"):
+        names += ["chrM", "MT", "M", "chrMT"]
+    return names
+
+
+def match_chroms(gene_chroms: list[str], track_chroms: set[str]) -> dict[str, str]:
+    """Map each annotation chromosome name to the track's spelling; absent ones are left out."""
+    matched = {}
+    for chrom in gene_chroms:
+        hit = next((alias for alias in _aliases(chrom) if alias in track_chroms), None)
+        if hit is not None:
+            matched[chrom] = hit
+    return matched

@@ -1,0 +1,43 @@
+"""Labels for a feature set: an expression table read for a GTF, matched to the genes, turned into
+high/low labels by its median rule (or taken as they are from a 0/1 column) and levels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chromepredict.io.features import FeatureSet
+from chromepredict.system.errors import UserError
+
+
+def read_expression_for(path: str, column: str | None, gtf: str | None):
+    """An expression table; a transcript-level one is summed per gene with the GTF's transcripts."""
+    from chromepredict.io.annotation import transcript_gene_map
+    from chromepredict.io.expression import read_expression
+
+    return read_expression(path, column, (lambda: transcript_gene_map(gtf)) if gtf else None)
+
+
+def with_expression(data: FeatureSet, expression) -> FeatureSet:
+    """The genes with a value in ``expression`` (an :class:`~chromepredict.io.expression.Expression`),
+    labelled high/low by its median rule (or its 0/1 labels) and with their level log2(1 + value)."""
+    matched = expression.match(data.genes)
+    known = matched.values.notna().to_numpy()
+    if not known.any():
+        raise UserError(
+            f"{expression.source}: no gene of the input matches the table by gene id or name (e.g. "
+            f"{', '.join(data.genes['gene_id'].head(2))} in the GTF; "
+            f"{', '.join(expression.values.index[:2].astype(str))} in the table); "
+            "use an expression table of the same annotation"
+        )
+    labelled = data.subset(known)
+    labelled.labels = matched.labels[known].to_numpy(np.int8)
+    labelled.levels = None if expression.is_labels else matched.levels[known].to_numpy(np.float64)
+    labelled.provenance.labels_from = expression.describe()
+    labelled.provenance.units = expression.column
+    labelled.provenance.notes.extend(expression.notes + matched.notes)
+    labelled.provenance.warnings.extend(matched.warnings)
+    if matched.n_unmatched:
+        labelled.provenance.notes.append(
+            f"{matched.n_unmatched} genes have no value in {expression.source} and are left out"
+        )
+    return labelled

@@ -1,0 +1,156 @@
+"""Samplesheets, as nf-core pipelines write them: a CSV with one row per track.
+
+Columns ``sample,mark,bigwig`` and optionally ``expression`` (a table per sample, on any of its
+rows). Marks are named explicitly (no file-name guessing); relative paths are relative to the
+samplesheet's folder. Sample names become folder names, so they are letters, digits, ``.``, ``_``
+and ``-`` only.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from chromepredict.io.marks import EXAMPLES, canonical_mark, mark_order
+from chromepredict.system.errors import UserError, require_file
+
+REQUIRED = ("sample", "mark", "bigwig")
+_SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # a folder name, not hidden, not . or ..
+#: Longest sample name: ``A_vs_B.bedgraph`` of two such names stays within a file name's 255 bytes.
+MAX_NAME = 100
+#: Names of a samplesheet run's own files and folders, which a sample folder must not take.
+RESERVED = frozenset(
+    {
+        "summary.tsv",
+        "summary_mqc.tsv",
+        "p_high.tsv",
+        "level.tsv",
+        "samples.png",
+        "chromepredict-run.json",
+        "logs",
+    }
+)
+
+
+@dataclass
+class Sample:
+    """One sample of a samplesheet: its tracks by mark and its expression table, if any."""
+
+    name: str
+    tracks: dict[str, str] = field(default_factory=dict)
+    expression: str | None = None
+
+
+def sheet_files(path: str | Path) -> list[str]:
+    """The samplesheet and every file it names (for :func:`chromepredict.system.files.check_outputs`)."""
+    files = [str(path)]
+    for sample in read_samplesheet(path):
+        files.extend([*sample.tracks.values(), *([sample.expression] if sample.expression else [])])
+    return files
+
+
+def read_samplesheet(path: str | Path) -> list[Sample]:
+    """The samples of a samplesheet, in the order they first appear; every mistake is a UserError."""
+    path = Path(path)
+    require_file(path, "samplesheet", "check the --samplesheet path")
+    try:
+        table = pd.read_csv(
+            path,
+            sep=None,
+            engine="python",
+            dtype=str,
+            keep_default_na=False,
+            comment="#",
+            encoding="utf-8-sig",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
+        what = "it is empty" if path.stat().st_size == 0 else " ".join(str(exc).split())
+        if isinstance(exc, UnicodeDecodeError):
+            what = "it is not text (a spreadsheet? save it as CSV)"
+        raise UserError(
+            f"{path}: cannot read the samplesheet ({what}); give a CSV with columns sample,mark,bigwig"
+        ) from None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    missing = [c for c in REQUIRED if c not in table.columns]
+    if missing:
+        raise UserError(
+            f"{path}: samplesheet lacks column(s) {', '.join(missing)}; columns are sample,mark,bigwig[,expression]"
+        )
+    if table.empty:
+        raise UserError(f"{path}: samplesheet has no rows; add one row per sample and mark")
+    samples: dict[str, Sample] = {}
+    for line, row in enumerate(table.itertuples(index=False), start=2):
+        name, given, bigwig = row.sample.strip(), row.mark.strip(), row.bigwig.strip()
+        where = f"{path}, line {line}"
+        if not _SAFE.match(name) or name in RESERVED or len(name) > MAX_NAME:
+            raise UserError(
+                f"{where}: sample {name!r} must be at most {MAX_NAME} letters, digits, '.', '_' or '-', "
+                "not start with '.' and not be the name of a run's own file (it names the sample's "
+                "output files and folder)"
+            )
+        mark = canonical_mark(given)
+        if mark is None:
+            raise UserError(f"{where}: mark {given!r} is not recognised; write it like {EXAMPLES}")
+        if not bigwig:
+            raise UserError(f"{where}: no bigwig path; give the track of {name} {mark}")
+        sample = samples.setdefault(name, Sample(name))
+        if mark in sample.tracks:
+            raise UserError(f"{where}: sample {name} has {mark} twice; give one bigWig per sample and mark")
+        sample.tracks[mark] = str(_resolve(path, bigwig))
+        expression = getattr(row, "expression", "").strip() if "expression" in table.columns else ""
+        if expression:
+            resolved = str(_resolve(path, expression))
+            if sample.expression not in (None, resolved):
+                raise UserError(f"{where}: sample {name} names two expression tables; give one per sample")
+            sample.expression = resolved
+    for sample in samples.values():
+        sample.tracks = {m: sample.tracks[m] for m in mark_order(sample.tracks)}
+    return list(samples.values())
+
+
+def _resolve(sheet: Path, value: str) -> Path:
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else sheet.parent / candidate
+
+
+def parse_pairs(
+    pairs: list[str], reference: str | None, names: list[str], sheet: str
+) -> list[tuple[str, str]]:
+    """``--pair A:B`` (repeatable) and ``--reference A`` (every other sample against A)."""
+    known = set(names)
+    out = []
+    for pair in pairs:
+        first, sep, second = pair.partition(":")
+        if not sep or not first or not second or first == second:
+            raise UserError(
+                f"--pair {pair!r} is not A:B with two different samples; write e.g. --pair E003:E123"
+            )
+        out.append((first, second))
+    if reference is not None:
+        out.extend((reference, name) for name in names if name != reference)
+        if reference not in known:
+            raise UserError(
+                f"--reference {reference}: no sample {reference} in {sheet} (it has {', '.join(names)})"
+            )
+    for first, second in out:
+        for name in (first, second):
+            if name not in known:
+                raise UserError(
+                    f"--pair {first}:{second}: no sample {name} in {sheet} (it has {', '.join(names)})"
+                )
+    if not out:
+        raise UserError("give the samples to compare: --pair A:B (repeatable) or --reference A")
+    out = list(dict.fromkeys(out))
+    named: dict[str, tuple[str, str]] = {}  # a pair's results are named A_vs_B (files, metrics)
+    for first, second in out:
+        earlier = named.setdefault(f"{first}_vs_{second}", (first, second))
+        if earlier != (first, second):
+            raise UserError(
+                f"--pair {earlier[0]}:{earlier[1]} and {first}:{second} would both be named "
+                f"{first}_vs_{second}; rename a sample in {sheet}"
+            )
+    return out

@@ -1,0 +1,232 @@
+"""Labelled genes split for training: by whole chromosome for tracks, as given (or valid halved)
+for DeepChrome CSV folders, per sample or pooled for samplesheets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from chromepredict.io import datasets
+from chromepredict.io.features import FeatureSet, Paired, Provenance, WindowSpec, align
+from chromepredict.io.labelling import read_expression_for, with_expression
+from chromepredict.io.sources import TrackInputs
+from chromepredict.system.errors import UserError
+from chromepredict.system.report import Report
+
+
+@dataclass
+class TrainingSet:
+    """Labelled genes split for training, with a one-line account of where they came from."""
+
+    splits: dict[str, FeatureSet]  # train, valid (, test); Paired feature sets for the difference target
+    split: str  # how the genes were split
+    description: str
+    data_provenance: Provenance
+    pairs: tuple[tuple[str, str], ...] = ()  # the difference target's (A, B) samples
+
+
+def fully_measured(data: FeatureSet) -> FeatureSet:
+    """The genes every track covers: a gene on a chromosome where a track holds no data would
+    teach the network an empty window for a mark that was never measured there."""
+    if data.present is None:
+        return data
+    keep = data.present.all(axis=1)
+    if keep.all():
+        return replace(data, present=None) if isinstance(data, FeatureSet) else data
+    data.provenance.notes.append(
+        f"{int((~keep).sum())} genes left out of training: a track holds no data on their chromosome"
+    )
+    return data.subset(keep)
+
+
+def split_tracks(data: FeatureSet, split_seed: int) -> TrainingSet:
+    """Labelled track features split by whole chromosome (or, failing that, by gene; it says which)."""
+    data = fully_measured(data)
+    parts, how = datasets.split_by_chromosome(data.genes, split_seed)
+    splits = {name: data.subset(rows) for name, rows in parts.items()}
+    data.provenance.split = how
+    return TrainingSet(splits, how, data.provenance.description, data.provenance)
+
+
+def csv_training_sets(
+    csv_dir: str | None, remc_root: str | None, seed: int, need_test: bool
+) -> dict[str, TrainingSet]:
+    """{cell type: TrainingSet} from one DeepChrome CSV folder or every cell type of a REMC root.
+
+    With ``need_test`` and no test.csv, half of valid.csv (stratified, seeded) becomes the test set.
+    """
+    folders = (
+        {Path(csv_dir).name: Path(csv_dir)} if csv_dir is not None else datasets.find_cell_types(remc_root)
+    )
+    sets = {}
+    for cell_type, folder in folders.items():
+        splits = datasets.read_csv_dir(folder)
+        how = "train.csv / valid.csv / test.csv as given"
+        if need_test and "test" not in splits:
+            splits = datasets.split_valid_halves(splits, seed)
+            how = f"train.csv; valid.csv split in two halves (stratified, seed {seed}): one selects epochs, one is the test"
+        provenance = splits["train"].provenance
+        provenance.split = how
+        sets[cell_type] = TrainingSet(splits, how, f"DeepChrome CSVs in {folder}", provenance)
+    return sets
+
+
+def training_sets(
+    report: Report,
+    inputs: TrackInputs | None,
+    expression: str | None,
+    expression_column: str | None,
+    csv_dir: str | None,
+    remc_root: str | None,
+    split_seed: int,
+    spec: WindowSpec = WindowSpec(),
+    need_test: bool = False,
+) -> dict[str, TrainingSet]:
+    """{name: TrainingSet} from exactly one source: tracks + GTF + expression, a CSV folder or a REMC root."""
+    if sum([inputs is not None, csv_dir is not None, remc_root is not None]) != 1:
+        raise UserError(
+            "give exactly one data source: bigWig tracks with --gtf/--expression, --csv-dir or --remc-root"
+        )
+    if inputs is None:
+        return csv_training_sets(csv_dir, remc_root, split_seed, need_test)
+    if expression is None:
+        raise UserError(
+            "--expression is required with bigWig tracks; give a table of gene ids and TPM/RPKM/counts"
+        )
+    values = read_expression_for(expression, expression_column, inputs.gtf)
+    report.info(values.describe())
+    labelled = fully_measured(with_expression(inputs.read(spec, report=report), values))
+    report.provenance(labelled.provenance)
+    return {"tracks": split_tracks(labelled, split_seed)}
+
+
+def samplesheet_training_sets(
+    report: Report,
+    sheet: str,
+    gtf: str | None,
+    gene_type: str | None,
+    threads: int,
+    split_seed: int,
+    pooled: bool,
+    spec: WindowSpec = WindowSpec(),
+) -> dict[str, TrainingSet]:
+    """One TrainingSet per sample of a samplesheet, or with ``pooled`` one over all samples (split
+    by chromosome together, so a gene is on one side of the split in every sample)."""
+    from chromepredict.io.annotation import read_genes
+
+    samples = list(_samples_of(sheet, gtf).values())
+    lacking = [s.name for s in samples if s.expression is None]
+    if lacking:
+        raise UserError(
+            f"{sheet}: training needs an expression table per sample; add an expression column for {', '.join(lacking[:5])}"
+        )
+    genes = read_genes(gtf, gene_type)
+    labelled = {}
+    for sample in samples:
+        inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
+        values = read_expression_for(sample.expression, None, gtf)
+        labelled[sample.name] = fully_measured(with_expression(inputs.read(spec, report=report), values))
+        report_sample(report, sample.name, labelled[sample.name])
+    if not pooled:
+        return {name: split_tracks(data, split_seed) for name, data in labelled.items()}
+    data = FeatureSet.pooled(list(labelled.values()), list(labelled))
+    data.provenance = Provenance(
+        source="samplesheet",
+        description=f"{len(labelled)} samples of {sheet} pooled ({', '.join(labelled)})",
+        assembly=next(iter(labelled.values())).provenance.assembly,
+        labels_from="each sample's expression table (its own median rule)",
+        units=next(iter(labelled.values())).provenance.units,
+    )
+    return {"pooled": split_tracks(data, split_seed)}
+
+
+def labelled_pairs(
+    report: Report, sheet: str, gtf: str | None, pairs: list[str], read
+) -> tuple[Paired, list]:
+    """The genes both samples of each ``--pair A:B`` of a samplesheet hold, labelled with both
+    expression tables, as one :class:`Paired` set (several pairs pooled, in order); ``read(sample,
+    genes)`` reads one sample's features (the GTF parsed once); each sample's notes and warnings
+    are reported once labelled. Returns the set and the pairs."""
+    from chromepredict.io.annotation import read_genes
+    from chromepredict.io.samplesheet import parse_pairs
+
+    samples = _samples_of(sheet, gtf)
+    wanted = parse_pairs(pairs, None, list(samples), sheet)
+    for i, (a, b) in enumerate(wanted):
+        if (b, a) in wanted[:i]:
+            raise UserError(
+                f"--pair {b}:{a} and --pair {a}:{b} are one change seen both ways (the model learns it "
+                "antisymmetric); give one of them"
+            )
+    names = list(dict.fromkeys(n for pair in wanted for n in pair))
+    lacking = [n for n in names if samples[n].expression is None]
+    if lacking:
+        raise UserError(
+            f"{sheet}: a change needs an expression table for both samples of each pair; add one for {', '.join(lacking)}"
+        )
+    genes = read_genes(gtf, read.gene_type)
+    labelled = {}
+    for name in names:
+        values = read_expression_for(samples[name].expression, None, gtf)
+        labelled[name] = with_expression(read(samples[name], genes), values)
+        report_sample(report, name, labelled[name])  # what reading and labelling found
+    aligned = [align(labelled[a], labelled[b], (a, b)) for a, b in wanted]
+    for _, _, warnings in aligned:
+        for warning in warnings:
+            report.info(warning)
+    keys = [f"{a}_vs_{b}" for a, b in wanted]
+    if len(wanted) == 1:
+        return Paired(aligned[0][0], aligned[0][1]), wanted
+    firsts, seconds = [a for a, _, _ in aligned], [b for _, b, _ in aligned]
+    return Paired(FeatureSet.pooled(firsts, keys), FeatureSet.pooled(seconds, keys)), wanted
+
+
+def report_sample(report: Report, name: str, data: FeatureSet) -> None:
+    """A samplesheet sample's notes and warnings, each named with the sample."""
+    for note in data.provenance.notes:
+        report.info(f"{name}: {note}")
+    for warning in data.provenance.warnings:
+        report.warn(f"{name}: {warning}")
+
+
+def _samples_of(sheet: str, gtf: str | None) -> dict:
+    from chromepredict.io.samplesheet import read_samplesheet
+
+    if gtf is None:
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    return {s.name: s for s in read_samplesheet(sheet)}
+
+
+@dataclass
+class SampleReader:
+    """Reads one samplesheet sample's tracks in a window (training: every mark, genes every track covers)."""
+
+    gtf: str
+    gene_type: str | None
+    threads: int
+    spec: WindowSpec
+    report: Report
+
+    def __call__(self, sample, genes) -> FeatureSet:
+        inputs = TrackInputs.from_sample(sample, self.gtf, self.gene_type, self.threads, genes)
+        return fully_measured(inputs.read(self.spec, report=self.report))
+
+
+def pair_training_sets(
+    sheet: str, pairs: list[str], reader: SampleReader, split_seed: int
+) -> dict[str, TrainingSet]:
+    """The difference target's examples: for each ``--pair A:B`` of the samplesheet, the genes both
+    samples hold with both expression tables; several pairs are pooled into one model, split by
+    chromosome together (a gene is on one side of the split in every pair)."""
+    data, wanted = labelled_pairs(reader.report, sheet, reader.gtf, pairs, reader)
+    if data.first.marks != data.second.marks:
+        raise UserError("the samples of a pair have different marks; train on samples with the same marks")
+    data.first.provenance = Provenance(
+        source="samplesheet",
+        description=f"pairs {', '.join(f'{a}:{b}' for a, b in wanted)} of {sheet}",
+        assembly=data.second.provenance.assembly,
+        labels_from="each sample's expression table: the change of log2(1 + expression)",
+        units=data.second.provenance.units,
+    )
+    label = "+".join(f"{a}_vs_{b}" for a, b in wanted)
+    return {label: replace(split_tracks(data, split_seed), pairs=tuple(wanted))}

@@ -1,0 +1,172 @@
+"""Comparing two conditions, and what-if knockouts: per gene, the model's value in each condition,
+their difference ``delta`` (B − A) and each mark's contribution to it.
+
+The contributions are the exact Shapley decomposition of ``delta`` over the marks: the game is
+"which marks take condition B's window" (every other mark keeps A's), its value the model's output
+for the mixed window (a difference model's too: its g(B) − g(A) needs only g). With n marks the 2ⁿ mixes are
+scored by onnxruntime — no gradients, no torch — and the contributions add up to ``delta`` exactly
+(to float rounding), each the average effect of moving that mark from A's window to B's over all
+orders of moving the marks. A mark both conditions leave out, or the same in both, contributes 0.
+
+A knockout compares a sample with itself with marks set to their no-signal value: the window of
+an empty track, transformed as any other (not the missing-mark mask: it asks "if the mark were
+removed", not "if it had not been measured").
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from chromepredict.io.annotation import GENE_COLUMNS
+from chromepredict.io.features import FeatureSet, align
+from chromepredict.system.errors import UserError
+
+#: Marks beyond which 2ⁿ mixes per gene get too many for an exact decomposition.
+MAX_MARKS = 10
+
+
+@dataclass
+class Comparison:
+    """Per gene: the value in A and in B, delta, its per-mark contributions and the calls."""
+
+    name: str  # e.g. "E003_vs_E123" or "knockout_H3K4me3"
+    first: str  # what A is called in the columns
+    second: str
+    table: pd.DataFrame
+    marks: tuple[str, ...]  # the model's marks (one contribution column each)
+    compared: tuple[str, ...]  # the marks that took part
+    warnings: list[str]
+
+    @property
+    def contributions(self) -> np.ndarray:
+        return self.table[[f"contribution_{m}" for m in self.marks]].to_numpy()
+
+
+def shapley(values: dict[tuple[bool, ...], np.ndarray], n: int) -> np.ndarray:
+    """Exact Shapley values [genes, n] from the game's value for every subset (a tuple of n bools)."""
+    first = next(iter(values.values()))
+    out = np.zeros((len(first), n))
+    for player in range(n):
+        for subset, value in values.items():
+            if subset[player]:
+                continue
+            size = sum(subset)
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            joined = tuple(True if i == player else s for i, s in enumerate(subset))
+            out[:, player] += weight * (values[joined] - value)
+    return out
+
+
+def _mixed(first: np.ndarray, second: np.ndarray, subset: tuple[bool, ...], index: list[int]) -> np.ndarray:
+    """``first``'s inputs with the marks at ``index[i]`` for which ``subset[i]`` taken from ``second``."""
+    out = first.copy()
+    for take, m in zip(subset, index, strict=True):
+        if take:
+            out[:, m] = second[:, m]
+    return out
+
+
+def decompose(
+    model, first: FeatureSet, second: FeatureSet, marks: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(value in ``first``, value in ``second``, contributions [genes, model marks]) for genes in the
+    same order in both sets, moving each of ``marks`` from the first window to the second.
+
+    Both inputs share one mask: a mark counts as measured for a gene only where it is in both."""
+    xa, mask_a = model.inputs(first)
+    xb, mask_b = model.inputs(second)
+    mask = np.minimum(mask_a, mask_b)
+    xa, xb = xa * mask[:, :, None], xb * mask[:, :, None]
+    index = [model.marks.index(m) for m in marks]
+    if len(index) > MAX_MARKS:
+        raise UserError(
+            f"comparing {len(index)} marks at once is too many for an exact decomposition (at most {MAX_MARKS})"
+        )
+    values = {}
+    for subset in itertools.product((False, True), repeat=len(index)):
+        values[subset] = model.score_inputs(_mixed(xa, xb, subset, index), mask)
+    contributions = np.zeros((len(xa), len(model.marks)))
+    contributions[:, index] = shapley(values, len(index))
+    none, every = tuple([False] * len(index)), tuple([True] * len(index))
+    return values[none], values[every], contributions
+
+
+def _table(
+    genes: pd.DataFrame, model, names: tuple[str, str], a, b, contributions, threshold: float
+) -> pd.DataFrame:
+    target = model.target
+    column = target.column
+    table = genes[GENE_COLUMNS].reset_index(drop=True).copy()
+    table[f"{column}_{names[0]}"] = np.round(a, 6)
+    table[f"{column}_{names[1]}"] = np.round(b, 6)
+    table["delta"] = np.round(b - a, 6)
+    calls_a, calls_b = target.calls(a, threshold, model.card), target.calls(b, threshold, model.card)
+    table[f"call_{names[0]}"], table[f"call_{names[1]}"] = calls_a, calls_b
+    table["flip"] = np.where(calls_a == calls_b, "", np.where(calls_b == "high", "up", "down"))
+    for m, mark in enumerate(model.marks):
+        table[f"contribution_{mark}"] = np.round(contributions[:, m], 6)
+    order = np.lexsort((-np.abs(table["delta"].to_numpy()), table["flip"].eq("").to_numpy()))
+    return table.iloc[order].reset_index(drop=True)  # genes that flip first, then by |delta|
+
+
+def compare_pair(
+    model, first: FeatureSet, second: FeatureSet, names: tuple[str, str], threshold: float = 0.5
+) -> Comparison:
+    """Compare two samples' features (each admitted by the gate) on the marks they share."""
+    a, b, warnings = align(first, second, names)
+    shared = tuple(m for m in model.marks if m in a.marks and m in b.marks)
+    only = sorted((set(a.marks) | set(b.marks)) - set(shared))
+    if not shared:
+        raise UserError(f"{names[0]} and {names[1]} share no mark of model {model.name}: nothing to compare")
+    if only:
+        warnings.append(
+            f"{names[0]} and {names[1]} differ in their marks ({', '.join(only)} in one only): compared on the "
+            f"marks they share ({', '.join(shared)})"
+        )
+        a, b = (
+            a.select_marks(tuple(m for m in a.marks if m in shared)),
+            b.select_marks(tuple(m for m in b.marks if m in shared)),
+        )
+    if a.provenance.assembly and b.provenance.assembly and a.provenance.assembly != b.provenance.assembly:
+        raise UserError(
+            f"{names[0]} is {a.provenance.assembly} and {names[1]} is {b.provenance.assembly}: compare samples of one genome build"
+        )
+    va, vb, contributions = decompose(model, a, b, shared)
+    table = _table(a.genes, model, names, va, vb, contributions, threshold)
+    return Comparison(f"{names[0]}_vs_{names[1]}", names[0], names[1], table, model.marks, shared, warnings)
+
+
+def knocked_out(data: FeatureSet, marks: tuple[str, ...]) -> FeatureSet:
+    """The same windows with ``marks`` set to no signal (still measured: the empty window's value)."""
+    features = data.features.copy()
+    for mark in marks:
+        features[:, data.marks.index(mark)] = 0.0
+    return replace(data, features=features)
+
+
+def knockout(model, data: FeatureSet, marks: tuple[str, ...], threshold: float = 0.5) -> Comparison:
+    """The sample against itself with ``marks`` knocked out."""
+    missing = [m for m in marks if m not in data.marks]
+    if missing:
+        lacking = [m for m in missing if m not in model.marks]
+        raise UserError(
+            f"--knockout {'+'.join(marks)}: {', '.join(lacking)} is not a mark of model {model.name}"
+            if lacking
+            else f"--knockout {'+'.join(marks)}: no track of {', '.join(missing)} is given; add it (--mark {missing[0]}=PATH)"
+        )
+    name = "+".join(marks)
+    va, vb, contributions = decompose(model, data, knocked_out(data, marks), marks)
+    table = _table(data.genes, model, ("sample", "knockout"), va, vb, contributions, threshold)
+    return Comparison(f"knockout_{name}", "sample", "knockout", table, model.marks, marks, [])
+
+
+def mark_shares(comparison: Comparison) -> pd.Series:
+    """Each mark's share of the change: its |contribution| summed over genes ÷ the total."""
+    magnitude = np.abs(comparison.contributions).sum(axis=0)
+    total = magnitude.sum() or 1.0
+    return pd.Series(magnitude / total, index=comparison.marks)

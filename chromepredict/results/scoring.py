@@ -1,0 +1,94 @@
+"""Scoring one sample: its tracks through the gate, the model's values per gene, the predictions
+table with its header, and — with an expression table — the agreement with measured expression.
+Shared by ``predict`` (one sample or a samplesheet's), ``demo`` and ``compare``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from chromepredict.io.sources import TrackInputs
+from chromepredict.models import gate
+from chromepredict.results.predictions import header_lines, predictions_table
+from chromepredict.system.errors import UserError
+from chromepredict.system.report import Report
+
+
+@dataclass
+class Scored:
+    """One sample's predictions with what the output header and summaries need."""
+
+    table: pd.DataFrame
+    header: list[str]
+    warnings: list[str]
+    score: float | None  # AUC (class) or Spearman (level) against the expression table, if given
+    score_note: str | None = None  # why there is no score, when an expression table was given
+
+
+def agreement(
+    model, data, values: np.ndarray, expression, matched, report: Report
+) -> tuple[float | None, str | None]:
+    """AUC or Spearman of the predictions against the expression table's genes (status lines on
+    ``report``); warnings, added to the data's provenance, for genes the model was trained on and
+    for every reason there is no score."""
+    for note in expression.notes + matched.notes:
+        report.info(note)
+    data.provenance.warnings.extend(matched.warnings)
+    known = matched.values.notna().to_numpy()
+    if not known.any():
+        reason = (
+            f"no gene has a value in {expression.source} (e.g. {', '.join(data.genes['gene_id'].head(2))} in "
+            "the GTF): no score; use an expression table of the same annotation"
+        )
+        data.provenance.warnings.append(reason)
+        return None, reason
+    seen = model.training_genes(data.genes) & known
+    if seen.any():
+        caveat = (
+            f"{seen.sum()} of the {known.sum()} genes with a value in {expression.source} were used to "
+            f"train model {model.name}: its score on them is not a test (chromepredict evaluate "
+            "also gives it on the other genes)"
+        )
+        data.provenance.warnings.append(caveat)
+    target = model.target.window
+    truth = target.measured(matched, expression)
+    if truth is None:
+        reason = f"{expression.source} holds 0/1 labels, not expression levels: no {target.metric_name}"
+        data.provenance.warnings.append(reason)
+        return None, reason
+    problem = target.unscorable(truth[known])
+    if problem:
+        reason = f"the genes with a value in {expression.source} {problem}: no {target.metric_name}"
+        data.provenance.warnings.append(reason)
+        return None, reason
+    score = target.score(truth[known], values[known])
+    report.info(
+        f"{target.metric_name} {score:.4f} on the {known.sum()} genes with a value in {expression.source} "
+        f"({(~known).sum()} without)"
+    )
+    return score, None
+
+
+def score_sample(
+    model, inputs: TrackInputs, report: Report, threshold: float = 0.5, expression=None
+) -> Scored:
+    """Read one sample's tracks through the gate and score its genes."""
+    data = gate.read(model, inputs, report)
+    matched = None if expression is None else expression.match(data.genes)
+    score, note = (None, None)
+    values = model.predict(data)
+    if not np.isfinite(values).all():
+        raise UserError(
+            f"model {model.name} gave non-finite values for {int((~np.isfinite(values)).sum())} genes; "
+            "the model file is damaged: restore or retrain it"
+        )
+    for line in data.provenance.notes:
+        report.info(line)
+    if matched is not None:
+        score, note = agreement(model, data, values, expression, matched, report)
+    for warning in data.provenance.warnings:
+        report.warn(warning)
+    table = predictions_table(data.genes, values, model.target, threshold, matched)
+    return Scored(table, header_lines(model, data, threshold), list(data.provenance.warnings), score, note)
