@@ -124,3 +124,26 @@ def test_csv_profile_is_the_files_own(tmp_path):
         or data.profiles["H3K4me3"].scale == nonzero[len(nonzero) // 2]
     )
     assert data.profiles["H3K4me3"].kind == "counts" and not data.provenance.strands_known
+
+
+def _field_counts(path) -> set[int]:
+    """Fields per line, split as awk or cut would (no quoting), for every line of a table."""
+    text = (gzip.open(path, "rt") if str(path).endswith(".gz") else open(path)).read()
+    separator = "\t" if "\t" in text.split("\n", 1)[0] else ","
+    return {len(line.split(separator)) for line in text.splitlines() if line}
+
+
+def test_every_bundled_and_exported_table_is_rectangular(cli, tmp_path):
+    """Every line of every table shipped or exported has the header's field count: no value spans
+    lines (the bundled expression tables once held pandas printouts as gene names)."""
+    from chromepredict.io.datasets import example_data
+
+    tables = [p for cell in ("E003", "E123") for p in [example_data(cell)["expression"]]]
+    tables += sorted(DATA.glob("**/*.csv")) + sorted(DATA.glob("**/*.csv.gz"))
+    assert cli("demo", "--export", tmp_path / "ex")[0] == 0
+    exported = sorted((tmp_path / "ex").glob("*.tsv.gz")) + [tmp_path / "ex" / "samples.csv"]
+    assert len(exported) == 3
+    for path in tables + exported:
+        assert len(_field_counts(path)) == 1, path
+    names = pd.read_csv(example_data("E003")["expression"], sep="\t")["gene_name"]
+    assert not names.str.contains("\n|dtype", regex=True).any()
