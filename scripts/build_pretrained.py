@@ -205,6 +205,7 @@ def build(
         training_data=TrainingData(
             source="shared Roadmap data: bigWig read counts per 100 bp, GENCODE hg19 TSS; views made with scripts/views.py (MACS3)",
             gene_ids=tuple(sorted(reference.genes["gene_id"].tolist())),
+            gene_names=tuple(sorted(reference.genes["gene_name"].astype(str).unique().tolist())),
             labels=LABELS[target],
             views={v: VIEWS[v].description for v in views},
             licence=LICENCE,

@@ -10,7 +10,8 @@ per-gene bias, see ``model.FoldedChrome``), and check that the new graph's outpu
 current graph's to 1e-6 (absolute) on golden.npz and on 2,000 random genes, for every one of the 31
 mark subsets, and that ``LoadedModel.predict`` still replays golden.npz's expected values to 1e-6.
 Only then model.onnx is replaced and the card written in the current format and sealed, keeping its
-``created`` date and library versions (the weights are the trained ones). golden.npz is left as it
+``created`` date and library versions (the weights are the trained ones); a card that lists its
+training genes by id only gets their names too, from the bundled GTF of those genes. golden.npz is left as it
 is (its expected values come from the model as trained), and the package's record of the shipped
 sha256s (chromepredict/models/checksums.py) is rewritten. A rerun writes byte-identical files.
 """
@@ -20,15 +21,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pandas as pd
 
+from chromepredict.io.annotation import read_genes
+from chromepredict.io.datasets import example_data
 from chromepredict.io.features import FeatureSet
 from chromepredict.io.trackinfo import TrackProfile
-from chromepredict.models.card import write_card
+from chromepredict.models.card import ModelCard, write_card
 from chromepredict.models.onnx_io import LoadedModel, export_onnx, load_model
 from chromepredict.results.explain import torch_network
 from chromepredict.system.files import atomic_path
@@ -106,8 +110,18 @@ def rewrite(folder: Path, dry_run: bool) -> None:
         return
     with atomic_path(path) as tmp:
         tmp.write_bytes(new_bytes)
-    write_card(path, model.card, created=model.card.created)
+    write_card(path, with_gene_names(model.card), created=model.card.created)
     load_model(path)  # the pair verifies
+
+
+def with_gene_names(card: ModelCard) -> ModelCard:
+    """A card of a shipped model with its training genes' names (cards before 0.4 list ids only),
+    from the bundled GTF of those genes."""
+    if card.training_data.gene_names:
+        return card
+    genes = read_genes(example_data()["gtf"], None).genes.set_index("gene_id")["gene_name"]
+    names = tuple(sorted({str(genes[g]) for g in card.training_data.gene_ids if g in genes.index}))
+    return replace(card, training_data=replace(card.training_data, gene_names=names))
 
 
 def main() -> None:

@@ -70,12 +70,13 @@ def test_one_locus_per_gene_ucsc_style():
     assert loci["GENED"] == ("chr19_KI270938v1_alt", 100, "+")  # only on an alt contig: kept
     assert loci["RP11-34P13.3"] == ("chr1", 29554, "+")  # not an Ensembl id: ".3" stays
     assert table.resolved == {"alt_contig": 2, "par": 1, "multi_locus": 3}
-    assert len(table.notes) == 3
+    assert len(table.notes) == 2
     assert "2 genes also on alt/unplaced contigs" in table.notes[0]
     assert "TAP2: chr6 - over chr6_ssto_hap7 -" in table.notes[0]
     assert "1 gene on chrX and chrY" in table.notes[1] and "CD99" in table.notes[1]
-    assert "3 genes on several chromosomes or strands" in table.notes[2]
-    assert "\n" not in table.summary and table.summary.count(";") >= 2
+    # several real loci: a choice the user must hear of (a warning, never hidden)
+    assert len(table.warnings) == 1 and "3 genes on several chromosomes or strands" in table.warnings[0]
+    assert "\n" not in table.summary and table.summary.count(";") >= 1
 
 
 def test_choice_does_not_depend_on_file_order(tmp_path):
@@ -291,3 +292,54 @@ def test_a_character_cut_by_the_format_check_is_still_text(tmp_path, gzipped):
     path = tmp_path / ("g.gtf.gz" if gzipped else "g.gtf")
     path.write_bytes(gzip.compress(data) if gzipped else data)
     assert list(read_genes(path, None).genes["gene_id"]) == ["A", "B"]
+
+
+def _gtf(tmp_path, records: list[tuple]):
+    """A GTF of (feature, chrom, start, end, strand, gene_id) records."""
+    path = tmp_path / "loci.gtf"
+    path.write_text("".join(
+        f'{c}\tsrc\t{f}\t{s}\t{e}\t.\t{st}\t.\tgene_id "{g}"; transcript_id "{g}.{i}"; gene_name "{g}";\n'
+        for i, (f, c, s, e, st, g) in enumerate(records)
+    ))  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("feature", ["gene", "transcript"])
+def test_records_at_distant_loci_are_never_merged(tmp_path, feature):
+    """One gene id at two loci of one chromosome: one locus is kept (the one with more records), never
+    a span across both (its TSS would move by megabases), and the choice is a warning with examples."""
+    records = [
+        (feature, "chr1", 1_000, 9_000, "+", "DUP"),
+        (feature, "chr1", 5_001_000, 5_009_000, "+", "DUP"),
+        (feature, "chr1", 5_002_000, 5_012_000, "+", "DUP"),  # overlaps the one before: one locus
+        (feature, "chr1", 20_000, 30_000, "-", "ONE"),
+        (feature, "chr1", 25_000, 31_000, "-", "ONE"),  # overlapping records: one span, nothing said
+    ]
+    table = read_genes(_gtf(tmp_path, records), gene_type=None)
+    loci = table.genes.set_index("gene_id")
+    assert (loci.loc["DUP", "chrom"], loci.loc["DUP", "tss"]) == ("chr1", 5_001_000)
+    assert loci.loc["ONE", "tss"] == 31_000
+    assert table.resolved == {"distant": 1}
+    assert len(table.warnings) == 1
+    assert (
+        "1 gene at distant loci" in table.warnings[0]
+        and "DUP: chr1:5,001,000 over chr1:1,000" in table.warnings[0]
+    )
+
+
+def test_a_gene_at_two_loci_is_warned_through_predict(cli, tracks, example, tmp_path):
+    import gzip
+
+    gtf = tmp_path / "genes.gtf"
+    with gzip.open(example["gtf"], "rt") as handle:
+        text = handle.read()
+    gtf.write_text(text)
+    code, _, err = cli("predict", *tracks, "--gtf", gtf, "-o", tmp_path / "clean.tsv")
+    assert code == 0 and "distant loci" not in err  # the control: GENCODE genes, one locus each
+    line = next(line for line in text.splitlines() if "\tgene\t" in line and 'gene_name "MIB2"' in line)
+    chrom, src, feature, start, end, *rest = line.split("\t")
+    moved = "\t".join([chrom, src, feature, str(int(start) + 5_000_000), str(int(end) + 5_000_000), *rest])
+    gtf.write_text(text + moved + "\n")
+    code, _, err = cli("predict", *tracks, "--gtf", gtf, "-o", tmp_path / "p.tsv")
+    assert code == 0 and "1 gene at distant loci" in " ".join(err.split())
+    assert "distant loci" in (tmp_path / "p.tsv").read_text()  # in the predictions' header too

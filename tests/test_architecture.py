@@ -23,7 +23,9 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     import shutil
 
     copy = tmp_path / "chromepredict"
-    shutil.copytree(ROOT / "chromepredict", copy, ignore=shutil.ignore_patterns("pretrained", "data", "__pycache__"))
+    shutil.copytree(
+        ROOT / "chromepredict", copy, ignore=shutil.ignore_patterns("pretrained", "data", "__pycache__")
+    )
     (copy / "io" / "upward.py").write_text("from chromepredict.models import gate\n")
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     result = subprocess.run(

@@ -398,3 +398,66 @@ def test_difference_training_is_byte_identical_with_the_same_seed(exported, diff
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "again" / "model.onnx").read_bytes() == (difference_model / "model.onnx").read_bytes()
+
+
+def _counts(table):
+    """RPKM turned into read counts (whole numbers, another scale): what featureCounts' raw column holds."""
+    return table.assign(rpkm=np.round(table["rpkm"] * 40).astype(int)).rename(columns={"rpkm": "count"})
+
+
+def _log2(table):
+    return table.assign(rpkm=np.log2(1 + table["rpkm"])).rename(columns={"rpkm": "log2_rpkm"})
+
+
+def _tpm(table):
+    """Another normalised unit of the same scale (TPM from RPKM): not a mismatch."""
+    return table.assign(rpkm=table["rpkm"] / table["rpkm"].sum() * 1e6).rename(columns={"rpkm": "TPM"})
+
+
+@pytest.mark.parametrize(
+    "rewrite, message",
+    [(_counts, "raw read counts"), (_log2, "log scale"), (_tpm, None), (lambda table: table, None)],
+)
+def test_a_pair_in_different_units_is_said_wherever_pairs_are_scored(
+    cli, exported, tmp_path, rewrite, message
+):
+    """E123's table as raw counts or log2 values against E003's RPKM: compare and evaluate --pair say
+    it (and --strict refuses); TPM against RPKM, and the tables as exported, are one unit: nothing said."""
+    sheet = _sheet_with_expression(exported, tmp_path / "s", rewrite)
+    gtf = exported / "genes.gtf.gz"
+    runs = {
+        "compare": ["compare", "--samplesheet", sheet, "--gtf", gtf, "--pair", "E003:E123", "-o", tmp_path / "c"],
+        "evaluate": ["evaluate", "--model", "E003-E123-difference", "--samplesheet", sheet, "--gtf", gtf,
+                     "--pair", "E003:E123", "-o", tmp_path / "e"],
+    }  # fmt: skip
+    for command, args in runs.items():
+        code, _, stderr = cli(*args)
+        assert code == 0, stderr
+        said = "the change between them mixes units" in " ".join(stderr.split())
+        assert said == (message is not None), (command, stderr)
+        if message:
+            assert message in stderr
+    if message:
+        code, _, stderr = cli(*runs["compare"][:-1], tmp_path / "strict", "--strict")
+        assert code == 2 and not (tmp_path / "strict").exists()
+
+
+def test_a_pair_is_scored_on_the_marks_both_samples_have(cli, exported, tmp_path):
+    """evaluate --pair with one sample of three marks: both windows are scored on those three marks
+    (as compare does), so the change is never one of marks; a warning says so."""
+    sheet = pd.read_csv(exported / "samples.csv").fillna("")
+    sheet["bigwig"] = [str(exported / b) for b in sheet["bigwig"]]
+    sheet["expression"] = [str(exported / e) if e else "" for e in sheet["expression"]]
+    three = sheet["sample"] == "E003_three_marks"
+    sheet.loc[three.idxmax(), "expression"] = str(exported / "E003-expression.tsv.gz")
+    sheet.to_csv(tmp_path / "samples.csv", index=False)
+    gtf = exported / "genes.gtf.gz"
+    code, _, stderr = cli("evaluate", "--model", "E003-E123-difference", "--samplesheet", tmp_path / "samples.csv",
+                          "--gtf", gtf, "--pair", "E003_three_marks:E123", "-o", tmp_path / "e")  # fmt: skip
+    assert code == 0 and "differ in their marks" in stderr, stderr
+    code, _, stderr = cli("compare", "--samplesheet", tmp_path / "samples.csv", "--gtf", gtf,
+                          "--pair", "E003_three_marks:E123", "-o", tmp_path / "c")  # fmt: skip
+    assert code == 0, stderr
+    evaluated = pd.read_csv(tmp_path / "e" / "predictions.tsv", sep="\t").set_index("gene_id")["delta"]
+    compared = read(tmp_path / "c" / "E003_three_marks_vs_E123.tsv").set_index("gene_id")["delta"]
+    np.testing.assert_allclose(evaluated.loc[compared.index], compared, atol=2e-6)

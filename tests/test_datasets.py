@@ -128,7 +128,8 @@ def test_csv_profile_is_the_files_own(tmp_path):
 
 def _field_counts(path) -> set[int]:
     """Fields per line, split as awk or cut would (no quoting), for every line of a table."""
-    text = (gzip.open(path, "rt") if str(path).endswith(".gz") else open(path)).read()
+    with gzip.open(path, "rt") if str(path).endswith(".gz") else open(path) as handle:
+        text = handle.read()
     separator = "\t" if "\t" in text.split("\n", 1)[0] else ","
     return {len(line.split(separator)) for line in text.splitlines() if line}
 

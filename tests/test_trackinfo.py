@@ -96,3 +96,35 @@ def test_build_names():
     ]
     assert build_from_gtf_header(header) == "hg38"
     assert build_from_gtf_header(["##provider: GENCODE\n"]) is None
+
+
+@pytest.mark.parametrize(
+    "header, build",
+    [
+        (["#!genome-build GRCh38.p14\n", "#!genome-version GRCh38\n", "#!genome-date 2013-12\n"], "hg38"),
+        (["#!genome-build GRCh37.p13\n", "#!genome-build-accession NCBI:GCA_000001405.14\n"], "hg19"),
+        (["#gtf-version 2.2\n", "#!genome-build-accession NCBI_Assembly:GCF_000001405.40\n"], "hg38"),
+        (["#!genome-build-accession NCBI_Assembly:GCF_000001405.25\n"], "hg19"),
+        (["##description: evidence-based annotation of the mouse genome (GRCm39), version M33 (Ensembl 110)\n"], "mm39"),
+        (["#!genome-build GRCm38.p6\n"], "mm10"),
+        (["##description: evidence-based annotation of the human genome (GRCh38), version 44 (Ensembl 110), "
+          "mapped to GRCh37 with gencode-backmap\n"], "hg19"),
+        (["# hg19 refGene from the UCSC table browser\n"], "hg19"),
+        (["##provider: GENCODE\n", "##format: gtf\n", "##date: 2023-03-21\n"], None),
+        (["##description: genes (GRCh38)\n", "##description: hg19 records\n"], "hg38"),  # the first line wins
+        (["#!genome-build GRCh380\n", "# version 2019\n"], None),  # not a build word
+    ],
+)  # fmt: skip
+def test_gtf_headers_name_their_build_in_every_style(header, build):
+    assert build_from_gtf_header(header) == build
+
+
+@pytest.mark.parametrize(
+    "name, build",
+    [("hg38.ncbiRefSeq.gtf.gz", "hg38"), ("Homo_sapiens.GRCh37.87.gtf.gz", "hg19"), ("mm10.knownGene.gtf", "mm10"),
+     ("gencode.v44.annotation.gtf.gz", None), ("hg19ToHg38.over.chain.gtf", None), ("genes.gtf", None)],
+)  # fmt: skip
+def test_file_names_name_their_build(name, build):
+    from chromepredict.io.assembly import build_from_file_name
+
+    assert build_from_file_name(name) == build

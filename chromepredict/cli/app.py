@@ -6,6 +6,7 @@ for usage and input mistakes (a bad option value included), 1 for what the syste
 a run (a full disk, memory) and for a samplesheet with a failed sample.
 """
 
+import contextlib
 import dataclasses
 import errno
 import inspect
@@ -46,6 +47,8 @@ _SYSTEM_ERRORS = {
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
     errno.EIO: "input/output error",
+    errno.EMFILE: "too many open files for this process",
+    errno.ENFILE: "too many open files on this system",
 }
 
 
@@ -59,6 +62,8 @@ def _system_error(exc: OSError) -> str:
     where = f" ({exc.filename})" if exc.filename else ""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         fix = "free space or choose another output location"
+    elif exc.errno in (errno.EMFILE, errno.ENFILE):
+        fix = "raise the limit of open files (ulimit -n 1024) or use fewer cores (-p)"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         fix = "make the inputs readable and the output location writable, or choose another one"
     else:
@@ -180,8 +185,12 @@ def command(**settings):
                 for name, kind in groups.items()
             }
             strict = any(getattr(group, "strict", False) for group in call.values())
+            report = Report(quiet=quiet, strict=strict, console=Console(stderr=True))
+            for group in call.values():
+                if isinstance(group, TrackOptions) and (note := group.cap_threads()):
+                    report.info(note)
             if report_name is not None:
-                call[report_name] = Report(quiet=quiet, strict=strict, console=Console(stderr=True))
+                call[report_name] = report
             return func(**call, **values)
 
         wrapper.__name__, wrapper.__doc__, wrapper.__module__ = func.__name__, func.__doc__, func.__module__
@@ -250,8 +259,12 @@ def predict(
         ),
     ] = "-",
     threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, metavar="P", help="p_high at or above this is called high.")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, metavar="P", show_default=False,
+            help="Class models: p_high at or above this is called high (default 0.5).",
+        ),
+    ] = None,
     bed: Annotated[
         bool,
         typer.Option(
@@ -486,8 +499,12 @@ def compare(
         ),
     ] = None,
     threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, metavar="P", help="Class models: p_high at or above this is high.")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, metavar="P", show_default=False,
+            help="Class models: p_high at or above this is called high (default 0.5).",
+        ),
+    ] = None,
 ) -> None:  # fmt: skip
     """Which genes change between conditions and which marks drive it; or what-if mark knockouts.
 
@@ -540,10 +557,39 @@ def _terminated(signum, frame) -> None:
     raise SystemExit(128 + signum)
 
 
+#: Open files a run needs at most: its tracks, each worker's copies and pipes, modules being imported.
+OPEN_FILES = 256
+#: Below this many, even a one-process run of five tracks can fail half-way: refused up front.
+MIN_OPEN_FILES = 64
+
+
+def _open_files() -> None:
+    """Raise this process's limit of open files towards :data:`OPEN_FILES` (up to the hard limit, as
+    any process may); a hard limit below :data:`MIN_OPEN_FILES` is one line and exit 1 before
+    anything is read — never a track blamed as damaged, never a traceback from the error path."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    ceiling = OPEN_FILES if hard == resource.RLIM_INFINITY else min(OPEN_FILES, hard)
+    if soft != resource.RLIM_INFINITY and soft < ceiling:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+            soft = ceiling
+    if soft != resource.RLIM_INFINITY and soft < MIN_OPEN_FILES:
+        sys.stderr.write(
+            f"error: this shell allows {soft} open files per process (ulimit -n {soft}); chromepredict "
+            f"needs at least {MIN_OPEN_FILES}: raise the limit (ulimit -n 1024), then run again\n"
+        )
+        sys.exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     import signal
 
+    _open_files()
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _terminated)

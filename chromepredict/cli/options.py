@@ -28,10 +28,15 @@ TransformName = StrEnum("TransformName", {"raw": "raw", "log1p": "log1p", "track
 Device = StrEnum("Device", {"auto": "auto", "cpu": "cpu", "cuda": "cuda"})
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a scheduler's allocation sets it)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores)
+
+
 def default_threads() -> int:
     """The cores this process may use, at most 8 (more gains little for these small inputs)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    return min(usable_cores(), 8)
 
 
 THREADS_HELP = (
@@ -90,6 +95,15 @@ class TrackOptions:
     @property
     def cores(self) -> int:
         return self.threads or default_threads()
+
+    def cap_threads(self) -> str | None:
+        """Cap ``-p`` at the usable cores (more only oversubscribes them, and thousands of threads
+        exhaust memory); returns the note to show when it was capped."""
+        usable = usable_cores()
+        if self.threads is None or self.threads <= usable:
+            return None
+        asked, self.threads = self.threads, usable
+        return f"-p {asked}: this run may use {usable} core{'s' if usable > 1 else ''}; using {usable}"
 
     @property
     def genes(self) -> str | None:
@@ -176,10 +190,16 @@ class FitOptions:
         ),
     ] = TargetName.class_
     seed: Annotated[
-        int, typer.Option(metavar="INT", help="Seed of the networks (initialisation, batches).")
+        int,
+        typer.Option(
+            min=0, max=2**32 - 1, metavar="INT", help="Seed of the networks (initialisation, batches)."
+        ),
     ] = 0
     split_seed: Annotated[
-        int, typer.Option("--split-seed", metavar="INT", help="Seed of the train/valid/test split.")
+        int,
+        typer.Option(
+            "--split-seed", min=0, max=2**32 - 1, metavar="INT", help="Seed of the train/valid/test split."
+        ),
     ] = 0
     device: Annotated[Device, typer.Option(help="auto: CUDA when present.")] = Device.auto
 
@@ -189,7 +209,9 @@ class ClassMapOptions:
     """explain's class optimisation (paper §3.3)."""
 
     restarts: Annotated[int, typer.Option(min=1, metavar="INT", help="Random restarts (averaged).")] = 5
-    seed: Annotated[int, typer.Option(metavar="INT", help="Seed of the optimisation.")] = 0
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**32 - 1, metavar="INT", help="Seed of the optimisation.")
+    ] = 0
     lam: Annotated[float, typer.Option("--lambda", min=0.0, metavar="FLOAT", help="L2 penalty λ.")] = 0.009
     steps: Annotated[int, typer.Option(min=1, metavar="INT", help="RMSprop steps.")] = 1000
     lr: Annotated[float, typer.Option(min=0.0, metavar="FLOAT", help="RMSprop learning rate.")] = 0.1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import warnings
@@ -13,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chromepredict.io.assembly import build_from_gtf_header
+from chromepredict.io.assembly import build_from_file_name, build_from_gtf_header
 from chromepredict.io.ids import normalise_gene_id, normalise_gene_ids
 from chromepredict.system.errors import UserError, require_file
-from chromepredict.system.formats import TO_GTF, is_gzip, not_a, sniff
+from chromepredict.system.formats import TO_GTF, not_a, open_text, sniff
 
 #: Columns of the gene table every command passes around (tss is the 1-based GTF coordinate).
 GENE_COLUMNS = ["gene_id", "gene_name", "chrom", "tss", "strand"]
@@ -41,10 +40,10 @@ def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[int, str, st
             not_a(path, "a GTF", TO_GTF, "give a GTF such as GENCODE's gencode.vNN.annotation.gtf.gz")
         )
     wanted = frozenset(features)
-    opener = gzip.open if is_gzip(path) else open
     seen_record = False
+    handle, _ = open_text(path, "GTF", "give a GTF such as GENCODE's gencode.vNN.annotation.gtf.gz")
     try:
-        with opener(path, "rt") as handle:
+        with handle:
             for number, line in enumerate(handle, start=1):
                 if line.startswith("#") or not line.strip():
                     continue
@@ -58,7 +57,7 @@ def _records(path: Path, features: Iterable[str]) -> Iterator[tuple[int, str, st
                 feature = fields[2] if len(fields) > 2 else ""
                 if feature in wanted:
                     yield number, feature, line
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
+    except (OSError, EOFError) as exc:
         raise UserError(f"{path}: cannot read as GTF text ({exc}); give a plain or gzipped GTF") from None
     if not seen_record:
         raise UserError(f"{path}: GTF has no records; give a GTF with gene or transcript lines")
@@ -161,16 +160,19 @@ def _natural(chrom: str) -> str:
 class GeneTable:
     """One row per gene (``genes``, columns :data:`GENE_COLUMNS`) and what was resolved on the way.
 
-    ``resolved`` counts the genes whose id appeared on several chromosomes/strands, by the rule
-    that decided which copy was kept: ``alt_contig`` (primary chromosome kept over alt/unplaced
-    contigs), ``par`` (chrX kept over chrY) and ``multi_locus`` (the copy with the most records).
-    ``notes`` says the same in words, one sentence per non-zero count; ``summary`` is one line.
+    ``resolved`` counts the genes whose id appeared at several loci, by the rule that decided which
+    was kept: ``alt_contig`` (primary chromosome kept over alt/unplaced contigs), ``par`` (chrX kept
+    over chrY), ``distant`` (records of one chromosome and strand that do not overlap: the locus
+    with the most records) and ``multi_locus`` (several chromosomes or strands: the copy with the
+    most records). ``notes`` says the first two in words, ``warnings`` the last two (the kept locus
+    may not be the one a table means) and the records skipped as invalid; ``summary`` is the notes
+    on one line.
     """
 
     genes: pd.DataFrame
     resolved: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # records skipped as invalid
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
@@ -200,18 +202,45 @@ def _examples(rows: pd.DataFrame, n: int = 3) -> str:
 _RULES = {
     "alt_contig": "also on alt/unplaced contigs: kept the primary-chromosome copy",
     "par": "on chrX and chrY (pseudo-autosomal): kept the chrX copy",
+    "distant": "at distant loci of one chromosome (records that do not overlap): kept the locus with "
+    "the most records, never a span across both",
     "multi_locus": "on several chromosomes or strands: kept the copy with the most records",
 }
+#: Rules whose choice is by the book (an alt contig's copy, the PAR on chrY): notes. The others pick
+#: one of several real loci, so the gene's TSS may not be the one its table means: warnings.
+_WARNED = ("distant", "multi_locus")
 
 
-def _one_locus_per_gene(spans: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
-    """Span each (gene, chromosome, strand) group, then keep one group per gene id.
+def _loci(spans: pd.DataFrame) -> pd.Series:
+    """A locus number per record: records of one gene id, chromosome and strand that overlap (in a
+    chain) share a locus; a record that starts past the end of every earlier one starts a new one."""
+    order = spans.sort_values(["gene_id", "chrom", "strand", "start"], kind="stable").index
+    ordered = spans.loc[order]
+    group = (
+        ordered[["gene_id", "chrom", "strand"]]
+        .ne(ordered[["gene_id", "chrom", "strand"]].shift())
+        .any(axis=1)
+    )
+    group_id = group.cumsum()
+    reach = ordered["end"].groupby(group_id.to_numpy()).cummax()
+    new = group | (ordered["start"] > reach.shift().fillna(-1))
+    return new.cumsum().reindex(spans.index)
+
+
+def _one_locus_per_gene(
+    spans: pd.DataFrame,
+) -> tuple[pd.DataFrame, dict[str, int], list[str], list[str]]:
+    """Span each locus of a gene id (a chromosome, a strand, records that overlap), then keep one
+    locus per gene id.
 
     Preference, in order: a primary chromosome over alt/unplaced contigs; any other chromosome
-    over chrY (pseudo-autosomal genes: chrX); the group with the most records; then chromosome name (natural order), strand (+ first) and
-    start, so that the choice never depends on the order of the file.
+    over chrY (pseudo-autosomal genes: chrX); the locus with the most records; then chromosome name
+    (natural order), strand (+ first) and start, so that the choice never depends on the order of
+    the file. Returns the kept loci, the count per rule, notes (alt contigs, PAR) and warnings
+    (distant loci, several chromosomes or strands), each with a count and examples.
     """
-    groups = spans.groupby(["gene_id", "chrom", "strand"], sort=False).agg(
+    spans = spans.assign(_locus=_loci(spans))
+    groups = spans.groupby(["gene_id", "chrom", "strand", "_locus"], sort=False).agg(
         gene_name=("gene_name", "first"),
         start=("start", "min"),
         end=("end", "max"),
@@ -232,28 +261,34 @@ def _one_locus_per_gene(spans: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, in
 
     resolved: dict[str, int] = {}
     notes: list[str] = []
+    warnings: list[str] = []
     if len(runner_up):
         kept = best.set_index("gene_id").loc[runner_up["gene_id"]]
         other = runner_up.set_index("gene_id")
+        same_place = (kept["chrom"] == other["chrom"]) & (kept["strand"] == other["strand"])
         rule = np.where(
             ~kept["_alt"] & other["_alt"],
             "alt_contig",
-            np.where((kept["chrom"].map(_sex_chrom) == "X") & other["_y"], "par", "multi_locus"),
+            np.where(
+                (kept["chrom"].map(_sex_chrom) == "X") & other["_y"],
+                "par",
+                np.where(same_place, "distant", "multi_locus"),
+            ),
         )
-        pairs = pd.DataFrame(
-            {
-                "gene_name": kept["gene_name"],
-                "kept": kept["chrom"] + " " + kept["strand"],
-                "other": other["chrom"] + " " + other["strand"],
-            }
-        )
+
+        def place(rows: pd.DataFrame) -> pd.Series:
+            where = np.where(same_place, ":" + rows["start"].map("{:,}".format), " " + rows["strand"])
+            return rows["chrom"] + where
+
+        pairs = pd.DataFrame({"gene_name": kept["gene_name"], "kept": place(kept), "other": place(other)})
         for name, text in _RULES.items():
             rows = pairs[rule == name]
             if len(rows):
                 resolved[name] = len(rows)
                 genes = "gene" if len(rows) == 1 else "genes"
-                notes.append(f"{len(rows)} {genes} {text} (e.g. {_examples(rows)})")
-    return best, resolved, notes
+                line = f"{len(rows)} {genes} {text} (e.g. {_examples(rows)})"
+                (warnings if name in _WARNED else notes).append(line)
+    return best, resolved, notes, warnings
 
 
 def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> GeneTable:
@@ -300,26 +335,28 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
             "end": genes["End"].to_numpy(),
         }
     )
-    best, resolved, notes = _one_locus_per_gene(spans)
+    best, resolved, notes, several = _one_locus_per_gene(spans)
     best = best.assign(tss=best["start"].where(best["strand"] != "-", best["end"]))
     table = best[GENE_COLUMNS].sort_values(["chrom", "tss"], kind="stable").reset_index(drop=True)
-    return GeneTable(table, resolved, notes, skipped)
+    warnings = [f"{path}: {w}" for w in several]
+    return GeneTable(table, resolved, notes, skipped + warnings)
 
 
 def gtf_build(path: str | Path) -> str | None:
-    """The genome build a GTF's ``#`` header names (GENCODE: ``##description: … (GRCh38) …``), if any."""
+    """The genome build a GTF names: in its ``#`` header (GENCODE, Ensembl, RefSeq styles), else in
+    its file name (UCSC's ``hg38.ncbiRefSeq.gtf.gz``, Ensembl's ``Homo_sapiens.GRCh38.110.gtf``)."""
     path = Path(path)
-    opener = gzip.open if is_gzip(path) else open
     header = []
     try:
-        with opener(path, "rt") as handle:
+        handle, _ = open_text(path, "GTF", "give a GTF")
+        with handle:
             for line in handle:
                 if not line.startswith("#"):
                     break
                 header.append(line)
-    except (UnicodeDecodeError, OSError, EOFError):
+    except (OSError, EOFError, UserError):
         return None
-    return build_from_gtf_header(header)
+    return build_from_gtf_header(header) or build_from_file_name(path.name)
 
 
 def read_tss(path: str | Path, gene_type: str | None = "protein_coding") -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _HUMAN = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY"]
 _MOUSE = [f"chr{i}" for i in range(1, 20)] + ["chrX", "chrY"]
 #: Sizes of the main chromosomes (UCSC names, in the order above), enough to tell the builds apart.
@@ -22,11 +24,46 @@ _SYNONYMS = {
 }  # fmt: skip
 
 
+#: A build named in text: ``GRCh38``, ``GRCh38.p14``, ``hg19``, ``GRCm39``… (not inside a longer word).
+_BUILD_WORD = re.compile(
+    r"(?<![A-Za-z0-9])(grch3[78]|hg19|hg38|grcm3[89]|mm10|mm39)(?:\.p\d+)?(?![A-Za-z0-9])", re.I
+)
+#: NCBI assembly accessions of each build: GCA_/GCF_ prefix, then the versions of that build.
+_ACCESSIONS = {
+    ("GCA_000001405", range(1, 15)): "hg19", ("GCF_000001405", range(1, 26)): "hg19",
+    ("GCA_000001405", range(15, 100)): "hg38", ("GCF_000001405", range(26, 100)): "hg38",
+    ("GCA_000001635", range(2, 9)): "mm10", ("GCF_000001635", range(20, 27)): "mm10",
+    ("GCA_000001635", range(9, 100)): "mm39", ("GCF_000001635", range(27, 100)): "mm39",
+}  # fmt: skip
+_ACCESSION = re.compile(r"(GC[AF]_00000(?:1405|1635))\.(\d+)")
+_MAPPED_TO = re.compile(r"mapped to\s+(\S+)", re.I)
+
+
 def canonical_build(name: str | None) -> str | None:
-    """``GRCh38`` → ``hg38`` (UCSC name of a known build), case-insensitive; unknown names → None."""
+    """``GRCh38`` → ``hg38`` (UCSC name of a known build), case-insensitive, with or without a patch
+    (``GRCh38.p14``) or a ``ucsc:`` prefix; an NCBI accession (``GCF_000001405.40``) → its build;
+    unknown names → None."""
     if not name:
         return None
-    return _SYNONYMS.get(name.strip().lower().removeprefix("ucsc:"))
+    text = name.strip().lower().removeprefix("ucsc:")
+    text = re.sub(r"\.p\d+$", "", text)
+    if text in _SYNONYMS:
+        return _SYNONYMS[text]
+    accession = _ACCESSION.fullmatch(name.strip().removeprefix("NCBI_Assembly:"))
+    if accession:
+        prefix, version = accession.group(1), int(accession.group(2))
+        return next(
+            (b for (p, versions), b in _ACCESSIONS.items() if p == prefix and version in versions), None
+        )
+    return None
+
+
+def builds_named(text: str) -> list[str]:
+    """Every known build named in ``text`` (words like GRCh38.p14 or hg19, NCBI accessions), in the
+    order they appear."""
+    found = [(m.start(), canonical_build(m.group(1))) for m in _BUILD_WORD.finditer(text)]
+    found += [(m.start(), canonical_build(m.group(0))) for m in _ACCESSION.finditer(text)]
+    return [b for _, b in sorted(found) if b]
 
 
 def _ucsc(chrom: str) -> str:
@@ -49,10 +86,20 @@ def recognise(chrom_sizes: dict[str, int]) -> str | None:
 
 
 def build_from_gtf_header(lines: list[str]) -> str | None:
-    """The build named in a GTF's ``#`` header (GENCODE: ``##description: … (GRCh38) …``), if any."""
-    for line in lines:
-        for word in line.replace("(", " ").replace(")", " ").replace(",", " ").split():
-            build = canonical_build(word)
-            if build is not None:
-                return build
-    return None
+    """The build a GTF's ``#`` header names, in any of the usual styles: GENCODE's ``##description:
+    … (GRCh38) …`` (``mapped to GRCh37`` for its lifted files), Ensembl's and RefSeq's
+    ``#!genome-build GRCh38.p14`` / ``#!genome-version`` / ``#!genome-build-accession
+    GCA_000001405.29``, UCSC-style names (``hg19``): the first build named (a file's own header
+    line comes first), or None."""
+    text = "".join(line for line in lines if line.startswith("#"))
+    mapped = [canonical_build(m.group(1).strip(".,;()")) for m in _MAPPED_TO.finditer(text)]
+    if any(mapped):
+        return next(b for b in mapped if b)
+    return next(iter(builds_named(text)), None)
+
+
+def build_from_file_name(name: str) -> str | None:
+    """The build a downloaded file's name says (UCSC's ``hg38.ncbiRefSeq.gtf.gz``, Ensembl's
+    ``Homo_sapiens.GRCh38.110.gtf.gz``), when it names exactly one."""
+    found = set(builds_named(name))
+    return found.pop() if len(found) == 1 else None

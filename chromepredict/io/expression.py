@@ -10,7 +10,6 @@ note in :attr:`Expression.notes` for the CLI to print.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import re
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ import pandas as pd
 
 from chromepredict.io.ids import normalise_gene_id, normalise_gene_ids
 from chromepredict.system.errors import UserError, require_file
+from chromepredict.system.formats import read_text, table_problem
 
 #: Generic tables: the id column is the first of these (case-insensitive), else the first column.
 ID_COLUMNS = ("gene_id", "geneid", "gene", "id", "ensembl_gene_id", "ensembl_id", "name", "target_id")
@@ -210,6 +210,70 @@ class Expression:
         return None
 
 
+#: Tables of fewer values say too little about their units to compare them.
+UNITS_MIN_GENES = 100
+#: Typical values (medians of the values above 0) this many times apart are not one unit.
+UNITS_FOLD = 10.0
+
+
+@dataclass(frozen=True)
+class Units:
+    """What an expression table's values look like, from the values alone: ``counts`` (whole
+    numbers, some large: raw read counts), ``log`` (at most ~30, mostly not whole: log2(TPM + 1) and
+    the like) or ``linear`` (anything else: TPM, FPKM, RPKM, CPM, expected counts)."""
+
+    kind: str
+    median: float  # of the values above 0
+    total: float
+
+    def describe(self) -> str:
+        if self.kind == "counts":
+            return f"whole numbers summing to {self.total:.3g} (raw read counts?)"
+        if self.kind == "log":
+            return f"values on a log scale (median {self.median:.3g}, none above 30)"
+        return f"values with median {self.median:.3g} (normalised: TPM, FPKM, RPKM?)"
+
+
+def units_of(values: pd.Series) -> Units | None:
+    """The :class:`Units` of an expression table's values (None for fewer than
+    :data:`UNITS_MIN_GENES` values, or none above 0)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    positive = v[v > 0]
+    if len(v) < UNITS_MIN_GENES or not len(positive):
+        return None
+    whole = float(np.mean(positive == np.round(positive)))
+    if whole >= 0.99 and positive.max() > 100:
+        kind = "counts"
+    elif positive.max() <= 30 and whole < 0.5:
+        kind = "log"
+    else:
+        kind = "linear"
+    return Units(kind, float(np.median(positive)), float(v.sum()))
+
+
+def units_mismatch(first: Expression, second: Expression) -> str | None:
+    """Why two samples' tables are probably not in one unit (raw counts against TPM, log against
+    linear, or typical values :data:`UNITS_FOLD` times apart), or None: a measured change between
+    them would shift every gene."""
+    if first.is_labels or second.is_labels:
+        return None
+    a, b = units_of(first.values), units_of(second.values)
+    if a is None or b is None:
+        return None
+    names = Path(first.source).name, Path(second.source).name
+    fix = "give both samples' tables in one unit (e.g. TPM from one quantifier)"
+    if a.kind != b.kind:
+        return f"{names[0]} holds {a.describe()} and {names[1]} {b.describe()}: the change between them mixes units; {fix}"
+    fold = max(a.median, b.median) / min(a.median, b.median)
+    if a.kind != "log" and fold > UNITS_FOLD:
+        return (
+            f"the typical values of {names[0]} ({a.median:.3g}) and {names[1]} ({b.median:.3g}) are {fold:.0f}-fold "
+            f"apart: different units or normalisations? The change between them would shift every gene; {fix}"
+        )
+    return None
+
+
 @dataclass
 class _Layout:
     """What a table holds: its format and which columns to use."""
@@ -323,20 +387,26 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """The table as strings (``#`` comment lines skipped, separator sniffed, optional gzip)."""
     notes: list[str] = []
     try:
-        with open(path, "rb") as fh:
-            gzipped = fh.read(2) == b"\x1f\x8b"
-        with (gzip.open if gzipped else open)(path, "rt", encoding="utf-8-sig") as fh:
-            lines = [line.rstrip("\r\n") for line in fh if line.strip() and not line.startswith("#")]
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        text, encoding = read_text(path, "expression table", "give a TSV or CSV of gene ids and values")
+    except (OSError, EOFError) as exc:
         raise UserError(
             f"{path}: cannot read the expression table ({_one_line(exc)}); give a TSV or CSV file"
         ) from None
+    if encoding:
+        notes.append(encoding)
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     if not lines:
         raise UserError(
             f"{path}: the expression table is empty; give a TSV or CSV with a header and one row per gene"
         )
     header = lines[0]
-    sep = "\t" if "\t" in header else "," if "," in header else r"\s+"
+    sep = "\t" if "\t" in header else ";" if ";" in header else "," if "," in header else r"\s+"
+    if sep == ";":  # a spreadsheet's CSV where the comma is the decimal mark: 1,5 is 1.5
+        decimal = re.compile(r"(?<=[;\t])(-?\d+),(\d+)(?=[;\t]|$)")
+        commas = sum(bool(decimal.search(line)) for line in lines[1:])
+        if commas:
+            lines = [lines[0], *(decimal.sub(r"\1.\2", line) for line in lines[1:])]
+            notes.append("separator ';' with decimal commas (1,5 read as 1.5)")
     fields = (
         next(csv.reader([header], delimiter=sep)) if len(sep) == 1 else header.split()
     )  # the header's own fields
@@ -357,7 +427,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise UserError(
-            f"{path}: cannot read the expression table ({_one_line(exc)}); give a TSV or CSV with a header"
+            f"{path}: cannot read the expression table ({table_problem(exc)}); give a TSV or CSV with a header"
         ) from None
     if headerless:
         notes.append("no header line: read the columns as gene id and value")
@@ -439,6 +509,13 @@ def _layout(table: pd.DataFrame, path: Path, column: str | None) -> _Layout:
     ]
     if not candidates:
         skipped = f" (only {', '.join(lengths)}, which are not expression)" if lengths else ""
+        commas = [c for c in others if table[c].str.fullmatch(r"-?\d+,\d+").mean() > 0.5]
+        if commas:
+            raise UserError(
+                f"{path}: column {commas[0]} holds numbers with a comma ({table[commas[0]].iloc[0]}): a decimal "
+                "comma or a thousands separator cannot be told apart here; save the table with decimal points "
+                "(or as a ';'-separated CSV, whose commas are decimal marks)"
+            )
         raise UserError(
             f"{path}: no numeric expression column{skipped}; give a gene id column and a value column "
             "(e.g. TPM), or name the column with --expression-column NAME"

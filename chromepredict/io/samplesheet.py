@@ -9,6 +9,7 @@ and ``-`` only.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 
 from chromepredict.io.marks import EXAMPLES, canonical_mark, mark_order
 from chromepredict.system.errors import UserError, require_file
+from chromepredict.system.formats import read_text, table_problem
 
 REQUIRED = ("sample", "mark", "bigwig")
 _SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # a folder name, not hidden, not . or ..
@@ -57,20 +59,18 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
     """The samples of a samplesheet, in the order they first appear; every mistake is a UserError."""
     path = Path(path)
     require_file(path, "samplesheet", "check the --samplesheet path")
+    text, _ = read_text(path, "samplesheet", "give a CSV with columns sample,mark,bigwig")
     try:
         table = pd.read_csv(
-            path,
+            io.StringIO(text),
             sep=None,
             engine="python",
             dtype=str,
             keep_default_na=False,
             comment="#",
-            encoding="utf-8-sig",
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as exc:
-        what = "it is empty" if path.stat().st_size == 0 else " ".join(str(exc).split())
-        if isinstance(exc, UnicodeDecodeError):
-            what = "it is not text (a spreadsheet? save it as CSV)"
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
+        what = "it is empty" if not text.strip() else table_problem(exc)
         raise UserError(
             f"{path}: cannot read the samplesheet ({what}); give a CSV with columns sample,mark,bigwig"
         ) from None

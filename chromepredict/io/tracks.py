@@ -10,6 +10,7 @@ shares an open file (and its position) with another process.
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import sys
@@ -53,8 +54,11 @@ def is_read_error(exc: BaseException) -> bool:
     )
 
 
-def damaged(path: str, exc: BaseException) -> UserError:
-    """The error for a bigWig the reader fails on: one without any data, or a damaged one."""
+def damaged(path: str, exc: BaseException) -> BaseException:
+    """The error for a bigWig the reader fails on: one without any data, or a damaged one — or the
+    system's own refusal (too many open files), which blames no file."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        return OSError(exc.errno, f"{exc.strerror} while reading it", path)
     with contextlib.suppress(OSError, ValueError):
         if _without_data(path):
             return UserError(

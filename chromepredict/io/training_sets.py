@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chromepredict.io import datasets
+from chromepredict.io.expression import units_mismatch
 from chromepredict.io.features import FeatureSet, Paired, Provenance, WindowSpec, align
 from chromepredict.io.labelling import read_expression_for, with_expression
 from chromepredict.io.sources import TrackInputs
@@ -39,9 +40,20 @@ def fully_measured(data: FeatureSet) -> FeatureSet:
     return data.subset(keep)
 
 
+#: Fewest labelled genes a model is trained on: train, validation and test each need genes of both
+#: classes (or varied levels), and a few hundred are needed for a model worth using.
+MIN_TRAINING_GENES = 30
+
+
 def split_tracks(data: FeatureSet, split_seed: int) -> TrainingSet:
     """Labelled track features split by whole chromosome (or, failing that, by gene; it says which)."""
     data = fully_measured(data)
+    if len(data.genes) < MIN_TRAINING_GENES:
+        raise UserError(
+            f"{len(data.genes)} labelled gene{'s' if len(data.genes) != 1 else ''} with signal are too few to train "
+            f"a model (at least {MIN_TRAINING_GENES}: training, validation and test genes are split from them); "
+            "give a GTF of more genes (a few hundred at least) with tracks and expression for them"
+        )
     parts, how = datasets.split_by_chromosome(data.genes, split_seed)
     splits = {name: data.subset(rows) for name, rows in parts.items()}
     data.provenance.split = how
@@ -165,15 +177,25 @@ def labelled_pairs(
             f"{sheet}: a change needs an expression table for both samples of each pair; add one for {', '.join(lacking)}"
         )
     genes = read_genes(gtf, read.gene_type)
-    labelled = {}
+    labelled, expressions = {}, {}
     for name in names:
-        values = read_expression_for(samples[name].expression, None, gtf)
+        expressions[name] = values = read_expression_for(samples[name].expression, None, gtf)
         labelled[name] = with_expression(read(samples[name], genes), values)
         report_sample(report, name, labelled[name])  # what reading and labelling found
     aligned = [align(labelled[a], labelled[b], (a, b)) for a, b in wanted]
     for _, _, warnings in aligned:
         for warning in warnings:
             report.info(warning)
+    for a, b in wanted:
+        if labelled[a].marks != labelled[b].marks:
+            only = sorted(set(labelled[a].marks) ^ set(labelled[b].marks))
+            report.warn(
+                f"{a}_vs_{b}: {a} and {b} differ in their marks ({', '.join(only)} in one only): the change "
+                "is scored on the marks both have"
+            )
+        mismatch = units_mismatch(expressions[a], expressions[b])
+        if mismatch:
+            report.warn(f"{a}_vs_{b}: {mismatch}")
     keys = [f"{a}_vs_{b}" for a, b in wanted]
     if len(wanted) == 1:
         return Paired(aligned[0][0], aligned[0][1]), wanted

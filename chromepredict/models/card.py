@@ -91,6 +91,9 @@ class MarkRange:
 
 @dataclass(frozen=True)
 class TrainingData:
+    """What a model was trained on: ``gene_ids`` and ``gene_names`` of its training genes (both, so
+    that its own genes are recognised in a GTF keyed by either), where they came from, the split."""
+
     source: str
     gene_ids: tuple[str, ...]
     labels: str | None = None
@@ -98,6 +101,8 @@ class TrainingData:
     splits: dict[str, dict[str, int]] = field(default_factory=dict)
     views: dict[str, str] = field(default_factory=dict)
     licence: str | None = None
+    warnings: tuple[str, ...] = ()  # what the training run warned about its data
+    gene_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

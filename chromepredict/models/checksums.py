@@ -3,30 +3,30 @@
 CHECKSUMS = {
     "E003": {
         "onnx": "99fb82429b91956bd1f750d8773de72989dbd7725d4d1d7d5c2e4c9bf732bcfb",
-        "card": "c2e12b6dbfe15cbbc4425a0b17643343f486b974488b6b8979a70149c76ae50e",
+        "card": "da63b2ac2d11dbad93a272c6b618daf253e17a171cb83b0a034c78b5a61d5fdb",
     },
     "E003-E123": {
         "onnx": "875e765ff424543caf2bcc93d1fd74baaa81c4518a9f761dd98c5f6e77cc433f",
-        "card": "b56b47d59e1faeabfe9dcb2ca0b9fca29e7189ff204f1422300245b0fa5fbca9",
+        "card": "318a80967e54614a22e24a22226bb77a1910e3b2ca332aae096357ad724c9011",
     },
     "E003-E123-difference": {
         "onnx": "1ea55b7cac8e567e021fd34af09bc98effce93721d6c5f514a44a1147283e829",
-        "card": "8f5f2bcd85c65040d4584604c1fe0694d1cc3e79bd7fc7bd5ab120b3ee654262",
+        "card": "17afa168c59ebe82b3e97821745e875808d1bacddc95cb1859e628387feed470",
     },
     "E003-E123-level": {
         "onnx": "9ad5f700a81648630d0ec638de8573620cb21a3a539eeaf5e727c2c148206839",
-        "card": "3eac282349d4bac51cad1b7a7f5a09769513ec65cc5dfcf5c74cce9045423aaa",
+        "card": "bd52c55799f03e09e8ec8a8565fadfb72a25de6bd6fe9cb8e37fa9c76e93cadb",
     },
     "E003-level": {
         "onnx": "c84107eec1581d04bef0ed0cab8af81efe99433e96e5c1ad9b44caf3352e4d73",
-        "card": "b0f0dce17749969002f7f0fe3a747f9b4f0981da07b94048fed383be1aa92526",
+        "card": "cdf2e655028dc80c7739fd1299cfa0a49c765574420681c8c4621d247c138eb0",
     },
     "E123": {
         "onnx": "416994cdd5f52a47e231177cf05f8a88927f82fb60f6ddf03793734faf33b7df",
-        "card": "12d1b0398e1ca2a2e3543014baf1d7ac52ee928b3f7e1bbac4fd3edde50286af",
+        "card": "b9d3d869011abd6e077bc39b68e54d5f5a4bd8c474d6dd61377386f332a300b5",
     },
     "E123-level": {
         "onnx": "5ad1be1da5d0de9d5de6b175446b4f2620495f68260a24348519cd483f41a5d2",
-        "card": "bbb88dee1ab90f26db7cbfb484ce8174ef38c5152ecc88bf65b10594c04b79fc",
+        "card": "36bbf408599a093cc1aa940a288fb85b4e482581eec22a74d39f05d6e17bc7bf",
     },
 }

@@ -19,7 +19,7 @@ from chromepredict.io.features import FeatureSet, Paired, WindowSpec
 from chromepredict.models.card import ModelCard, card_path, read_card
 from chromepredict.models.targets import Target
 from chromepredict.models.transform import InputTransform
-from chromepredict.system.errors import UserError
+from chromepredict.system.errors import UserError, require_file
 from chromepredict.system.files import atomic_path
 
 
@@ -92,8 +92,17 @@ class LoadedModel:
         return [self.path, card_path(self.path)]
 
     def training_genes(self, genes: pd.DataFrame) -> np.ndarray:
-        """Mask of ``genes`` that the model was trained on (the card lists their ids)."""
-        return genes["gene_id"].isin(set(self.card.training_data.gene_ids)).to_numpy()
+        """Mask of ``genes`` that the model was trained on, whatever the GTF keys them by: the card
+        lists their ids and names, and a gene counts when its id is one of those ids, or its id or
+        name one of those names (case-insensitive: a symbol-keyed GTF, ``gene_id "TP53"``)."""
+        data = self.card.training_data
+        seen = genes["gene_id"].isin(set(data.gene_ids)).to_numpy()
+        if data.gene_names:
+            names = {n.upper() for n in data.gene_names}
+            for column in ("gene_id", "gene_name"):
+                if column in genes:
+                    seen = seen | genes[column].astype(str).str.upper().isin(names).to_numpy()
+        return seen
 
     def inputs(self, data: FeatureSet) -> tuple[np.ndarray, np.ndarray]:
         """The network's input for ``data`` (its marks a subset of the model's, window checked by the
@@ -111,12 +120,30 @@ class LoadedModel:
             full *= mask[:, :, None]
         return full, mask
 
+    def paired_inputs(
+        self, first: FeatureSet, second: FeatureSet
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The network's inputs for the same genes in two conditions, on one shared mask: a mark
+        counts as measured for a gene only where it is measured in both (a mark one condition lacks
+        is hidden in the other too), so that a change is never one of marks. The one rule of every
+        command that scores pairs (compare, evaluate --pair)."""
+        xa, mask_a = self.inputs(first)
+        xb, mask_b = self.inputs(second)
+        mask = np.minimum(mask_a, mask_b)
+        return xa * mask[:, :, None], xb * mask[:, :, None], mask
+
     def predict(self, data: FeatureSet | Paired, batch_size: int = 1024) -> np.ndarray:
         """P(high) (class models) or the expression level (level models) per gene, transformed and
         scored in batches (memory stays small for genome-wide gene sets). For
-        :class:`~chromepredict.io.features.Paired` genes, the change from the first to the second."""
+        :class:`~chromepredict.io.features.Paired` genes, the change from the first to the second,
+        both scored on the marks measured in both (:meth:`paired_inputs`)."""
         if isinstance(data, Paired):
-            return self.predict(data.second, batch_size) - self.predict(data.first, batch_size)
+            changes = []
+            for start in range(0, len(data.genes), batch_size):
+                rows = np.arange(start, min(start + batch_size, len(data.genes)))
+                xa, xb, mask = self.paired_inputs(data.first.subset(rows), data.second.subset(rows))
+                changes.append(self.score_inputs(xb, mask) - self.score_inputs(xa, mask))
+            return np.concatenate(changes) if changes else np.zeros(0)
         batches = [
             self.score_inputs(
                 *self.inputs(data.subset(np.arange(start, min(start + batch_size, len(data.genes)))))
@@ -152,10 +179,7 @@ def load_model(path: str | Path, threads: int = 1) -> LoadedModel:
     path = Path(path)
     if path.is_dir():
         path = path / "model.onnx"
-    if not path.is_file():
-        raise UserError(
-            f"{path}: model file not found; give a pretrained name, a .onnx file or a train output folder"
-        )
+    require_file(path, "model file", "give a pretrained name, a .onnx file or a train output folder")
     card, data = read_card(path)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

@@ -78,10 +78,7 @@ def decompose(
     same order in both sets, moving each of ``marks`` from the first window to the second.
 
     Both inputs share one mask: a mark counts as measured for a gene only where it is in both."""
-    xa, mask_a = model.inputs(first)
-    xb, mask_b = model.inputs(second)
-    mask = np.minimum(mask_a, mask_b)
-    xa, xb = xa * mask[:, :, None], xb * mask[:, :, None]
+    xa, xb, mask = model.paired_inputs(first, second)
     index = [model.marks.index(m) for m in marks]
     if len(index) > MAX_MARKS:
         raise UserError(

@@ -27,6 +27,24 @@ class Scored:
     score_note: str | None = None  # why there is no score, when an expression table was given
 
 
+#: p_high at or above this is called high, unless --threshold says otherwise.
+DEFAULT_THRESHOLD = 0.5
+
+
+def resolve_threshold(model, threshold: float | None, report: Report) -> float:
+    """The threshold of class calls: ``threshold`` if given, else :data:`DEFAULT_THRESHOLD`; a note
+    when it was given for a model without classes (level and difference models call high at the
+    training levels' mean, whatever the threshold)."""
+    if threshold is None:
+        return DEFAULT_THRESHOLD
+    if not model.target.classifier:
+        report.info(
+            f"--threshold {threshold} is for class models; model {model.name} predicts a {model.target.name} "
+            f"(high: {model.target.call_rule(threshold, model.card)}): ignored"
+        )
+    return threshold
+
+
 def agreement(
     model, data, values: np.ndarray, expression, matched, report: Report
 ) -> tuple[float | None, str | None]:

@@ -83,11 +83,28 @@ def _output_target(target: str | Path) -> tuple[str, Path]:
                 f"{name}: is a file of the output of chromepredict {owner[1]} in {owner[0]}, which this run "
                 "will not replace; choose another output path"
             )
-    if not dest.parent.is_dir():
-        raise UserError(f"{name}: folder {dest.parent} does not exist; create it or choose another path")
+    _check_parent(name, dest)
     if not os.access(dest.parent, os.W_OK):
         raise UserError(f"{name}: folder {dest.parent} is not writable; choose another output path")
     return "replace", dest
+
+
+def _check_parent(name: str, path: Path) -> None:
+    """The folder an output goes into must exist and be a folder (a file there is named as one)."""
+    parent = path.parent
+    if parent.is_dir():
+        return
+    if parent.exists():
+        raise UserError(f"{name}: {parent} is a file, not a folder; choose another output path")
+    raise UserError(f"{name}: folder {parent} does not exist; create it or choose another path")
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name, in bytes, the file system of ``folder`` takes (255 where unknown)."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):
+        return 255
 
 
 def is_stream(target: str | Path) -> bool:
@@ -248,7 +265,9 @@ def _deliver(source: Path, kind: str, dest: Path, name: str) -> None:
 def _stage(kind: str, dest: Path, suffix: str) -> Path:
     """A temporary file for an output: beside a file to replace (same file system), else anywhere."""
     if kind == "replace":
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part" + suffix, dir=dest.parent)
+        # a short prefix: the temporary name fits the file-name limit whatever the output's length
+        short = dest.name.encode()[:100].decode(errors="ignore")
+        fd, tmp = tempfile.mkstemp(prefix=f".{short}.", suffix=".part" + suffix[:20], dir=dest.parent)
         os.close(fd)
         Path(tmp).chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
         return Path(tmp)
@@ -378,12 +397,25 @@ def check_output_dir(target: str | Path, run: str) -> None:
     if name == "-":
         raise UserError("-o -: this command writes a folder of files, not to stdout; give -o FOLDER")
     path = _real(name)
-    if not path.parent.is_dir():
-        raise UserError(f"{name}: folder {path.parent} does not exist; create it or choose another path")
+    _check_parent(name, path)
     if not os.access(path.parent, os.W_OK):
         raise UserError(f"{name}: folder {path.parent} is not writable; choose another output folder")
     if path.exists() and not path.is_dir():
         raise UserError(f"{name}: exists and is not a folder; choose another output folder")
+    here = Path.cwd().resolve()
+    if _inside(here, path):
+        where = "the current folder" if here == path else f"a folder around the current folder ({here})"
+        raise UserError(
+            f"-o {name}: is {where}, and a run replaces its output folder whole; give a new folder "
+            "name, e.g. -o results"
+        )
+    longest = len(f".{path.name}.part".encode())
+    limit = _name_max(path.parent)
+    if longest > limit:
+        raise UserError(
+            f"{name}: the folder name is {len(path.name.encode())} bytes; its run folder .NAME.part must fit "
+            f"the file-name limit of {limit} bytes here: give a name of at most {limit - 6} bytes"
+        )
     _check_old(path, name, run)
     if not path.is_dir() or not any(path.iterdir()):
         return
@@ -426,8 +458,9 @@ def _check_old(path: Path, name: str, run: str) -> None:
         )
 
 
-def _seal(folder: Path, run: str) -> None:
-    """Give the run's files the usual permissions and record them in the manifest."""
+def _seal(folder: Path, run: str, warnings: list[str]) -> None:
+    """Give the run's files the usual permissions and record them, and the run's warnings, in the
+    manifest."""
     files = []
     for root, dirs, names in os.walk(folder):
         for entry in dirs:
@@ -443,6 +476,7 @@ def _seal(folder: Path, run: str) -> None:
         "chromepredict_version": __version__,
         "run": run,
         "command": " ".join(sys.argv),
+        "warnings": list(warnings),
         "files": sorted(files),
     }
     (folder / MARKER).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -502,10 +536,12 @@ def _locked_part(path: Path, name: str, run: str) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | Path, run: str) -> Iterator[Path]:
+def atomic_dir(target: str | Path, run: str, warnings: list[str] | None = None) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; on success it replaces ``target`` as a whole.
 
     ``run`` names the command (``train``, ``predict --samplesheet``…); see :func:`check_output_dir`.
+    ``warnings`` (the run's :attr:`Report.warnings`, read when the block ends) go into the manifest,
+    so that a pipeline reading the folder sees them.
     """
     name = os.fspath(target)
     check_output_dir(target, run)
@@ -515,7 +551,7 @@ def atomic_dir(target: str | Path, run: str) -> Iterator[Path]:
         moved = False  # once renamed, the .part path may be the next run's: never removed then
         try:
             yield tmp
-            _seal(tmp, run)
+            _seal(tmp, run, warnings or [])
             (tmp / _PART_MARKER).unlink()  # the manifest marks the folder as ours from here on
             check_output_dir(target, run)  # the folder may have changed while the run worked
             if old.exists():

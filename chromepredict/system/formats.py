@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import io
 import re
 import zlib
 from pathlib import Path
+from typing import TextIO
+
+from chromepredict.system.errors import UserError
 
 BIGWIG = (bytes.fromhex("26fc8f88"), bytes.fromhex("888ffc26"))
 BIGBED = (bytes.fromhex("ebf28987"), bytes.fromhex("8789f2eb"))
@@ -30,6 +34,7 @@ NAMES = {
     "fasta": "a FASTA sequence file",
     "hdf5": "an HDF5 file",
     "zip": "a zip archive (or .npz)",
+    "xlsx": "an Excel workbook",
     "empty": "empty",
     "binary": "a binary file of an unknown format",
     "text": "a text file of an unknown format",
@@ -124,12 +129,80 @@ def sniff(path: str | Path) -> str:
     if raw_head == b"\x89HDF":
         return "hdf5"
     if raw_head == b"PK\x03\x04":
-        return "zip"
-    try:  # incremental: a character cut at the end of the head is not an error
-        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
+        return "xlsx" if _is_workbook(path) else "zip"
+    encoding = text_encoding(head)
+    if encoding is None:
         return "binary"
-    return _text_kind(text)
+    return _text_kind(codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False))
+
+
+def _is_workbook(path: Path) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.startswith("xl/") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+#: Byte-order marks, longest first, and the encodings they announce.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def text_encoding(head: bytes) -> str | None:
+    """The encoding of a text whose (decompressed) start is ``head``: the one a byte-order mark
+    announces; UTF-16 without one (every other byte NUL, as some Windows tools write); UTF-8 when it
+    decodes; else Latin-1 (what spreadsheets on Windows save: any byte is a character). None for
+    bytes that are not text (other NULs)."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    if b"\x00" in head:
+        odd, even = head[1::2], head[0::2]
+        if odd and odd.count(0) >= 0.9 * len(odd) and not even.count(0):
+            return "utf-16-le"
+        if even and even.count(0) >= 0.9 * len(even) and not odd.count(0):
+            return "utf-16-be"
+        return None
+    try:  # incremental: a character cut at the end of the head is not an error
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
+def open_text(path: str | Path, what: str, fix: str) -> tuple[TextIO, str | None]:
+    """``path`` (plain or gzipped) opened as text in its own encoding (:func:`text_encoding`), and
+    a note when that is not UTF-8; an Excel workbook or a file that is not text is a UserError
+    naming ``what`` it should be and ``fix``."""
+    path = Path(path)
+    kind = sniff(path)
+    if kind in ("xlsx", "zip"):
+        raise UserError(
+            f"{path}: {NAMES[kind]}, not a {what}; save it as text (TSV or CSV: File → Save As) and give that, or {fix}"
+        )
+    encoding = text_encoding(first_bytes(path))
+    if encoding is None:
+        raise UserError(f"{path}: not text ({NAMES[kind]}), not a {what}; {fix}")
+    note = (
+        None if encoding.startswith("utf-8") else f"{path.name}: read as {encoding.upper()} text (not UTF-8)"
+    )
+    raw = gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # noqa: SIM115 (the text wrapper closes it)
+    return io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=None), note
+
+
+def read_text(path: str | Path, what: str, fix: str) -> tuple[str, str | None]:
+    """The whole text of ``path`` and the note of :func:`open_text`."""
+    handle, note = open_text(path, what, fix)
+    with handle:
+        return handle.read(), note
 
 
 def not_a(path: str | Path, wanted: str, advice: dict[str, str], default: str) -> str:
@@ -156,7 +229,7 @@ def signature(path: str | Path) -> tuple:
     kind = sniff(path)
     with open(path, "rb") as handle:
         raw = handle.read(4)
-    if kind == "zip":
+    if kind in ("zip", "xlsx"):
         import zipfile
 
         try:
@@ -167,6 +240,20 @@ def signature(path: str | Path) -> tuple:
         return kind, first
     if kind in ("binary", "bigwig", "bigbed", "bam", "cram", "hdf5"):
         return kind, raw
-    text = codecs.getincrementaldecoder("utf-8")().decode(first_bytes(path), final=False)
+    head = first_bytes(path)
+    text = codecs.getincrementaldecoder(text_encoding(head) or "latin-1")(errors="replace").decode(
+        head, final=False
+    )
     words = next((line.split()[:1] for line in text.splitlines() if line.strip()), [])
     return kind, raw[:2] == b"\x1f\x8b", words[0][:40] if words else ""
+
+
+def table_problem(exc: Exception) -> str:
+    """What a table parser's error means, in words (never the parser's own message)."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if found:
+        want, line, saw = found.groups()
+        return f"line {line} has {saw} columns where the lines before have {want}"
+    if "No columns to parse" in str(exc):
+        return "it holds no columns"
+    return "its lines do not split into the same columns"

@@ -20,6 +20,8 @@ class Report:
         self.quiet = quiet
         self.strict = strict
         self.console = console or Console(stderr=True)
+        #: every warning said so far, in one-line form: what the run's outputs record
+        self.warnings: list[str] = []
 
     @classmethod
     def silent(cls) -> Report:
@@ -39,9 +41,12 @@ class Report:
     def warn(self, message: str) -> None:
         """A one-line warning: a result that is probably wrong. --quiet never hides it; with
         ``strict`` it is a :class:`UserError` instead (raised before anything is written)."""
+        line = " ".join(message.split())
         if self.strict:
-            raise UserError(f"{' '.join(message.split())} (--strict: a warning is an error)")
-        self._line("[yellow]warning:[/] " + escape(" ".join(message.split())))
+            raise UserError(f"{line} (--strict: a warning is an error)")
+        if line not in self.warnings:
+            self.warnings.append(line)
+        self._line("[yellow]warning:[/] " + escape(line))
 
     def error(self, message: str) -> None:
         self._line("[bold red]error:[/] " + escape(" ".join(message.split())))

@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 _PR_SET_PDEATHSIG = 1
@@ -52,9 +53,21 @@ def _die_with_parent(run: int) -> None:
     threading.Thread(target=_watch, args=(run,), daemon=True, name="run-watch").start()
 
 
-def process_pool(workers: int, context=None) -> ProcessPoolExecutor:
+@contextlib.contextmanager
+def process_pool(workers: int, context=None) -> Iterator[ProcessPoolExecutor]:
     """A process pool whose workers die with this process; ``context`` a multiprocessing context
-    (default: the platform's start method)."""
-    return ProcessPoolExecutor(
+    (default: the platform's start method). When the block fails — a worker that could not be
+    started (too many open files or processes), an error, Ctrl-C or SIGTERM — its workers are
+    killed at once rather than waited for, so that a failed run never hangs on its own pool."""
+    pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
     )
+    try:
+        yield pool
+    except BaseException:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

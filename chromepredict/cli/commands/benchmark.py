@@ -80,17 +80,19 @@ def run(
         replace(settings, architecture=name).check()
     check_outputs(inputs or [], folders=[("-o", output)])
     check_output_dir(output, "benchmark")
-    sets: dict[str, TrainingSet] = sets_of()
-    rows = []
-    with report.progress("cell types", len(sets)) as advance:
-        for name, training in sets.items():
-            report.info(f"{name}: split {training.split}")
-            rows.extend(
-                {"cell_type": name, **row} for row in benchmark_set(training, settings, architectures)
-            )
-            advance(1)
-    table = pd.DataFrame(rows)
-    with atomic_dir(output, "benchmark") as tmp:
+    with atomic_dir(
+        output, "benchmark", report.warnings
+    ) as tmp:  # the folder is locked from the start of the run
+        sets: dict[str, TrainingSet] = sets_of()
+        rows = []
+        with report.progress("cell types", len(sets)) as advance:
+            for name, training in sets.items():
+                report.info(f"{name}: split {training.split}")
+                rows.extend(
+                    {"cell_type": name, **row} for row in benchmark_set(training, settings, architectures)
+                )
+                advance(1)
+        table = pd.DataFrame(rows)
         table.to_csv(tmp / "benchmark.tsv", sep="\t", index=False, float_format="%.4f")
         title = f"Test {target.metric_name}: DeepChrome vs baselines"
         benchmark_bars(table, tmp / "benchmark.png", title, target.metric_name, target.chance)

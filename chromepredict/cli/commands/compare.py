@@ -7,12 +7,14 @@ import numpy as np
 import pandas as pd
 
 from chromepredict import __version__
+from chromepredict.io.expression import units_mismatch
 from chromepredict.io.labelling import read_expression_for
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models import gate
 from chromepredict.models.metrics import regression_metrics
 from chromepredict.models.zoo import open_model
 from chromepredict.results.compare import Comparison, compare_pair, knockout, mark_shares
+from chromepredict.results.scoring import resolve_threshold
 from chromepredict.system.errors import UserError
 from chromepredict.system.files import atomic_dir, check_output_dir, check_outputs
 from chromepredict.system.report import Report
@@ -56,6 +58,28 @@ def _header(model, comparison: Comparison, what: str, threshold: float) -> str:
     return "".join(f"# {line}\n" for line in lines)
 
 
+#: With expression tables for both samples: the genes with a measured change and the Spearman of
+#: delta with it (NA otherwise, and for knockouts).
+MEASURED_COLUMNS = ("genes_measured", "spearman_measured")
+
+
+def summary_columns(marks) -> list[str]:
+    """summary.tsv's columns, in this order in every run of a model (README, ``compare``): one
+    ``share_<MARK>`` per mark of the model; a value that does not apply or is missing is NA."""
+    return [
+        "comparison", "genes", "up", "down", "median_abs_delta", "top_mark", *(f"share_{m}" for m in marks),
+        *MEASURED_COLUMNS, "n_warnings", "warnings",
+    ]  # fmt: skip
+
+
+def summary_table(rows: list[dict], marks) -> pd.DataFrame:
+    """The comparisons' summary rows in :func:`summary_columns` (counts as whole numbers)."""
+    table = pd.DataFrame(rows).reindex(columns=summary_columns(marks))
+    for column in ("genes", "up", "down", "genes_measured", "n_warnings"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
 def _write(folder, model, comparison: Comparison, what: str, threshold: float) -> dict:
     from chromepredict.results.plots import comparison_figure
 
@@ -87,10 +111,13 @@ def _write(folder, model, comparison: Comparison, what: str, threshold: float) -
         "median_abs_delta": round(
             float(np.median(np.abs(table["delta"]))) if len(table) else float("nan"), 6
         ),
-        "top_mark": shares.idxmax() if shares.sum() > 0 else "",
+        "top_mark": shares.idxmax() if shares.sum() > 0 else None,
     }
     for mark, share in shares.items():
         row[f"share_{mark}"] = round(float(share), 4)
+    warnings = list(dict.fromkeys(comparison.warnings))
+    row["n_warnings"] = len(warnings)
+    row["warnings"] = " | ".join(" ".join(w.split()) for w in warnings) or None
     return row
 
 
@@ -119,7 +146,19 @@ def _measured(model, comparison: Comparison, expressions: dict, report: Report) 
         )
         return {}
     comparison.table["measured_delta"] = np.round(measured, 6)
-    stats = regression_metrics(measured[known], comparison.table["delta"].to_numpy()[known])
+    delta = comparison.table["delta"].to_numpy()
+    flat = [
+        what
+        for what, values in (("measured change", measured), ("delta", delta))
+        if np.ptp(values[known]) == 0
+    ]
+    if flat:
+        comparison.warnings.append(
+            f"the {' and the '.join(flat)} {'is' if len(flat) == 1 else 'are'} the same for every gene (identical "
+            f"samples or expression tables?): no Spearman of delta with the measured change"
+        )
+        return {"genes_measured": int(known.sum())}
+    stats = regression_metrics(measured[known], delta[known])
     note = ""
     seen = model.training_genes(comparison.table)[known]
     if seen.any():
@@ -155,13 +194,14 @@ def run_pairs(
     pairs: list[str],
     reference: str | None,
     outdir: str,
-    threshold: float,
+    threshold: float | None,
 ) -> pd.DataFrame:
     """``compare --samplesheet``: one comparison per pair of samples."""
     from chromepredict.io.annotation import read_genes
     from chromepredict.io.samplesheet import parse_pairs, read_samplesheet, sheet_files
 
     model = open_model(model_spec, report, threads)
+    threshold = resolve_threshold(model, threshold, report)
     if gtf is None:
         raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
     samples = {s.name: s for s in read_samplesheet(sheet)}
@@ -169,28 +209,31 @@ def run_pairs(
     _check_pairs(wanted, samples, model)
     check_outputs([*sheet_files(sheet), gtf, *model.paths], folders=[("-o", outdir)])
     check_output_dir(outdir, RUN)
-    genes = read_genes(gtf, gene_type)
-    data, expression = {}, {}
-    for name in dict.fromkeys(n for pair in wanted for n in pair):
-        sample = samples[name]
-        inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
-        data[name] = gate.read(model, inputs, report, name)
-        if sample.expression:
-            expression[name] = read_expression_for(sample.expression, None, gtf)
-    comparisons = []
-    for first, second in wanted:
-        comparison = compare_pair(model, data[first], data[second], (first, second), threshold)
-        extra = {}
-        if first in expression and second in expression:
-            extra = _measured(model, comparison, expression, report)
-        for warning in [*data[first].provenance.warnings, *data[second].provenance.warnings]:
-            comparison.warnings.append(warning)
-        comparisons.append((comparison, extra))
-    for comparison, _ in comparisons:
-        for warning in dict.fromkeys(comparison.warnings):
-            report.warn(f"{comparison.name}: {warning}")
-    rows = []
-    with atomic_dir(outdir, RUN) as tmp:
+    with atomic_dir(outdir, RUN, report.warnings) as tmp:  # the folder is locked from the start of the run
+        genes = read_genes(gtf, gene_type)
+        data, expression = {}, {}
+        for name in dict.fromkeys(n for pair in wanted for n in pair):
+            sample = samples[name]
+            inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
+            data[name] = gate.read(model, inputs, report, name)
+            if sample.expression:
+                expression[name] = read_expression_for(sample.expression, None, gtf)
+        comparisons = []
+        for first, second in wanted:
+            comparison = compare_pair(model, data[first], data[second], (first, second), threshold)
+            extra = {}
+            if first in expression and second in expression:
+                extra = _measured(model, comparison, expression, report)
+                mismatch = units_mismatch(expression[first], expression[second])
+                if mismatch:
+                    comparison.warnings.append(mismatch)
+            for warning in [*data[first].provenance.warnings, *data[second].provenance.warnings]:
+                comparison.warnings.append(warning)
+            comparisons.append((comparison, extra))
+        for comparison, _ in comparisons:
+            for warning in dict.fromkeys(comparison.warnings):
+                report.warn(f"{comparison.name}: {warning}")
+        rows = []
         for comparison, extra in comparisons:
             what = f"A = {comparison.first}, B = {comparison.second} (samples of {sheet})"
             rows.append({**_write(tmp, model, comparison, what, threshold), **extra})
@@ -199,17 +242,23 @@ def run_pairs(
                 f"{comparison.name}: {rows[-1]['up']} genes up, {rows[-1]['down']} down; "
                 + (f"most change from {top}" if top else "no change on any gene")
             )
-        summary = pd.DataFrame(rows)
-        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False)
+        summary = summary_table(rows, model.marks)
+        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False, na_rep="NA")
     return summary
 
 
 def run_knockouts(
-    report: Report, model_spec: str, inputs: TrackInputs, knockouts: list[str], outdir: str, threshold: float
+    report: Report,
+    model_spec: str,
+    inputs: TrackInputs,
+    knockouts: list[str],
+    outdir: str,
+    threshold: float | None,
 ) -> pd.DataFrame:
     """``compare --knockout``: the sample against itself with marks set to no signal."""
     groups = parse_knockouts(knockouts)
     model = open_model(model_spec, report, inputs.threads)
+    threshold = resolve_threshold(model, threshold, report)
     for group in groups:
         lacking = [m for m in group if m not in model.marks]
         if lacking:
@@ -218,11 +267,11 @@ def run_knockouts(
             )
     check_outputs([*inputs.paths, *model.paths], folders=[("-o", outdir)])
     check_output_dir(outdir, RUN)
-    data = gate.read(model, inputs, report)
-    report.provenance(data.provenance)
-    comparisons = [knockout(model, data, group, threshold) for group in groups]
-    rows = []
-    with atomic_dir(outdir, RUN) as tmp:
+    with atomic_dir(outdir, RUN, report.warnings) as tmp:  # the folder is locked from the start of the run
+        data = gate.read(model, inputs, report)
+        report.provenance(data.provenance)
+        comparisons = [knockout(model, data, group, threshold) for group in groups]
+        rows = []
         for comparison in comparisons:
             comparison.warnings.extend(data.provenance.warnings)
             what = (
@@ -230,6 +279,6 @@ def run_knockouts(
             )
             rows.append(_write(tmp, model, comparison, what, threshold))
             report.info(f"{comparison.name}: {rows[-1]['up']} genes up, {rows[-1]['down']} down")
-        summary = pd.DataFrame(rows)
-        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False)
+        summary = summary_table(rows, model.marks)
+        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False, na_rep="NA")
     return summary

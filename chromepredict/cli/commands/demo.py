@@ -22,8 +22,8 @@ def run(report: Report, output: str) -> str:
     model = open_model("E003", report)
     files = {mark_from_filename(p): str(p) for p in example["tracks"]}
     inputs = TrackInputs(files, str(example["gtf"]))
-    scored = score_sample(model, inputs, report, 0.5, read_expression(example["expression"]))
-    with atomic_dir(output, "demo") as tmp:
+    with atomic_dir(output, "demo", report.warnings) as tmp:  # the folder is locked from the start of the run
+        scored = score_sample(model, inputs, report, 0.5, read_expression(example["expression"]))
         write_predictions(scored.table, tmp / "predictions.tsv", scored.header)
     table = scored.table
     shown = table.sort_values("p_high", ascending=False).iloc[[0, 1, 2, -3, -2, -1]]

@@ -58,8 +58,11 @@ def run(
         [*(inputs.paths if inputs else []), csv, gtf, expression, *model.paths], folders=[("-o", output)]
     )
     check_output_dir(output, "evaluate")
-    data, source = labelled_input(report, model, inputs, csv, gtf, expression, expression_column)
-    return _evaluate(report, model, data, str(source), output)
+    with atomic_dir(
+        output, "evaluate", report.warnings
+    ) as tmp:  # the folder is locked from the start of the run
+        data, source = labelled_input(report, model, inputs, csv, gtf, expression, expression_column)
+        return _evaluate(report, model, data, str(source), tmp)
 
 
 @dataclass
@@ -95,14 +98,18 @@ def run_pairs(
         )
     check_outputs([*sheet_files(sheet), gtf, *model.paths], folders=[("-o", output)])
     check_output_dir(output, "evaluate")
-    data, wanted = labelled_pairs(
-        report, sheet, gtf, pairs, _ModelReader(model, gtf, gene_type, threads, report)
-    )
-    return _evaluate(report, model, data, ", ".join(f"{a}_vs_{b}" for a, b in wanted), output)
+    with atomic_dir(
+        output, "evaluate", report.warnings
+    ) as tmp:  # the folder is locked from the start of the run
+        data, wanted = labelled_pairs(
+            report, sheet, gtf, pairs, _ModelReader(model, gtf, gene_type, threads, report)
+        )
+        return _evaluate(report, model, data, ", ".join(f"{a}_vs_{b}" for a, b in wanted), tmp)
 
 
-def _evaluate(report: Report, model, data, source: str, output: str) -> dict:
-    """Metrics on all genes and on those the model was not trained on (which lead), and the files."""
+def _evaluate(report: Report, model, data, source: str, tmp: Path) -> dict:
+    """Metrics on all genes and on those the model was not trained on (which lead), and the files
+    (into the run's folder ``tmp``)."""
     from chromepredict.results.plots import evaluation_figure
 
     target = model.target
@@ -127,13 +134,13 @@ def _evaluate(report: Report, model, data, source: str, output: str) -> dict:
         report.warn(result["caveat"])
     result["all_genes"] = target.metrics(truth, predicted)
     result["headline"] = "held_out" if "held_out" in result else "all_genes"
-    with atomic_dir(output, "evaluate") as tmp:
-        (tmp / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-        gene_table(data.genes, predicted, truth, target).assign(used_in_training=seen).to_csv(
-            tmp / "predictions.tsv", sep="\t", index=False
-        )
-        evaluation_figure(target, truth, predicted, seen, tmp, f"{model.name} on {Path(source).name}", result,
-                          units=model.card.level_units_or_default)  # fmt: skip
+    result["warnings"] = list(report.warnings)  # a pipeline reads files, not stderr
+    (tmp / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    gene_table(data.genes, predicted, truth, target).assign(used_in_training=seen).to_csv(
+        tmp / "predictions.tsv", sep="\t", index=False
+    )
+    evaluation_figure(target, truth, predicted, seen, tmp, f"{model.name} on {Path(source).name}", result,
+                      units=model.card.level_units_or_default)  # fmt: skip
     return result
 
 

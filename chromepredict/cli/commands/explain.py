@@ -3,6 +3,7 @@ per-gene attributions (TSV, PNG, and bigWig tracks for genome browsers)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ from chromepredict.models.zoo import open_model
 from chromepredict.system.errors import UserError, require_file
 from chromepredict.system.extras import require_torch
 from chromepredict.system.files import atomic_dir, check_output_dir, check_outputs
+from chromepredict.system.formats import read_text
 from chromepredict.system.report import Report
 
 
@@ -27,9 +29,15 @@ def gene_list(genes: str | None) -> list[str] | None:
     if genes is None:
         return None
     if genes.startswith("@"):
+        if not genes[1:].strip():
+            raise UserError(
+                "--genes @ names no file; write --genes @FILE, a file with one gene id or name per line"
+            )
         path = Path(genes[1:])
-        require_file(path, "gene list", "give a file with one gene id or name per line")
-        names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        fix = "give a file with one gene id or name per line"
+        require_file(path, "gene list", fix)
+        text, _ = read_text(path, "gene list", fix)
+        names = [line.strip() for line in text.splitlines() if line.strip()]
     else:
         names = [g.strip() for g in genes.split(",") if g.strip()]
     if not names:
@@ -37,20 +45,30 @@ def gene_list(genes: str | None) -> list[str] | None:
     return names
 
 
-def find_genes(data: FeatureSet, wanted: list[str]) -> dict[int, str]:
-    """Row → the name the user gave, for each wanted gene: gene_id (any version), DeepChrome's short
-    id, or gene_name. A gene asked for twice is explained once."""
-    index: dict[str, int] = {}
-    for column in ("gene_id", "gene_name"):  # ids first; names and short ids as aliases
-        for i, key in enumerate(data.genes[column].astype(str)):
-            index.setdefault(key, i)
-            index.setdefault(key.removeprefix(ENSEMBL_PREFIX), i)
-    rows, missing = {}, []
+def find_genes(data: FeatureSet, wanted: list[str], report: Report) -> dict[int, str]:
+    """Row → the name the user gave, for each wanted gene: its gene_id (any version), DeepChrome's
+    short id, or its gene_name. A name several genes share (a symbol-keyed GTF's paralogues, a
+    readthrough) means all of them, and a note lists their ids; a gene asked for twice is
+    explained once."""
+    ids: dict[str, int] = {}
+    names: dict[str, list[int]] = {}
+    for i, (gene_id, gene_name) in enumerate(
+        data.genes[["gene_id", "gene_name"]].astype(str).itertuples(index=False)
+    ):
+        for key in (gene_id, gene_id.removeprefix(ENSEMBL_PREFIX)):
+            ids.setdefault(key, i)
+        names.setdefault(gene_name, []).append(i)
+    rows: dict[int, str] = {}
+    missing = []
     for name in wanted:
-        row = index.get(name, index.get(normalise_gene_id(name)))
-        if row is None:
+        row = ids.get(name, ids.get(normalise_gene_id(name)))
+        found = [row] if row is not None else names.get(name, [])
+        if not found:
             missing.append(name)
-        else:
+        elif len(found) > 1:
+            shown = ", ".join(data.genes["gene_id"].iloc[found[:5]]) + (", …" if len(found) > 5 else "")
+            report.info(f"--genes {name}: {len(found)} genes have this name ({shown}); explaining each")
+        for row in found:
             rows.setdefault(row, name)
     if missing:
         raise UserError(
@@ -59,9 +77,16 @@ def find_genes(data: FeatureSet, wanted: list[str]) -> dict[int, str]:
     return rows
 
 
+#: Longest gene name kept whole in a file name (longer ones are cut and end in a short hash).
+MAX_NAME = 80
+
+
 def file_name(name: str) -> str:
-    """A gene's name as the user gave it, safe as a file name."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    """A gene's name as the user gave it, safe as a file name (and short enough to be one)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    if len(safe) <= MAX_NAME:
+        return safe
+    return f"{safe[:MAX_NAME]}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def figure_names(rows: dict[int, str], genes: pd.DataFrame) -> dict[int, str]:
@@ -161,16 +186,19 @@ def run(
         raise UserError(
             "--no-class-maps leaves nothing to explain without genes: give tracks with --gtf, or --csv"
         )
-    data = None
-    if csv is not None:
-        data = gate.admit(model, from_csv(csv, gtf), csv)
-    elif inputs is not None:
-        data = gate.read(model, inputs, report)
-    if data is not None:
-        report.provenance(data.provenance)
-    rows = find_genes(data, wanted) if wanted else {}  # checked before the optimisation
-    summary = {"model": model.name, "target": model.target.name, "classes": {}}
-    with one_torch_thread(threads), atomic_dir(output, "explain") as tmp:
+    with (
+        one_torch_thread(threads),
+        atomic_dir(output, "explain", report.warnings) as tmp,
+    ):  # the folder is locked from the start of the run
+        data = None
+        if csv is not None:
+            data = gate.admit(model, from_csv(csv, gtf), csv)
+        elif inputs is not None:
+            data = gate.read(model, inputs, report)
+        if data is not None:
+            report.provenance(data.provenance)
+        rows = find_genes(data, wanted, report) if wanted else {}  # checked before the optimisation
+        summary = {"model": model.name, "target": model.target.name, "classes": {}}
         net = explain.torch_network(model)
         if maps.class_maps:
             _class_maps(tmp, model, net, maps, report, summary)

@@ -12,7 +12,7 @@ from chromepredict.io.labelling import read_expression_for
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models.zoo import open_model
 from chromepredict.results.predictions import BED_TRACK, PREDICTIONS, write_bed, write_predictions
-from chromepredict.results.scoring import Scored, score_sample
+from chromepredict.results.scoring import Scored, resolve_threshold, score_sample
 from chromepredict.system.errors import UserError
 from chromepredict.system.files import check_outputs, delivered_together, is_stream
 from chromepredict.system.report import Report
@@ -32,13 +32,14 @@ def run(
     model_spec: str,
     inputs: TrackInputs,
     output: str,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     expression: str | None = None,
     expression_column: str | None = None,
     bed: bool = False,
 ) -> Scored:
     """Predict one sample into ``output`` (``-`` = stdout) and, with ``bed``, a BED9 track beside it."""
     model = open_model(model_spec, report, inputs.threads)
+    threshold = resolve_threshold(model, threshold, report)
     bed_file = bed_path(output) if bed else None
     check_outputs(
         [*inputs.paths, expression, *model.paths],
@@ -96,10 +97,9 @@ def _predict_sample(task: tuple) -> SampleResult:
     if scored.score is not None:
         row[target.score_column] = round(scored.score, 4)
     elif scored.score_note is not None:
-        row[target.score_column] = "NA"
         row["score_note"] = scored.score_note
     row["n_warnings"] = len(scored.warnings)
-    row["warnings"] = " | ".join(" ".join(w.split()) for w in scored.warnings)
+    row["warnings"] = " | ".join(" ".join(w.split()) for w in scored.warnings) or None
     values = scored.table.set_index("gene_id")[target.column].rename(sample.name)
     return SampleResult(row, values, scored.warnings)
 
@@ -118,8 +118,7 @@ def _run_samples(tasks: list[tuple], workers: int) -> Iterator[SampleResult]:
     from chromepredict.system.workers import process_pool
 
     results: dict[int, SampleResult] = {}
-    pool = process_pool(workers)
-    try:
+    with process_pool(workers) as pool:
         futures = [pool.submit(_predict_sample, task) for task in tasks]
         for i, future in enumerate(futures):
             try:
@@ -131,8 +130,22 @@ def _run_samples(tasks: list[tuple], workers: int) -> Iterator[SampleResult]:
                     except BrokenProcessPool:
                         results[i] = _failed(tasks[i][1].name, "its process died (out of memory?)")
             yield results[i]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: summary.tsv's columns, in this order in every run, whatever the model (README, "Samplesheets"):
+#: a value that does not apply or is missing is NA; counts are whole numbers.
+SUMMARY_COLUMNS = (
+    "sample", "status", "genes", "high", "low", "auc", "spearman", "score_note", "n_warnings", "warnings", "error",
+)  # fmt: skip
+_COUNTS = ("genes", "high", "low", "n_warnings")
+
+
+def summary_table(rows: list[dict]) -> pd.DataFrame:
+    """The samples' summary rows in :data:`SUMMARY_COLUMNS` (a failed sample's counts are NA)."""
+    table = pd.DataFrame(rows).reindex(columns=list(SUMMARY_COLUMNS))
+    for column in _COUNTS:
+        table[column] = table[column].astype("Int64")
+    return table
 
 
 def multiqc_table(summary: pd.DataFrame) -> str:
@@ -145,8 +158,8 @@ def multiqc_table(summary: pd.DataFrame) -> str:
         "# plot_type: 'table'",
     ]
     columns = ("sample", "status", "genes", "high", "low", "auc", "spearman", "n_warnings")
-    table = summary[[c for c in columns if c in summary]].rename(columns={"n_warnings": "warnings"})
-    return "\n".join(header) + "\n" + table.to_csv(sep="\t", index=False)
+    table = summary[list(columns)].rename(columns={"n_warnings": "warnings"})
+    return "\n".join(header) + "\n" + table.to_csv(sep="\t", index=False, na_rep="NA")
 
 
 def run_samplesheet(
@@ -155,7 +168,7 @@ def run_samplesheet(
     sheet: str,
     gtf: str | None,
     outdir: str,
-    threshold: float,
+    threshold: float | None,
     gene_type: str | None,
     threads: int,
     bed: bool,
@@ -172,6 +185,7 @@ def run_samplesheet(
     from chromepredict.system.files import atomic_dir, check_output_dir
 
     model = open_model(model_spec, report)
+    threshold = resolve_threshold(model, threshold, report)
     if gtf is None:
         raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
     samples = read_samplesheet(sheet)
@@ -182,7 +196,7 @@ def run_samplesheet(
     report.info(f"{len(samples)} samples from {sheet}, {workers} at a time, model {model.name}")
     target = model.target
     results = []
-    with atomic_dir(outdir, "predict --samplesheet") as tmp:
+    with atomic_dir(outdir, "predict --samplesheet", report.warnings) as tmp:
         tasks = [(model.path, s, gtf, genes, gene_type, tmp / s.name, threshold, bed) for s in samples]
         with report.progress("samples", len(samples)) as advance:
             for result in _run_samples(tasks, workers):
@@ -199,8 +213,8 @@ def run_samplesheet(
                     report.info(f"{row['sample']}: {row['genes']} genes{shown}")
                 results.append(result)
                 advance(1)
-        summary = pd.DataFrame([r.row for r in results]).convert_dtypes()
-        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False)
+        summary = summary_table([r.row for r in results])
+        summary.to_csv(tmp / "summary.tsv", sep="\t", index=False, na_rep="NA")
         (tmp / "summary_mqc.tsv").write_text(multiqc_table(summary))
         matrix = [r.values for r in results if r.values is not None]
         if matrix:

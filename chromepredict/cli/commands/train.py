@@ -42,8 +42,10 @@ def train_one(
     settings: Settings,
     report: Report,
     genome_build: str | None,
+    warnings: list[str] | None = None,
 ):
-    """Fit one model on a training set and write its folder; returns the card."""
+    """Fit one model on a training set and write its folder; returns the card, which records
+    ``warnings`` (what the run warned about this set's data)."""
     import torch
 
     from chromepredict.models.onnx_io import export_onnx
@@ -65,7 +67,7 @@ def train_one(
     held_out = "test" if "test" in splits else "valid"
     subsets = subset_scores(model, splits[held_out], held_out) if model.ensemble.members[0].masked else {}
     train = splits["train"]
-    used = pd.concat([splits[s].genes["gene_id"] for s in ("train", "valid") if s in splits])
+    used = pd.concat([splits[s].genes for s in ("train", "valid") if s in splits])
     card = build_card(
         model,
         train,
@@ -73,10 +75,12 @@ def train_one(
         training_profile=gate.training_profile([train], model.transform),
         training_data=TrainingData(
             source=training.description,
-            gene_ids=tuple(sorted(used.unique().tolist())),
+            gene_ids=tuple(sorted(used["gene_id"].unique().tolist())),
+            gene_names=tuple(sorted(used["gene_name"].astype(str).unique().tolist())),
             labels=train.provenance.labels_from,
             split=training.split,
             splits={k: {"genes": len(v.genes)} for k, v in splits.items()},
+            warnings=tuple(warnings or ()),
         ),
         metrics=Metrics(
             held_out={k: target.metrics(truth[k], predicted[k]) for k in predicted}, subsets=subsets
@@ -120,11 +124,13 @@ def run(
     settings = settings.check()
     check_outputs(inputs or [], folders=[("-o", output)])
     check_output_dir(output, "train")
-    sets: dict[str, TrainingSet] = sets_of()
-    report.info(f"training on {settings.device}")
-    target = get_target(settings.target)
-    summary = []
-    with atomic_dir(output, "train") as tmp:
+    with atomic_dir(
+        output, "train", report.warnings
+    ) as tmp:  # the folder is locked from the start of the run
+        sets: dict[str, TrainingSet] = sets_of()
+        report.info(f"training on {settings.device}")
+        target = get_target(settings.target)
+        summary = []
         for key, training in sets.items():
             several = len(sets) > 1
             label = key if several else (name or Path(output).name)
@@ -132,7 +138,9 @@ def run(
             folder.mkdir(exist_ok=True)
             sizes = ", ".join(f"{k} {len(v.genes)}" for k, v in training.splits.items())
             report.info(f"{label}: {sizes} genes; split {training.split}")
-            card = train_one(training, folder, label, settings, report, genome_build)
+            others = [f"{k}: " for k in sets if k != key]  # a sample's warnings are named with it
+            warnings = [w for w in report.warnings if not w.startswith(tuple(others))]
+            card = train_one(training, folder, label, settings, report, genome_build, warnings)
             row = {"name": label}
             for split, values in card.metrics.held_out.items():
                 row[f"{split}_{target.metric_key}"] = values[target.metric_key]
