@@ -1,6 +1,6 @@
 """chromepredict: predict gene expression (high/low) from histone-mark bigWigs (DeepChrome)."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 #: The pretrained model ``predict`` uses unless ``--model`` names another (see ``chromepredict models``).
 DEFAULT_MODEL = "E003-E123"

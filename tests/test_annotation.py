@@ -342,4 +342,4 @@ def test_a_gene_at_two_loci_is_warned_through_predict(cli, tracks, example, tmp_
     gtf.write_text(text + moved + "\n")
     code, _, err = cli("predict", *tracks, "--gtf", gtf, "-o", tmp_path / "p.tsv")
     assert code == 0 and "1 gene at distant loci" in " ".join(err.split())
-    assert "distant loci" in (tmp_path / "p.tsv").read_text()  # in the predictions' header too
+    assert "distant loci" in (tmp_path / "p.json").read_text()  # in the predictions' sidecar too

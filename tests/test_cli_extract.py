@@ -1,5 +1,6 @@
 """`chromepredict extract` through the real Typer app and the installed console script."""
 
+import json
 import shutil
 import subprocess
 
@@ -17,12 +18,19 @@ def test_extract_writes_npz_and_tsv(cli, tracks, example, tmp_path):
     data = FeatureSet.load_npz(out)
     assert data.features.shape == (369, 5, 100)  # 371 genes, 2 pseudogenes filtered
     assert data.spec.orientation == "5to3"
-    table = pd.read_csv(tsv, sep="\t", comment="#")
+    table = pd.read_csv(tsv, sep="\t")  # one header row, then data: pandas' default call reads it
     assert list(table.columns) == ["gene_id", "mark", "bin", "offset_bp", "value"]
     assert len(table) == 369 * 5 * 100
     first = table[(table.gene_id == data.genes.gene_id[0]) & (table.mark == "H3K4me3")]
     np.testing.assert_allclose(first["value"], data.features[0, 3], rtol=1e-5)
-    assert list(tmp_path.iterdir()) == [out, tsv] or set(tmp_path.iterdir()) == {out, tsv}
+    sidecar = tmp_path / "f.json"  # how the table was made, beside it
+    about = json.loads(sidecar.read_text())
+    assert about["table"] == "f.tsv" and about["window"] == {
+        "flank_bp": 5000,
+        "bin_size_bp": 100,
+        "orientation": "5to3",
+    }
+    assert set(tmp_path.iterdir()) == {out, tsv, sidecar}
 
 
 def test_extract_options(cli, tracks, example, tmp_path):

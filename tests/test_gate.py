@@ -1,7 +1,9 @@
 """The compatibility gate and the input door: marks, windows, strands, assemblies, build mismatches."""
 
 import gzip
+import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pyBigWig
@@ -14,8 +16,9 @@ def body(path):
     return pd.read_csv(path, sep="\t", comment="#")
 
 
-def header(path):
-    return [line for line in open(path) if line.startswith("#")]
+def about(path):
+    """How a predictions table was made: its JSON sidecar."""
+    return json.loads(Path(path).with_suffix(".json").read_text())
 
 
 def test_subset_of_marks_is_scored_and_said(cli, trained_model, tracks, example, tmp_path):
@@ -25,7 +28,10 @@ def test_subset_of_marks_is_scored_and_said(cli, trained_model, tracks, example,
     assert code == 0, stderr
     assert "warning: scoring from 3 of 5 marks (H3K27me3, H3K36me3, H3K4me3; no H3K4me1, H3K9me3)" in stderr
     assert "for this subset: test" in stderr  # the card's held-out score for exactly this subset
-    assert any("marks used: H3K27me3, H3K36me3, H3K4me3 of" in line for line in header(out))
+    assert (
+        about(out)["marks_used"] == ["H3K27me3", "H3K36me3", "H3K4me3"]
+        and len(about(out)["model_marks"]) == 5
+    )
     assert len(body(out)) == 369
 
 
@@ -82,7 +88,6 @@ def test_csv_needs_strands_for_a_five_to_three_model(cli, trained_model, example
 def test_csv_and_tracks_agree_once_oriented(cli, trained_model, tracks, example, tmp_path):
     """The same genes from the published CSV (genomic order, strands from the GTF) and from the
     bigWigs: the CSV's AUC is within 0.015 of the tracks' (before the gate, it was 0.05 lower)."""
-    import json
 
     csv = tmp_path / "valid.csv"
     csv.write_bytes(gzip.decompress((DATA / "roadmap_E003" / "valid.csv.gz").read_bytes()))
@@ -124,8 +129,8 @@ def test_grch38_genes_on_hg19_tracks_are_named_on_stderr(cli, tracks, trained_mo
     assert code == 0, stderr
     assert "the GTF says hg38 but the tracks are hg19" in stderr
     assert "of genes have no signal in any track" in stderr
-    assert any("warning: the GTF says hg38" in line for line in header(out))
-    assert any("assembly hg19" in line for line in header(out))
+    assert any("the GTF says hg38" in warning for warning in about(out)["warnings"])
+    assert about(out)["tracks"]["assembly"] == "hg19"
 
 
 def test_quiet_never_hides_warnings(cli, tracks, trained_model, tmp_path):

@@ -180,3 +180,19 @@ def test_same_file_twice_is_one_file():
 def test_assign_marks_errors(files, explicit, message):
     with pytest.raises(UserError, match=message):
         assign_marks(files, explicit)
+
+
+@pytest.mark.parametrize(
+    "paths, name",
+    [
+        (["a/E003-H3K4me3.fc.signal.bigwig", "a/E003-H3K27me3.bw"], "E003"),
+        (["rep1/K562_H3K4me3_rep1.bw", "rep1/K562_H3K27me3_rep1.bw"], "K562_rep1"),
+        (["K562/H3K4me3.bw", "K562/H3K27me3.bw"], "K562"),
+        (["/data/H3K4me3/signal.bw", "/data/H3K27me3/signal.bw"], None),  # the marks name the folders
+        (["x/A-H3K4me3.bw", "y/B-H3K27me3.bw"], None),  # two samples' tracks: no one name
+    ],
+)
+def test_a_sample_is_named_from_its_tracks(paths, name):
+    from chromepredict.io.marks import sample_name
+
+    assert sample_name(paths) == name

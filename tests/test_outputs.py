@@ -2,6 +2,7 @@
 folders; outputs complete or absent; torch missing; truncated inputs; the model-name rule."""
 
 import gzip
+import json
 import os
 import shutil
 import stat
@@ -174,10 +175,10 @@ def test_a_pretrained_name_wins_over_a_local_folder(
     code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", "./E003", "-o", "b.tsv")
     assert code == 0, stderr
 
-    def header(name):
-        return next(line for line in Path(name).read_text().splitlines() if line.startswith("# model:"))
+    def model_of(name):
+        return json.loads(Path(name).with_suffix(".json").read_text())["model"]["name"]
 
-    assert "model: E003 (" in header("a.tsv") and "model: model (" in header("b.tsv")
+    assert model_of("a.tsv") == "E003" and model_of("b.tsv") == "model"
     assert (
         pd.read_csv("a.tsv", sep="\t", comment="#")["p_high"]
         .ne(pd.read_csv("b.tsv", sep="\t", comment="#")["p_high"])

@@ -45,9 +45,24 @@ def test_learning_curve_auc_axis_shows_low_values(tmp_path):
     low, high = fig.axes[1].get_ylim()
     assert low < 0.2 and high > 0.9  # every value, with a margin
     assert low >= 0.0 and high <= 1.0
-    assert len(fig.axes[1].get_lines()) == 2 * 3  # per network: train, validation, chosen epoch
+    assert len(fig.axes[1].get_lines()) == 2 * 2  # per network: train and validation score
     plots.learning_curve(log, tmp_path / "lc.png", "t", best_epochs=[5, 2])
     assert_png(tmp_path / "lc.png")
+
+
+def test_learning_curve_plots_what_chose_the_epoch():
+    """The validation loss is drawn, and each network's chosen epoch is a star on the curve that
+    chose it: the validation loss (class models), or the validation score (level models)."""
+    log = [
+        EpochLog(1, e, 1.0 / e, 0.5 + 0.03 * e, 0.5 + 0.02 * e, valid_loss=abs(e - 4) + 0.3)
+        for e in range(1, 9)
+    ]
+    for rule, axis, value in (("loss", 0, 0.3), ("score", 1, 0.5 + 0.02 * 4)):
+        fig = plots.build_learning_curve(log, "t", best_epochs=[4], select_by=rule)
+        ax = fig.axes[axis]
+        stars = [line for line in ax.get_lines() if line.get_marker() == "*"]
+        assert len(stars) == 1 and stars[0].get_xdata()[0] == 4 and stars[0].get_ydata()[0] == value
+        assert any(list(line.get_ydata()) == [e.valid_loss for e in log] for line in fig.axes[0].get_lines())
 
 
 def test_learning_curve_auc_axis_capped_to_unit_interval():
@@ -300,11 +315,29 @@ def test_attribution_figure_marks_the_bins_the_network_never_sees():
     rng = np.random.default_rng(0)
     fig = plots.build_attribution("G", rng.random((5, 100)), rng.normal(size=(5, 100)) * 1e-4, list("ABCDE"),
                                   spec, "m", 0.7, "P(high)", seen)  # fmt: skip
-    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert any("not seen" in t for t in texts)
+    legends = [text.get_text() for ax in fig.axes if ax.get_legend() for text in ax.get_legend().get_texts()]
+    assert any("the network never sees" in text for text in legends)  # said in a legend, readable
     bar = fig.axes[-1]  # the colour bar: a few ticks, never crowded
     fig.canvas.draw()
     labels = [t for t in bar.get_xticklabels() if t.get_text()]
     assert 2 <= len(labels) <= 7
     boxes = [t.get_window_extent() for t in labels]
     assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))  # no two tick labels overlap
+
+
+def test_attribution_figures_share_one_scale_and_name_unmeasured_marks():
+    """Genes of one run are drawn on one colour scale (said on the bar); a mark not measured for the
+    gene is a grey row named so and no line in the legend."""
+    spec = WindowSpec()
+    rng = np.random.default_rng(0)
+    signal = rng.random((5, 100))
+    signal[4] = np.nan  # the fifth mark not measured
+    fig = plots.build_attribution("G", signal, rng.normal(size=(5, 100)) * 1e-3, list("ABCDE"), spec, "m", 0.7,
+                                  "P(high)", None, limit=0.05, genes=3)  # fmt: skip
+    ax_sig, ax_attr, bar = fig.axes[:3]
+    assert [line.get_label() for line in ax_sig.get_lines() if not line.get_label().startswith("_")] == list(
+        "ABCD"
+    )
+    assert [t.get_text() for t in ax_attr.get_yticklabels()][-1] == "E (not measured)"
+    assert "one scale for all 3 genes" in bar.get_xlabel()
+    assert ax_attr.collections[0].get_clim() == (-0.05, 0.05)

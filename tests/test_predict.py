@@ -1,6 +1,7 @@
 """predict, models and demo through the real CLI; pretrained models replayed through onnxruntime."""
 
 import gzip
+import json
 import subprocess
 import sys
 
@@ -49,7 +50,8 @@ def test_golden_pairs_replay(name):
     )
     profiles = {m: TrackProfile(scale=float(s)) for m, s in zip(CORE_MARKS, golden["scales"], strict=True)}
     data = FeatureSet(golden["features"], genes, CORE_MARKS, WindowSpec(), profiles=profiles)
-    np.testing.assert_allclose(model.predict(data), golden["expected"], atol=1e-6)
+    # the network's raw output, as recorded; a level is reported floored at 0 (log2(1 + 0))
+    np.testing.assert_allclose(model.predict(data), model.target.floor(golden["expected"]), atol=1e-6)
 
 
 def test_unknown_model_name_lists_available(cli, tracks, example):
@@ -66,10 +68,10 @@ def test_predict_to_file_with_labels(cli, tracks, example, tmp_path):
     )  # fmt: skip
     assert code == 0, stderr
     assert stdout == ""
-    lines = out.read_text().splitlines()
-    assert lines[0].startswith("# chromepredict") and any("model: E123" in line for line in lines[:5])
-    assert any(line.startswith("# tracks: assembly hg19") for line in lines[:10])
-    table = pd.read_csv(out, sep="\t", comment="#")
+    about = json.loads((tmp_path / "predictions.json").read_text())  # how it was made, beside it
+    assert about["model"]["name"] == "E123" and about["tracks"]["assembly"] == "hg19"
+    assert about["table"] == "predictions.tsv" and about["values"] == "call: high when p_high >= 0.4"
+    table = pd.read_csv(out, sep="\t")  # one header row, then data
     assert list(table.columns) == [*PREDICTION_COLUMNS, "label"]
     assert len(table) == 369 and table["p_high"].between(0, 1).all()
     assert ((table["p_high"] >= 0.4) == (table["call"] == "high")).all()
@@ -95,8 +97,8 @@ def test_level_model_writes_levels(cli, tracks, example, tmp_path):
         example["expression"],
     )
     assert code == 0, stderr
-    assert any("level: predicted log2(1 + RPKM)" in line for line in out.read_text().splitlines()[:10])
-    table = pd.read_csv(out, sep="\t", comment="#")
+    assert "level: predicted log2(1 + RPKM)" in json.loads((tmp_path / "levels.json").read_text())["values"]
+    table = pd.read_csv(out, sep="\t")
     assert list(table.columns) == [*LEVEL_COLUMNS, "measured_level"]
     assert table["measured_level"].corr(table["level"], method="spearman") > 0.6
     assert "Spearman" in stderr
@@ -130,8 +132,7 @@ def test_predict_without_torch_to_stdout(tracks, example):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "model: E003-E123" in result.stdout
-    body = [line for line in result.stdout.splitlines() if not line.startswith("#")]
+    body = result.stdout.splitlines()
     assert body[0].split("\t") == PREDICTION_COLUMNS and len(body) == 370
     assert "torch" not in result.stderr
 
@@ -186,4 +187,56 @@ def test_predict_with_expression_on_training_genes_says_so(cli, tracks, example,
     )  # fmt: skip
     assert code == 0, stderr
     assert "369 of the 369 genes with a value" in stderr and "not a test" in stderr
-    assert any("were used to train model E003" in line for line in out.read_text().splitlines()[:20])
+    warnings = json.loads((tmp_path / "p.json").read_text())["warnings"]
+    assert any("were used to train model E003" in warning for warning in warnings)
+
+
+@pytest.mark.parametrize("name", ["E003-E123-level", "E003-level", "E123-level"])
+def test_a_level_is_never_below_the_floor_of_its_unit(cli, tracks, example, tmp_path, name):
+    """log2(1 + expression) is never below 0: the genes a level model's network puts below it are
+    reported at 0, in predict's table and in evaluate's."""
+    code, _, err = cli("predict", *tracks, "--gtf", example["gtf"], "--model", name, "-o", tmp_path / "p.tsv")
+    assert code == 0, err
+    levels = pd.read_csv(tmp_path / "p.tsv", sep="\t")["level"]
+    assert levels.min() == 0 and levels.gt(0).mean() > 0.5  # some genes floored, most not
+
+
+def test_bed_tracks_name_chromosomes_as_the_tracks_do(cli, tracks, example, tmp_path):
+    """A GTF of Ensembl names (1, 2, …) on UCSC-named tracks (chr1, …): the TSV keeps the GTF's
+    names, the BED for genome browsers takes the tracks' (what the UCSC browser needs)."""
+    with gzip.open(example["gtf"], "rt") as handle:
+        text = handle.read()
+    gtf = tmp_path / "ensembl.gtf"
+    gtf.write_text("\n".join(line.removeprefix("chr") for line in text.splitlines()) + "\n")
+    code, _, err = cli("predict", *tracks, "--gtf", gtf, "-o", tmp_path / "p.tsv", "--bed")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "p.tsv", sep="\t", dtype={"chrom": str})
+    bed = pd.read_csv(tmp_path / "p.bed", sep="\t", header=None, skiprows=1)
+    assert not table["chrom"].str.startswith("chr").any()
+    assert bed[0].str.startswith("chr").all() and len(bed) == len(table)
+
+
+def test_models_is_a_table_on_a_terminal_and_tsv_when_piped(tmp_path):
+    import os
+    import pty
+
+    parent, child = pty.openpty()
+    env = {**os.environ, "COLUMNS": "200", "TERM": "xterm"}
+    on_terminal = subprocess.run([sys.executable, "-m", "chromepredict", "models"], stdout=child, stderr=subprocess.PIPE,
+                                 env=env, timeout=120)  # fmt: skip
+    os.close(child)
+    text = b""
+    while True:
+        try:
+            chunk = os.read(parent, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        text += chunk
+    os.close(parent)
+    assert on_terminal.returncode == 0
+    shown = text.decode("utf-8", errors="replace")
+    assert "E003-E123" in shown and "\t" not in shown and any(c in shown for c in "┃│━─")
+    piped = subprocess.run([sys.executable, "-m", "chromepredict", "models"], capture_output=True, text=True)
+    assert piped.stdout.splitlines()[0].split("\t")[:2] == ["name", "target"]

@@ -232,7 +232,7 @@ def test_a_trained_models_card_keeps_the_warnings_of_its_training(cli, tracks, e
 def test_samplesheet_summary_has_one_fixed_column_set(cli, tracks, example, tmp_path):
     """Whatever the model and whatever fails, summary.tsv has the same columns in the same order;
     missing values are NA and counts whole numbers."""
-    from chromepredict.cli.commands.predict import SUMMARY_COLUMNS
+    from chromepredict.results.samples import SUMMARY_COLUMNS
 
     sheet = tmp_path / "s.csv"
     rows = [f"ok,{Path(t).name.split('-')[1].split('.')[0]},{t}" for t in tracks]

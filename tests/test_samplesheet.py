@@ -12,7 +12,13 @@ import pytest
 from chromepredict.io.samplesheet import read_samplesheet
 from chromepredict.system.errors import UserError
 
-WORKFLOW = Path(__file__).parents[1] / "workflow" / "Snakefile"
+
+def exported_workflow(folder: Path) -> Path:
+    """The Snakemake workflow shipped in the package, exported as a user would (no checkout needed)."""
+    result = subprocess.run([shutil.which("chromepredict"), "workflow", "--export", str(folder)],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return folder / "Snakefile"
 
 
 def sheet(tmp_path, tracks, samples=("A", "B"), expression=None, extra_rows=()):
@@ -72,7 +78,7 @@ def test_a_samplesheet_saved_by_excel_reads(tmp_path, tracks):
     path.write_bytes(b"\xef\xbb\xbf" + path.read_text().replace("\n", "\r\n").encode())
     assert [s.name for s in read_samplesheet(path)] == ["A", "B"]
     path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
-    with pytest.raises(UserError, match="not text"):
+    with pytest.raises(UserError, match="not a samplesheet; save it as text"):
         read_samplesheet(path)
 
 
@@ -270,15 +276,30 @@ def test_train_samplesheet_needs_expression(cli, tmp_path, tracks, example):
 
 
 def test_snakemake_workflow_two_samples(tmp_path, tracks, example, trained_model):
+    """The exported workflow: per sample the predictions, their sidecar and BED track as predict
+    writes them; summary.tsv and summary_mqc.tsv as predict --samplesheet writes them."""
     pytest.importorskip("snakemake")
     path = sheet(tmp_path, tracks)
     out = tmp_path / "results"
+    workflow = exported_workflow(tmp_path / "wf")
+    assert sorted(p.name for p in workflow.parent.iterdir()) == [
+        "Snakefile", "chromepredict-run.json", "config.yaml", "environment.yaml"
+    ]  # fmt: skip
+    assert "chromepredict" in (workflow.parent / "environment.yaml").read_text()
     result = subprocess.run(
-        [shutil.which("snakemake"), "-s", str(WORKFLOW), "--cores", "2", "--config", f"samplesheet={path}",
+        [shutil.which("snakemake"), "-s", str(workflow), "--cores", "2", "--config", f"samplesheet={path}",
          f"gtf={example['gtf']}", f"outdir={out}", f"model={trained_model}"],
         cwd=tmp_path, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    reference = tmp_path / "reference"
+    done = subprocess.run(
+        [shutil.which("chromepredict"), "predict", "--samplesheet", str(path), "--gtf", str(example["gtf"]),
+         "--model", str(trained_model), "--bed", "-o", str(reference)], capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for name in ("summary.tsv", "summary_mqc.tsv", "A/predictions.tsv", "B/predictions.bed"):
+        assert (out / name).read_text() == (reference / name).read_text(), name
     single = subprocess.run(
         [shutil.which("chromepredict"), "predict", *tracks, "--gtf", str(example["gtf"]), "--model", str(trained_model)],
         capture_output=True, text=True,
@@ -353,8 +374,13 @@ def test_readme_worked_example(tmp_path):
     predicted = run(exe, "predict", "--samplesheet", "ex/samples.csv", "--gtf", "ex/genes.gtf.gz", "-o", "results",
                     "--bed")  # fmt: skip
     assert "E003_three_marks: scoring from 3 of 5 marks" in predicted.stderr
-    run(shutil.which("snakemake"), "-s", WORKFLOW, "--cores", 2, "--config", "samplesheet=ex/samples.csv",
-        "gtf=ex/genes.gtf.gz", "outdir=results-smk")  # fmt: skip
+    run(exe, "workflow", "--export", "wf")
+    run(shutil.which("snakemake"), "-s", "wf/Snakefile", "--cores", 2, "--config", "samplesheet=ex/samples.csv",
+        "gtf=ex/genes.gtf.gz", "outdir=results-smk", "explain=true", "explain_genes=LIN28A",
+        "explain_options=--steps 30 --restarts 1")  # fmt: skip
+    assert (tmp_path / "results-smk" / "explain" / "class_map_high.png").is_file()  # once, for the model
+    assert (tmp_path / "results-smk" / "E123" / "explain" / "attribution_LIN28A.png").is_file()
+    assert not (tmp_path / "results-smk" / "E123" / "explain" / "class_map_high.png").exists()
     run(exe, "explain", "--model", "E003-E123", *sorted(tmp_path.glob("ex/E003-*.bw")), "--gtf", "ex/genes.gtf.gz",
         "--genes", "LIN28A,ANGPTL6", "--bigwig", "-o", "maps", "--steps", 50, "--restarts", 1)  # fmt: skip
     summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t").set_index("sample")

@@ -182,7 +182,9 @@ def test_evaluate_csv_metrics_match_an_independent_computation(tmp_path, cli, cs
     assert list(table.columns) == ["gene_id", "p_high", "label", "used_in_training"]
     labels = read_deepchrome_csv(TOY / "test.csv").labels
     scores = result["all_genes"]
-    assert (table["label"].to_numpy() == labels).all() and scores["n_genes"] == 9
+    assert (table["label"].to_numpy() == np.where(labels == 1, "high", "low")).all() and scores[
+        "n_genes"
+    ] == 9
     assert scores["roc_auc"] == pytest.approx(roc_auc_score(labels, table["p_high"]), abs=1e-6)
     assert scores["pr_auc"] == pytest.approx(average_precision_score(labels, table["p_high"]), abs=1e-6)
     assert "caveat" not in result  # the toy genes are not the model's training genes
@@ -270,7 +272,7 @@ def test_two_seeds_agree(tmp_path, cli, tracks, example):
         )
         assert code == 0, stderr
         test = pd.read_csv(out / "test_predictions.tsv", sep="\t")
-        aucs.append(roc_auc_score(test["label"], test["p_high"]))
+        aucs.append(roc_auc_score(test["label"] == "high", test["p_high"]))
         code, _, stderr = cli(
             "predict", *tracks, "--gtf", example["gtf"], "--model", out, "-o", tmp_path / f"p{seed}.tsv"
         )

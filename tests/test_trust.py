@@ -220,6 +220,7 @@ def test_strict_turns_a_warning_into_an_error_and_writes_nothing(tracks, example
     relaxed = run(command, *three, "--gtf", gtf, *extra)
     assert relaxed.returncode == 0 and "warning: the GTF says hg38 but the tracks are hg19" in relaxed.stderr
     shutil.rmtree(out) if out.is_dir() else out.unlink()
+    out.with_suffix(".json").unlink(missing_ok=True)  # predict's sidecar
     line = one_error_line(run(command, *three, "--gtf", gtf, *extra, "--strict"))
     assert (
         "--strict" in line
@@ -416,7 +417,7 @@ def test_a_single_file_output_replaces_only_an_earlier_output_of_its_kind(cli, t
     empty.touch()
     for _ in range(2):  # an empty file, then the earlier output itself
         assert run("predict", *tracks, "--gtf", example["gtf"], "-o", empty, "--bed").returncode == 0
-    assert empty.read_text().startswith("# chromepredict") and empty.with_suffix(".bed").is_file()
+    assert empty.read_text().startswith("gene_id\tgene_name") and empty.with_suffix(".bed").is_file()
 
 
 def test_predict_and_extract_replace_only_their_own_earlier_outputs(tracks, example, tmp_path):
@@ -460,8 +461,8 @@ def test_a_gz_predictions_name_gets_gzip_and_the_bed_its_stem(tracks, example, t
             == 0
         )
     with gzip.open(tmp_path / "p.tsv.gz", "rt") as handle:
-        assert handle.readline().startswith("# chromepredict ")
-    assert sorted(os.listdir(tmp_path)) == ["p.bed", "p.tsv.gz"]
+        assert handle.readline().startswith("gene_id\tgene_name")
+    assert sorted(os.listdir(tmp_path)) == ["p.bed", "p.json", "p.tsv.gz"]
     assert (
         run(
             "extract",
@@ -476,9 +477,7 @@ def test_a_gz_predictions_name_gets_gzip_and_the_bed_its_stem(tracks, example, t
         == 0
     )
     with gzip.open(tmp_path / "f.tsv.gz", "rt") as handle:
-        assert handle.readline().startswith("# chromepredict ") and handle.readline().startswith(
-            "gene_id\tmark"
-        )
+        assert handle.readline().startswith("gene_id\tmark")
 
 
 def test_bed_beside_a_device_is_refused(tracks, example):

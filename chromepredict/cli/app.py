@@ -81,8 +81,15 @@ class _Group(typer.core.TyperGroup):
         except UserError as exc:
             _fail(str(exc), 2)
         except _ClickException as exc:
+            if (
+                type(exc).__name__ == "NoArgsIsHelpError"
+            ):  # bare `chromepredict`: the help, as --help shows it
+                typer.echo(exc.ctx.get_help())
+                sys.exit(0)
             command = getattr(getattr(exc, "ctx", None), "command_path", "chromepredict")
             message = exc.format_message().replace("Value error, ", "")  # pydantic's prefix (typer ≥ 0.20)
+            if "No such option: --version" in message:  # chromepredict's own option, given after a command
+                message = "--version is an option of chromepredict itself: chromepredict --version"
             _fail(f"{message} (see {command} --help)", 2)
         except typer.Abort:
             _fail("interrupted; nothing was written", 130)
@@ -227,6 +234,24 @@ Pairs = Annotated[
     typer.Option("--pair", metavar="A:B", show_default=False,
                  help="Samples A and B of --samplesheet: B compared with A (repeatable; train/evaluate pool them)."),
 ]  # fmt: skip
+
+
+def show_table(table, tsv: bool) -> None:
+    """A table on stdout: a rich table on a terminal, tab-separated when piped or with ``tsv``."""
+    if tsv or not sys.stdout.isatty():
+        typer.echo(table.to_csv(sep="\t", index=False), nl=False)
+        return
+    from rich.table import Table
+
+    view = Table(*map(str, table.columns), header_style="bold")
+    for row in table.astype(str).itertuples(index=False):
+        view.add_row(*row)
+    Console().print(view)
+
+
+TsvFlag = Annotated[
+    bool, typer.Option("--tsv", help="Tab-separated output even on a terminal (the default when piped).")
+]
 
 
 @command()
@@ -433,6 +458,7 @@ def benchmark(
         list[Architecture] | None,
         typer.Option(help="CNN recipe(s) to include (repeatable; default: both for class, deepchrome for level)."),
     ] = None,
+    tsv: TsvFlag = False,
 ) -> None:  # fmt: skip
     """The paper's comparison: CNN vs SVM, random forest and linear baselines, test score per cell type."""
     from chromepredict.cli.commands import benchmark as run
@@ -448,7 +474,7 @@ def benchmark(
     settings = Settings(target=fitting.target.value, seed=fitting.seed, device=fitting.device.value)
     sources = [*(tracks.paths if tracks else []), labels.expression, csvs.csv_dir, csvs.remc_root]
     table = run.run(report, sets_of, output, settings, tuple(a.value for a in architecture or ()), sources)
-    typer.echo(run.pivot(table))
+    show_table(run.pivot(table), tsv)
 
 
 @command()
@@ -530,11 +556,11 @@ def compare(
 
 
 @command()
-def models() -> None:
+def models(tsv: TsvFlag = False) -> None:
     """List the pretrained models: name, target, cell types, marks, cross-validated score."""
     from chromepredict.cli.commands import models as run
 
-    typer.echo(run.listing(), nl=False)
+    show_table(run.listing(), tsv)
 
 
 @command()
@@ -549,6 +575,18 @@ def demo(
     from chromepredict.cli.commands import demo as run
 
     typer.echo(run.export(export) if export else run.run(report, output))
+
+
+@command()
+def workflow(
+    export: Annotated[
+        str, typer.Option("--export", metavar="DIR", help="Copy the Snakemake workflow (Snakefile, config, conda environment) here.")
+    ],
+) -> None:  # fmt: skip
+    """Export the Snakemake workflow shipped with chromepredict: one job per sample, summary, MultiQC table."""
+    from chromepredict.cli.commands import workflow as run
+
+    typer.echo(run.export(export))
 
 
 def _terminated(signum, frame) -> None:

@@ -16,14 +16,17 @@ from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
 from chromepredict.io.trackinfo import TrackProfile
 from chromepredict.system.errors import UserError
-from chromepredict.system.files import OutputKind, atomic_path
+from chromepredict.system.files import OutputKind, atomic_path, sidecar_path, write_sidecar
 
 #: What a re-run of extract may replace: an earlier .npz of features, an earlier long table
 #: (first line ``# chromepredict VERSION extract: …``, or ``# orientation=…`` before 0.3).
 FEATURES_NPZ = OutputKind(
     "feature .npz", zip_members=frozenset({"features.npy", "marks.npy", "flank.npy", "bin_size.npy"})
 )
-FEATURES_TSV = OutputKind("long feature table", first_line=r"# (chromepredict \S+ extract: )?orientation=.*")
+FEATURES_TSV = OutputKind(
+    "long feature table",
+    first_line=r"# (chromepredict \S+ extract: )?orientation=.*|gene_id\tmark\tbin\toffset_bp\tvalue",
+)
 
 ORIENTATIONS = ("5to3", "genomic")
 
@@ -282,12 +285,32 @@ class FeatureSet:
             else contextlib.nullcontext(raw) as out,
             io.TextIOWrapper(out, encoding="utf-8") as handle,
         ):
-            handle.write(
-                f"# chromepredict {__version__} extract: orientation={self.spec.orientation} flank={self.spec.flank} "
-                f"bin_size={self.spec.bin_size}; offset_bp = bin start relative to the TSS "
-                f"({'5′→3′ of the gene' if self.spec.orientation == '5to3' else 'genomic'})\n"
-            )
             table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        sidecar = sidecar_path(path)
+        if sidecar is not None:
+            write_sidecar(sidecar, self.about(Path(path).name))
+
+    def about(self, table: str) -> dict:
+        """How :meth:`write_tsv`'s table was made, for its JSON sidecar."""
+        order = "5′→3′ of the gene" if self.spec.orientation == "5to3" else "genomic"
+        return {
+            "chromepredict": __version__,
+            "command": "extract",
+            "table": table,
+            "window": {
+                "flank_bp": self.spec.flank,
+                "bin_size_bp": self.spec.bin_size,
+                "orientation": self.spec.orientation,
+            },
+            "columns": {
+                "bin": f"1-based, in {order} order",
+                "offset_bp": "bin start relative to the TSS",
+                "value": "mean signal over the bin's bases (no data counts as 0)",
+            },
+            "marks": list(self.marks),
+            "assembly": self.provenance.assembly,
+            "warnings": list(self.provenance.warnings),
+        }
 
 
 @dataclass

@@ -164,7 +164,7 @@ class LoadedModel:
     def _run(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feeds = {i.name for i in self.session.get_inputs()}
         feed = {"features": x, **({"mask": mask} if "mask" in feeds else {})}
-        return self.target.value(self.session.run([self.card.outputs.name], feed)[0])
+        return self.target.floor(self.target.value(self.session.run([self.card.outputs.name], feed)[0]))
 
 
 def load_model(path: str | Path, threads: int = 1) -> LoadedModel:

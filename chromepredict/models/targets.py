@@ -48,6 +48,10 @@ class Target:
         """One value per gene from the ONNX graph's output [genes, columns]."""
         raise NotImplementedError
 
+    def floor(self, values: np.ndarray) -> np.ndarray:
+        """Predicted values as reported: never below what the unit can take (probabilities as they are)."""
+        return values
+
     # -- metrics -------------------------------------------------------------------------------
     def score(self, truth: np.ndarray, predicted: np.ndarray) -> float:
         """The headline metric (also each network's validation score)."""
@@ -211,8 +215,8 @@ class ClassTarget(Target):
 
     def gene_columns(self, predicted, truth) -> dict:
         columns = {"p_high": np.round(predicted, 6)}
-        if truth is not None:
-            columns["label"] = np.asarray(truth).astype(int)
+        if truth is not None:  # the words predict's label column uses
+            columns["label"] = np.where(np.asarray(truth).astype(int) == 1, "high", "low")
         return columns
 
     def counts(self, table) -> dict:
@@ -314,6 +318,10 @@ class LevelTarget(Target):
     def value(self, output: np.ndarray) -> np.ndarray:
         return output[:, 0]
 
+    def floor(self, values: np.ndarray) -> np.ndarray:
+        """log2(1 + expression) is never below 0 (no expression): a regression's output can be."""
+        return np.maximum(values, 0.0)
+
     def metrics(self, truth, predicted) -> dict:
         return _regression_metrics(truth, predicted)
 
@@ -390,6 +398,11 @@ class DifferenceTarget(LevelTarget):
     @property
     def window(self) -> Target:
         return LevelTarget()
+
+    def floor(self, values: np.ndarray) -> np.ndarray:
+        """A window's g is a latent level whose differences are the change: kept whole, so that a change
+        between two windows below 0 is not lost."""
+        return values
 
     def truth(self, data) -> np.ndarray:
         first, second = data.first.levels, data.second.levels

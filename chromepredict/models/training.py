@@ -143,7 +143,7 @@ class TrainedModel:
         with torch.no_grad(), one_torch_thread():
             for start in range(0, len(x), batch_size):
                 result = self.ensemble(x[start : start + batch_size], mask[start : start + batch_size])
-                out.append(self.target.value(result).numpy())
+                out.append(self.target.floor(self.target.value(result).numpy()))
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
 

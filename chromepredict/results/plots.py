@@ -8,6 +8,7 @@ the built figures.
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -19,9 +20,12 @@ PRIME_5TO3 = "5′→3′"
 
 
 def _figure(**kwargs):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(**kwargs)
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)  # a canvas of its own: layouts and text sizes can be measured before saving
+    return fig
 
 
 def save(fig, path: str | Path) -> None:
@@ -74,40 +78,57 @@ def _outside_legend(ax, ncol: int = 2, gap: float = 0.22, **kwargs):
 # --------------------------------------------------------------------------- learning curve
 
 
-def build_learning_curve(log: list, title: str, best_epochs: list[int], metric: str = "ROC AUC"):
-    """Figure: training loss and train/validation score per epoch for each ensemble member, each
-    member's chosen epoch marked."""
-    fig = _figure(figsize=(10, 4.2))
+def build_learning_curve(
+    log: list, title: str, best_epochs: list[int], metric: str = "ROC AUC", select_by: str = "loss"
+):
+    """Figure: loss (training dashed, validation solid) and score (likewise) per epoch for each
+    ensemble member; each member's chosen epoch marked (a star) on the curve that chose it — the
+    validation loss or the validation score (``select_by``)."""
+    fig = _figure(figsize=(10, 4.4), layout="constrained")
     ax_loss, ax_score = fig.subplots(1, 2)
     members = sorted({e.member for e in log})
     colours = [f"C{i % 10}" for i in range(len(members))]
     train_all, valid_all = [], []
+    chooser = ax_loss if select_by == "loss" else ax_score
     for member, colour, best in zip(members, colours, best_epochs, strict=True):
         rows = [e for e in log if e.member == member]
         epochs = [e.epoch for e in rows]
         train = np.array([e.train_score for e in rows], dtype=float)
         valid = np.array([e.valid_score for e in rows], dtype=float)
+        valid_loss = np.array([e.valid_loss for e in rows], dtype=float)
         train_all.append(train)
         valid_all.append(valid)
-        ax_loss.plot(epochs, [e.loss for e in rows], color=colour)
+        ax_loss.plot(epochs, [e.loss for e in rows], color=colour, linestyle="--", linewidth=1)
+        ax_loss.plot(epochs, valid_loss, color=colour, label=f"network {member}: epoch {best} chosen")
         ax_score.plot(epochs, train, color=colour, linestyle="--", linewidth=1)
-        ax_score.plot(epochs, valid, color=colour, label=f"network {member}: chosen epoch {best}")
-        ax_score.axvline(best, color=colour, linestyle=":", linewidth=1)
-    ax_loss.set(xlabel="epoch", ylabel="training loss", title="loss")
+        ax_score.plot(epochs, valid, color=colour)
+        chosen = valid_loss if select_by == "loss" else valid
+        at = [k for k, e in enumerate(epochs) if e == best]
+        if at:
+            chooser.plot(
+                [best], [chosen[at[0]]], marker="*", markersize=12, color=colour, markeredgecolor="k"
+            )
+    rule = "lowest validation loss" if select_by == "loss" else f"best validation {metric}"
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss: validation (solid), training (dashed)")
     limits = _auc_limits(np.concatenate(train_all), np.concatenate(valid_all))
     ax_score.set(
-        xlabel="epoch", ylabel=metric, title=f"{metric}: validation (solid), train (dashed)", ylim=limits
+        xlabel="epoch", ylabel=metric, title=f"{metric}: validation (solid), training (dashed)", ylim=limits
     )
-    _outside_legend(ax_score, ncol=min(len(members), 3), gap=0.16)
-    fig.suptitle(title)
+    fig.legend(loc="outside lower center", ncol=min(len(members), 3), frameon=False, fontsize="small")
+    fig.suptitle(f"{title}\n★ each network's chosen epoch: its {rule}", fontsize="medium")
     return fig
 
 
 def learning_curve(
-    log: list, path: str | Path, title: str, best_epochs: list[int], metric: str = "ROC AUC"
+    log: list,
+    path: str | Path,
+    title: str,
+    best_epochs: list[int],
+    metric: str = "ROC AUC",
+    select_by: str = "loss",
 ) -> None:
-    """Training loss and train/validation score per epoch and member; score axis fitted to the data."""
-    save(build_learning_curve(log, title, best_epochs, metric), path)
+    """Loss and score per epoch and member, the chosen epochs marked on the curve that chose them."""
+    save(build_learning_curve(log, title, best_epochs, metric, select_by), path)
 
 
 # --------------------------------------------------------------------------- ROC
@@ -239,16 +260,18 @@ def _mark_rows(ax, marks, spec) -> None:
     ax.set(yticks=np.arange(len(marks)) + 0.5, yticklabels=marks, xlabel=position_label(spec))
 
 
-def _unseen(ax, seen, spec, n_rows: int) -> None:
-    """Hatch the bins the network never sees (``seen`` False) and say so."""
+def _unseen(ax, seen, spec):
+    """Hatch the bins the network never sees (``seen`` False); returns the legend entry that says so
+    (None when it sees every bin)."""
+    from matplotlib.patches import Patch
+
     if seen is None or seen.all():
-        return
+        return None
     edges = spec.edges() / 1000
+    style = {"facecolor": "white", "edgecolor": "gray", "hatch": "///", "linewidth": 0}
     for i in np.flatnonzero(~seen):
-        ax.axvspan(edges[i], edges[i + 1], facecolor="white", edgecolor="gray", hatch="///", linewidth=0)
-    first = int(np.flatnonzero(~seen)[0])
-    ax.text((edges[first] + edges[-1]) / 2, n_rows / 2, "not seen\nby the\nnetwork", ha="center", va="center",
-            fontsize=6, rotation=90, color="dimgray")  # fmt: skip
+        ax.axvspan(edges[i], edges[i + 1], **style)
+    return Patch(**style, label="bins the network never sees (its pooling drops the last positions)")
 
 
 def _colorbar(fig, image, ax, label: str, symmetric: bool = False, **kwargs):
@@ -283,7 +306,11 @@ def build_class_map(
     ax_map.axvline(0, color="white", linestyle="--", linewidth=1)
     ax_map.text(0, len(marks) + 0.05, "TSS", ha="center", va="bottom", fontsize=8)
     _mark_rows(ax_map, marks, spec)
-    _unseen(ax_map, seen, spec, len(marks))
+    hatch = _unseen(ax_map, seen, spec)
+    if hatch is not None:
+        ax_map.legend(
+            handles=[hatch], loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False, fontsize="small"
+        )
     _colorbar(fig, image, ax_map, "optimised input (÷ max)", pad=0.01)
     colours = ["tab:red" if f else "tab:gray" for f in flagged]
     ax_bar.barh(np.arange(len(marks)) + 0.5, counts, color=colours)
@@ -327,28 +354,48 @@ def build_attribution(
     value: float,
     label: str = "P(high)",
     seen=None,
+    limit: float | None = None,
+    genes: int = 1,
 ):
     """Figure: one gene's tracks (top) and integrated-gradients attribution per mark × bin (bottom),
-    of the model's value (``label``); bins the network never sees (``seen`` False) hatched."""
-    fig = _figure(figsize=(10, 6))
+    of the model's value (``label``); bins the network never sees (``seen`` False) hatched, marks
+    not measured for the gene (a NaN signal) greyed and named so. ``limit``: the colour scale's
+    ±limit, shared by the ``genes`` genes of one run so that their figures compare by colour
+    (default: this gene's largest attribution)."""
+    from matplotlib.patches import Patch
+
+    fig = _figure(figsize=(10, 6.4), layout="constrained")
     ax_sig, ax_attr = fig.subplots(2, 1, sharex=True)
     centres = (spec.offsets() + spec.bin_size / 2) / 1000
+    measured = ~np.isnan(signal).all(axis=1)
     for m, mark in enumerate(marks):
-        ax_sig.plot(centres, signal[m], label=mark)
+        if measured[m]:
+            ax_sig.plot(centres, signal[m], label=mark, color=f"C{m % 10}")
     ax_sig.set(
         ylabel="signal (input units, mean per bin)",
         title=f"{model_name}: {gene_label}, {label} = {value:.3f}",
     )
     ax_sig.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    limit = max(float(np.abs(attribution).max()), 1e-9)
+    limit = max(float(np.abs(attribution).max()) if limit is None else float(limit), 1e-9)
     edges = spec.edges() / 1000
+    shown = np.where(measured[:, None], attribution, np.nan)
     image = ax_attr.pcolormesh(
-        edges, np.arange(len(marks) + 1), attribution, cmap="RdBu_r", vmin=-limit, vmax=limit
+        edges, np.arange(len(marks) + 1), shown, cmap="RdBu_r", vmin=-limit, vmax=limit
     )
-    _mark_rows(ax_attr, marks, spec)
-    _unseen(ax_attr, seen, spec, len(marks))
-    _colorbar(fig, image, ax_attr, f"attribution to {label}", orientation="horizontal", pad=0.25, fraction=0.08,
+    _mark_rows(ax_attr, [m if measured[i] else f"{m} (not measured)" for i, m in enumerate(marks)], spec)
+    ax_attr.set_facecolor("lightgray")  # rows of marks not measured: no attribution to show
+    handles = (
+        [Patch(facecolor="lightgray", label="mark not measured for this gene")] if not measured.all() else []
+    )
+    hatch = _unseen(ax_attr, seen, spec)
+    handles += [hatch] if hatch is not None else []
+    scale = f" (one scale for all {genes} genes of this run)" if genes > 1 else ""
+    _colorbar(fig, image, ax_attr, f"attribution to {label}{scale}", orientation="horizontal", fraction=0.08,
               symmetric=True)  # fmt: skip
+    if handles:
+        ax_attr.legend(
+            handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize="small"
+        )
     for ax in (ax_sig, ax_attr):
         ax.axvline(0, color="gray", linestyle="--", linewidth=1)
     return fig
@@ -500,10 +547,14 @@ def build_sample_heatmap(
         ax.set_yticks(np.arange(n_rows), genes, fontsize="small")
     else:
         ax.set_yticks([])
+    shown = (
+        f"all {n_rows} genes"
+        if n_rows == len(p_high)
+        else f"the {n_rows} most variable of {len(p_high)} genes"
+    )
     ax.set(
         xlabel="sample",
-        ylabel=f"{n_rows} most variable genes"
-        + (" (clustered)" if clustered else f" (sorted by mean {label})"),
+        ylabel=shown + (" (clustered)" if clustered else f" (sorted by mean {label})"),
         title=title,
     )
     return fig
@@ -526,14 +577,43 @@ def sample_heatmap(
 LABELLED_FLIPS = 12  # genes that flip, labelled with their names (the largest |delta| first)
 
 
+def _label_points(ax, x: np.ndarray, y: np.ndarray, names: list[str], most: int) -> list[int]:
+    """Label up to ``most`` points, in the order given, never two labels on each other: a label whose
+    box (measured as drawn) would overlap one already placed is left out (the table lists every
+    gene). Returns the indices labelled."""
+    fig = ax.figure
+    fig.canvas.draw()  # the final layout: labels are measured where they will be drawn
+    renderer = fig.canvas.get_renderer()
+    placed: list = []
+    labelled = []
+    for i in range(len(x)):
+        if len(labelled) >= most:
+            break
+        label = ax.annotate(names[i], (x[i], y[i]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        box = label.get_window_extent(renderer).expanded(1.05, 1.15)
+        if any(box.overlaps(other) for other in placed):
+            label.remove()
+            continue
+        placed.append(box)
+        labelled.append(i)
+    return labelled
+
+
 def build_comparison(table, first: str, second: str, target, shares, title: str):
     """Figure: delta against the mean of the two values, genes that flip coloured and the largest
-    labelled (left); each mark's share of the change, |contribution| summed over genes (right)."""
+    labelled where their names fit (left); each mark's share of the change, |contribution| summed
+    over genes (right) — left out when one mark holds all of it (a single-mark knockout), where the
+    title says so instead."""
     column = target.column
     a, b = table[f"{column}_{first}"].to_numpy(float), table[f"{column}_{second}"].to_numpy(float)
     delta, mean = b - a, (a + b) / 2
-    fig = _figure(figsize=(11, 4.6))
-    ax, ax_marks = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
+    moving = shares[shares > 0]
+    with_shares = len(moving) > 1
+    fig = _figure(figsize=(11.5 if with_shares else 8, 4.8), layout="constrained")
+    if with_shares:
+        ax, ax_marks = fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
+    else:
+        ax = fig.subplots()
     flips = table["flip"].to_numpy()
     ax.scatter(
         mean[flips == ""], delta[flips == ""], s=6, color="lightgray", edgecolors="none", label="same call"
@@ -542,19 +622,25 @@ def build_comparison(table, first: str, second: str, target, shares, title: str)
         pick = flips == kind
         ax.scatter(mean[pick], delta[pick], s=12, color=colour, edgecolors="none",
                    label=f"flips {kind} ({int(pick.sum())})")  # fmt: skip
-    flipped = np.flatnonzero(flips != "")
-    for i in flipped[np.argsort(-np.abs(delta[flipped]))][:LABELLED_FLIPS]:
-        ax.annotate(str(table["gene_name"].iloc[i]), (mean[i], delta[i]), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")  # fmt: skip
     ax.axhline(0, color="gray", linestyle="--", linewidth=1)
     ax.set(xlabel=f"mean of {target.label} in {first} and {second}",
            ylabel=f"delta: {second} − {first}", title=f"{len(table)} genes")  # fmt: skip
-    _outside_legend(ax, ncol=3, gap=0.16)
-    ax_marks.barh(np.arange(len(shares)), shares.to_numpy(), color="tab:purple")
-    ax_marks.set(yticks=np.arange(len(shares)), yticklabels=list(shares.index), xlabel="share of |delta| (Shapley)",
-                 xlim=(0, 1), title="which marks drive the change")  # fmt: skip
-    ax_marks.invert_yaxis()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False, fontsize="small")
+    if with_shares:
+        ax_marks.barh(np.arange(len(shares)), shares.to_numpy(), color="tab:purple")
+        ax_marks.set(yticks=np.arange(len(shares)), yticklabels=list(shares.index),
+                     xlabel="share of |delta| (Shapley)", xlim=(0, 1), title="which marks drive the change")  # fmt: skip
+        ax_marks.invert_yaxis()
+    elif len(moving) == 1:
+        title += f" (all of delta from {moving.index[0]}, the only mark that differs)"
     fig.suptitle(title)
+    # the largest changes of each direction in turn: a lone gene that flips up is named too
+    ranked = [np.flatnonzero(flips == kind) for kind in ("up", "down")]
+    ranked = [rows[np.argsort(-np.abs(delta[rows]), kind="stable")] for rows in ranked]
+    order = np.array([i for pair in itertools.zip_longest(*ranked) for i in pair if i is not None], dtype=int)
+    _label_points(
+        ax, mean[order], delta[order], [str(n) for n in table["gene_name"].to_numpy()[order]], LABELLED_FLIPS
+    )
     return fig
 
 

@@ -1,4 +1,4 @@
-"""Per-gene predictions: the table, its TSV (with a comment header saying how it was made) and BED9."""
+"""Per-gene predictions: the table, its TSV with a JSON sidecar saying how it was made, and BED9."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import pandas as pd
 
 from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
-from chromepredict.system.files import OutputKind, atomic_path
+from chromepredict.system.files import (
+    OutputKind,
+    atomic_path,
+    delivered_together,
+    sidecar_path,
+    write_sidecar,
+)
 
 BED_COLOURS = {"high": "215,48,39", "low": "69,117,180"}
 
@@ -29,53 +35,68 @@ def predictions_table(
     return table
 
 
-def header_lines(model, data, threshold: float | None = None) -> list[str]:
-    """What a reader of the TSV needs to know: version, model, window, marks, tracks, warnings."""
+def about(model, data, threshold: float | None = None) -> dict:
+    """How a table of predictions was made, for its JSON sidecar: chromepredict's version, the model
+    (and its integrity hash), window, transform, the marks used, the tracks' assembly and signal
+    kinds, what the value columns mean and every warning."""
     card = model.card
-    lines = [
-        f"chromepredict {__version__}",
-        f"model: {model.name} (target {card.target}, architecture {card.architecture}, "
-        f"{card.ensemble_members} network(s), created {card.created or '?'}, "
-        f"integrity sha256 {card.integrity[:16]}…)",
-        f"window: TSS ± {model.spec.flank} bp, {model.spec.bin_size} bp bins, orientation {model.spec.orientation}; "
-        f"transform {card.transform.kind}",
-        f"marks used: {', '.join(data.marks)}"
-        + ("" if len(data.marks) == len(model.marks) else f" of {', '.join(model.marks)}"),
-    ]
-    if data.profiles:
-        kinds = ", ".join(f"{m} {p.kind} ({p.resolution} bp)" for m, p in data.profiles.items())
-        lines.append(f"tracks: assembly {data.provenance.assembly or 'not recognised'}; signal {kinds}")
-    lines.append(model.target.header(threshold, card))
-    lines.extend(f"warning: {w}" for w in data.provenance.warnings)
-    return lines
+    spec = model.spec
+    return {
+        "chromepredict": __version__,
+        "model": {
+            "name": model.name, "target": card.target, "architecture": card.architecture,
+            "networks": card.ensemble_members, "created": card.created or None, "integrity_sha256": card.integrity,
+        },
+        "window": {"flank_bp": spec.flank, "bin_size_bp": spec.bin_size, "orientation": spec.orientation},
+        "transform": card.transform.kind,
+        "marks_used": list(data.marks),
+        "model_marks": list(model.marks),
+        "tracks": {
+            "assembly": data.provenance.assembly,
+            "signal": {m: {"kind": p.kind, "resolution_bp": p.resolution} for m, p in data.profiles.items()},
+        },
+        "values": model.target.header(threshold, card),
+        "warnings": list(data.provenance.warnings),
+    }  # fmt: skip
 
 
-#: What a re-run may replace: an earlier predictions table (its first line ``# chromepredict VERSION``).
-PREDICTIONS = OutputKind("predictions table", first_line=r"# chromepredict \S+")
+#: What a re-run may replace: an earlier predictions table (its header row; before 0.4 its first
+#: line was ``# chromepredict VERSION``).
+PREDICTIONS = OutputKind(
+    "predictions table", first_line=r"# chromepredict \S+|gene_id\tgene_name\tchrom\ttss\tstrand(\t.*)?"
+)
 #: ... and an earlier BED track of predictions.
 BED_TRACK = OutputKind("BED track", first_line=r'track name="chromepredict .*')
 
 
-def write_predictions(table: pd.DataFrame, path: str | Path, header: list[str]) -> None:
-    """TSV with ``# …`` header lines to ``path`` (``-`` = stdout; a name ending ``.gz`` gets
-    gzip), delivered whole."""
-    text = "".join(f"# {line}\n" for line in header) + table.to_csv(sep="\t", index=False)
-    with atomic_path(path, PREDICTIONS) as tmp:
-        if str(path).endswith(".gz"):
-            tmp.write_bytes(gzip.compress(text.encode(), mtime=0))
-        else:
-            tmp.write_text(text)
+def write_table(table: pd.DataFrame, path: str | Path, how: dict, kind: OutputKind = PREDICTIONS) -> None:
+    """A table as plain TSV — one header row, then data, so that pandas' ``read_csv(sep="\\t")``, R's
+    ``read.delim`` and spreadsheets open it as it is — to ``path`` (``-`` = stdout; a name ending
+    ``.gz`` gets gzip), and ``how`` it was made as JSON beside it (:func:`sidecar_path`), delivered
+    together, whole or not at all."""
+    text = table.to_csv(sep="\t", index=False, na_rep="NA")
+    sidecar = sidecar_path(path)
+    with delivered_together():
+        with atomic_path(path, kind) as tmp:
+            if str(path).endswith(".gz"):
+                tmp.write_bytes(gzip.compress(text.encode(), mtime=0))
+            else:
+                tmp.write_text(text)
+        if sidecar is not None:
+            write_sidecar(sidecar, {**how, "table": Path(path).name})
 
 
-def write_bed(table: pd.DataFrame, path: str | Path, model) -> None:
+def write_bed(table: pd.DataFrame, path: str | Path, model, chroms: dict[str, str] | None = None) -> None:
     """BED9 for genome browsers: the TSS (1 bp) of each gene, scored and coloured by the model's
     target (class: p_high × 1000, red high / blue low; level: the level's percentile on the
-    training levels' normal scale). A gene's line depends on its own prediction only."""
+    training levels' normal scale), on the chromosomes named as the tracks name them (``chroms``:
+    the GTF's name → the tracks', so that ``1`` is written ``chr1`` for the UCSC browser when the
+    tracks say ``chr1``). A gene's line depends on its own prediction only."""
     tss = table["tss"].to_numpy()
     score, high, what = model.target.bed(table, model.card)
     bed = pd.DataFrame(
         {
-            "chrom": table["chrom"],
+            "chrom": table["chrom"].map(lambda c: (chroms or {}).get(c, c)),
             "start": tss - 1,
             "end": tss,
             # browsers split BED lines on whitespace and take names of at most 255 characters

@@ -4,14 +4,16 @@ Shared by ``predict`` (one sample or a samplesheet's), ``demo`` and ``compare``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from chromepredict.io.annotation import match_chroms
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models import gate
-from chromepredict.results.predictions import header_lines, predictions_table
+from chromepredict.results.predictions import about, predictions_table
+from chromepredict.results.samples import summary_row
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
 
@@ -21,10 +23,16 @@ class Scored:
     """One sample's predictions with what the output header and summaries need."""
 
     table: pd.DataFrame
-    header: list[str]
+    about: dict  # how the table was made (its JSON sidecar)
     warnings: list[str]
     score: float | None  # AUC (class) or Spearman (level) against the expression table, if given
     score_note: str | None = None  # why there is no score, when an expression table was given
+    chroms: dict[str, str] = field(default_factory=dict)  # the GTF's chromosome names → the tracks' (BED)
+
+    @property
+    def summary(self) -> dict:
+        """The sample's summary row (:func:`~chromepredict.results.samples.summary_row`), also in its sidecar."""
+        return self.about["summary"]
 
 
 #: p_high at or above this is called high, unless --threshold says otherwise.
@@ -109,4 +117,10 @@ def score_sample(
     for warning in data.provenance.warnings:
         report.warn(warning)
     table = predictions_table(data.genes, values, model.target, threshold, matched)
-    return Scored(table, header_lines(model, data, threshold), list(data.provenance.warnings), score, note)
+    chroms = {}
+    for profile in data.profiles.values():  # the tracks' spelling, for genome browsers
+        chroms.update(match_chroms(table["chrom"].unique().tolist(), set(profile.chrom_sizes)))
+    warnings = list(data.provenance.warnings)
+    summary = summary_row(table, model.target, score, note, warnings)
+    how = {**about(model, data, threshold), "summary": summary}
+    return Scored(table, how, warnings, score, note, chroms)

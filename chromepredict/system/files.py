@@ -107,6 +107,24 @@ def _name_max(folder: Path) -> int:
         return 255
 
 
+def beside(output: str | Path, suffix: str) -> Path:
+    """A file written beside an output: the same name with ``suffix`` (``p.tsv`` and ``p.tsv.gz`` →
+    ``p.json``, ``p.bed``)."""
+    return Path(str(output).removesuffix(".gz")).with_suffix(suffix)
+
+
+def sidecar_path(path: str | Path) -> Path | None:
+    """The JSON sidecar beside a table (``p.tsv`` → ``p.json``); None for stdout, a pipe or a device."""
+    return None if str(path) == "-" or is_stream(path) else beside(path, ".json")
+
+
+def write_sidecar(path: str | Path, how: dict) -> None:
+    """``how`` a table was made, as JSON (its ``chromepredict`` key first: what tells an earlier
+    sidecar, :data:`SIDECAR`), whole or not at all."""
+    with atomic_path(path, SIDECAR) as tmp:
+        tmp.write_text(json.dumps(how, indent=2, ensure_ascii=False) + "\n")
+
+
 def is_stream(target: str | Path) -> bool:
     """Whether ``-o target`` streams (stdout, a pipe, a device) rather than writing a file."""
     return _output_target(target)[0] != "replace"
@@ -125,15 +143,25 @@ def _run_folder_of(dest: Path) -> tuple[Path, str] | None:
 
 @dataclass(frozen=True)
 class OutputKind:
-    """A kind of single-file output, told by its first line (text, also gzipped) or the members of
-    its zip, so that a re-run replaces an earlier output of its kind and nothing else."""
+    """A kind of single-file output, told by its first line (text, also gzipped), the members of its
+    zip or a key of its JSON object, so that a re-run replaces an earlier output of its kind and
+    nothing else."""
 
     what: str
     first_line: str = ""  # a regular expression the first line matches
     zip_members: frozenset[str] = frozenset()
+    json_key: str = ""
 
     def written_before(self, path: Path) -> bool:
         """Whether ``path`` holds an earlier output of this kind."""
+        if self.json_key:
+            try:
+                if path.stat().st_size > 10_000_000:
+                    return False
+                data = json.loads(path.read_text())
+            except (OSError, ValueError, RecursionError):
+                return False
+            return isinstance(data, dict) and self.json_key in data
         if self.zip_members:
             import zipfile
 
@@ -146,6 +174,10 @@ class OutputKind:
 
         line = first_bytes(path).split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
         return re.fullmatch(self.first_line, line) is not None
+
+
+#: An earlier JSON sidecar of how a table was made (:func:`write_sidecar`).
+SIDECAR = OutputKind("JSON sidecar", json_key="chromepredict")
 
 
 def _check_replace(tmp: Path, kind: str, dest: Path, name: str, earlier: OutputKind | None) -> None:
@@ -315,7 +347,11 @@ def atomic_path(target: str | Path, earlier: OutputKind | None = None) -> Iterat
 
 @contextlib.contextmanager
 def delivered_together() -> Iterator[None]:
-    """The outputs written inside this block reach their targets together when it ends, or none do."""
+    """The outputs written inside this block reach their targets together when it ends, or none do
+    (inside another such block, with that block's outputs)."""
+    if _batch.get() is not None:
+        yield
+        return
     staged: list = []
     token = _batch.set(staged)
     try:

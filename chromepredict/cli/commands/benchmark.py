@@ -99,6 +99,6 @@ def run(
     return table
 
 
-def pivot(table: pd.DataFrame) -> str:
+def pivot(table: pd.DataFrame) -> pd.DataFrame:
     """The test scores as methods × cell types, for the terminal."""
-    return table.pivot(index="method", columns="cell_type", values="test_score").round(4).to_string()
+    return table.pivot(index="method", columns="cell_type", values="test_score").round(4).reset_index()

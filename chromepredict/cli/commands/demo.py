@@ -10,7 +10,7 @@ from chromepredict.io.expression import read_expression
 from chromepredict.io.marks import mark_from_filename
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models.zoo import open_model
-from chromepredict.results.predictions import write_predictions
+from chromepredict.results.predictions import write_table
 from chromepredict.results.scoring import score_sample
 from chromepredict.system.files import atomic_dir
 from chromepredict.system.report import Report
@@ -24,7 +24,7 @@ def run(report: Report, output: str) -> str:
     inputs = TrackInputs(files, str(example["gtf"]))
     with atomic_dir(output, "demo", report.warnings) as tmp:  # the folder is locked from the start of the run
         scored = score_sample(model, inputs, report, 0.5, read_expression(example["expression"]))
-        write_predictions(scored.table, tmp / "predictions.tsv", scored.header)
+        write_table(scored.table, tmp / "predictions.tsv", scored.about)
     table = scored.table
     shown = table.sort_values("p_high", ascending=False).iloc[[0, 1, 2, -3, -2, -1]]
     agree = (table["call"] == table["label"]).mean()

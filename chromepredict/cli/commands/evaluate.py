@@ -7,7 +7,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from chromepredict.io.labelling import read_expression_for
+from chromepredict.io.marks import sample_name
 from chromepredict.io.sources import TrackInputs, from_csv
 from chromepredict.models import gate
 from chromepredict.models.metrics import gene_table
@@ -62,7 +65,8 @@ def run(
         output, "evaluate", report.warnings
     ) as tmp:  # the folder is locked from the start of the run
         data, source = labelled_input(report, model, inputs, csv, gtf, expression, expression_column)
-        return _evaluate(report, model, data, str(source), tmp)
+        sample = sample_name(inputs.files.values()) if inputs is not None else None
+        return _evaluate(report, model, data, str(source), tmp, sample)
 
 
 @dataclass
@@ -104,12 +108,13 @@ def run_pairs(
         data, wanted = labelled_pairs(
             report, sheet, gtf, pairs, _ModelReader(model, gtf, gene_type, threads, report)
         )
-        return _evaluate(report, model, data, ", ".join(f"{a}_vs_{b}" for a, b in wanted), tmp)
+        pairs = ", ".join(f"{a}_vs_{b}" for a, b in wanted)
+        return _evaluate(report, model, data, pairs, tmp, pairs)
 
 
-def _evaluate(report: Report, model, data, source: str, tmp: Path) -> dict:
+def _evaluate(report: Report, model, data, source: str, tmp: Path, sample: str | None = None) -> dict:
     """Metrics on all genes and on those the model was not trained on (which lead), and the files
-    (into the run's folder ``tmp``)."""
+    (into the run's folder ``tmp``); ``sample`` names the input in the figure's title."""
     from chromepredict.results.plots import evaluation_figure
 
     target = model.target
@@ -136,10 +141,10 @@ def _evaluate(report: Report, model, data, source: str, tmp: Path) -> dict:
     result["headline"] = "held_out" if "held_out" in result else "all_genes"
     result["warnings"] = list(report.warnings)  # a pipeline reads files, not stderr
     (tmp / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    gene_table(data.genes, predicted, truth, target).assign(used_in_training=seen).to_csv(
-        tmp / "predictions.tsv", sep="\t", index=False
-    )
-    evaluation_figure(target, truth, predicted, seen, tmp, f"{model.name} on {Path(source).name}", result,
+    gene_table(data.genes, predicted, truth, target).assign(
+        used_in_training=np.where(seen, "true", "false")
+    ).to_csv(tmp / "predictions.tsv", sep="\t", index=False)
+    evaluation_figure(target, truth, predicted, seen, tmp, f"{model.name} on {sample or Path(source).name}", result,
                       units=model.card.level_units_or_default)  # fmt: skip
     return result
 

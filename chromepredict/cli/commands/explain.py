@@ -315,7 +315,8 @@ def _attributions(tmp: Path, model, net, data: FeatureSet, rows: dict[int, str])
             else gene["gene_id"]
         )
         figure = plots.build_attribution(label, _signal(data, row, model.marks), attribution[k], model.marks,
-                                         model.spec, model.name, float(predicted[k]), model.target.label, seen)  # fmt: skip
+                                         model.spec, model.name, float(predicted[k]), model.target.label, seen,
+                                         limit=float(np.abs(attribution).max()), genes=len(rows))  # fmt: skip
         plots.save(figure, tmp / figures[row])
     pd.concat(frames).to_csv(tmp / "attributions.tsv", sep="\t", index=False, float_format="%.6g")
     return attribution

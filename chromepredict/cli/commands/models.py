@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from chromepredict import DEFAULT_MODEL
 from chromepredict.models.zoo import available
 from chromepredict.system.errors import UserError
@@ -18,11 +20,12 @@ COLUMNS = [
 ]
 
 
-def listing() -> str:
+def listing() -> pd.DataFrame:
+    """One row per pretrained model."""
     cards = available()
     if not cards:
         raise UserError("no pretrained models are installed; reinstall chromepredict")
-    lines = ["\t".join(COLUMNS)]
+    rows = []
     for name, card in cards.items():
         metric = card.target_kind.metric_name
         cv = ", ".join(f"{k} {metric} {v:.3f}" for k, v in card.metrics.cross_validated.items())
@@ -31,5 +34,5 @@ def listing() -> str:
             name, card.target, ",".join(card.cell_types), ",".join(card.inputs.marks), ",".join(card.genome_builds),
             str(len(card.training_data.gene_ids)), cv, (card.description or "") + default,
         ]  # fmt: skip
-        lines.append("\t".join(fields))
-    return "\n".join(lines) + "\n"
+        rows.append(fields)
+    return pd.DataFrame(rows, columns=COLUMNS)

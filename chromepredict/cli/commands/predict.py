@@ -11,10 +11,18 @@ import pandas as pd
 from chromepredict.io.labelling import read_expression_for
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models.zoo import open_model
-from chromepredict.results.predictions import BED_TRACK, PREDICTIONS, write_bed, write_predictions
+from chromepredict.results.predictions import BED_TRACK, PREDICTIONS, write_bed, write_table
+from chromepredict.results.samples import multiqc_table, summary_table
 from chromepredict.results.scoring import Scored, resolve_threshold, score_sample
 from chromepredict.system.errors import UserError
-from chromepredict.system.files import check_outputs, delivered_together, is_stream
+from chromepredict.system.files import (
+    SIDECAR,
+    beside,
+    check_outputs,
+    delivered_together,
+    is_stream,
+    sidecar_path,
+)
 from chromepredict.system.report import Report
 
 
@@ -24,7 +32,7 @@ def bed_path(output: str) -> Path:
         raise UserError(
             f"--bed writes beside the predictions file, but -o {output} is not a file; give -o FILE.tsv"
         )
-    return Path(str(output).removesuffix(".gz")).with_suffix(".bed")
+    return beside(output, ".bed")
 
 
 def run(
@@ -43,14 +51,18 @@ def run(
     bed_file = bed_path(output) if bed else None
     check_outputs(
         [*inputs.paths, expression, *model.paths],
-        files=[("-o", output, PREDICTIONS), ("--bed", bed_file, BED_TRACK)],
+        files=[
+            ("-o", output, PREDICTIONS),
+            ("its JSON sidecar", sidecar_path(output), SIDECAR),
+            ("--bed", bed_file, BED_TRACK),
+        ],
     )
     values = read_expression_for(expression, expression_column, inputs.gtf) if expression else None
     scored = score_sample(model, inputs, report, threshold, values)
     with delivered_together():  # the TSV and the BED track, or neither
-        write_predictions(scored.table, output, scored.header)
+        write_table(scored.table, output, scored.about)
         if bed_file is not None:
-            write_bed(scored.table, bed_file, model)
+            write_bed(scored.table, bed_file, model, scored.chroms)
     report.info(model.target.summary(scored.table, model.name) + ("" if output == "-" else f" → {output}"))
     return scored
 
@@ -78,9 +90,9 @@ def _predict_sample(task: tuple) -> SampleResult:
         scored = score_sample(model, inputs, Report.silent(), threshold, values)  # the parent warns
         folder.mkdir(parents=True, exist_ok=True)
         with delivered_together():
-            write_predictions(scored.table, folder / "predictions.tsv", scored.header)
+            write_table(scored.table, folder / "predictions.tsv", scored.about)
             if bed:
-                write_bed(scored.table, folder / "predictions.bed", model)
+                write_bed(scored.table, folder / "predictions.bed", model, scored.chroms)
     except UserError as exc:
         return _failed(sample.name, str(exc))
     except OSError as exc:  # the system's (a full disk): the run stops, with the parent's one line
@@ -88,18 +100,7 @@ def _predict_sample(task: tuple) -> SampleResult:
     except Exception as exc:  # a defect must not take the other samples down with it
         return _failed(sample.name, f"unexpected error {type(exc).__name__}: {exc}")
     target = model.target
-    row = {
-        "sample": sample.name,
-        "status": "warning" if scored.warnings else "ok",
-        "genes": len(scored.table),
-        **target.counts(scored.table),
-    }
-    if scored.score is not None:
-        row[target.score_column] = round(scored.score, 4)
-    elif scored.score_note is not None:
-        row["score_note"] = scored.score_note
-    row["n_warnings"] = len(scored.warnings)
-    row["warnings"] = " | ".join(" ".join(w.split()) for w in scored.warnings) or None
+    row = {"sample": sample.name, **scored.summary}
     values = scored.table.set_index("gene_id")[target.column].rename(sample.name)
     return SampleResult(row, values, scored.warnings)
 
@@ -130,36 +131,6 @@ def _run_samples(tasks: list[tuple], workers: int) -> Iterator[SampleResult]:
                     except BrokenProcessPool:
                         results[i] = _failed(tasks[i][1].name, "its process died (out of memory?)")
             yield results[i]
-
-
-#: summary.tsv's columns, in this order in every run, whatever the model (README, "Samplesheets"):
-#: a value that does not apply or is missing is NA; counts are whole numbers.
-SUMMARY_COLUMNS = (
-    "sample", "status", "genes", "high", "low", "auc", "spearman", "score_note", "n_warnings", "warnings", "error",
-)  # fmt: skip
-_COUNTS = ("genes", "high", "low", "n_warnings")
-
-
-def summary_table(rows: list[dict]) -> pd.DataFrame:
-    """The samples' summary rows in :data:`SUMMARY_COLUMNS` (a failed sample's counts are NA)."""
-    table = pd.DataFrame(rows).reindex(columns=list(SUMMARY_COLUMNS))
-    for column in _COUNTS:
-        table[column] = table[column].astype("Int64")
-    return table
-
-
-def multiqc_table(summary: pd.DataFrame) -> str:
-    """MultiQC custom content (``*_mqc.tsv``): the summary as a general-stats-like table."""
-    header = [
-        "# id: 'chromepredict'",
-        "# section_name: 'chromepredict'",
-        "# description: 'Genes scored per sample by chromepredict (high/low calls, warnings, agreement with RNA-seq).'",
-        "# format: 'tsv'",
-        "# plot_type: 'table'",
-    ]
-    columns = ("sample", "status", "genes", "high", "low", "auc", "spearman", "n_warnings")
-    table = summary[list(columns)].rename(columns={"n_warnings": "warnings"})
-    return "\n".join(header) + "\n" + table.to_csv(sep="\t", index=False, na_rep="NA")
 
 
 def run_samplesheet(
@@ -223,7 +194,7 @@ def run_samplesheet(
                 tmp / f"{target.column}.tsv", sep="\t", index=False, float_format="%.6f"
             )
             sample_heatmap(
-                values, tmp / "samples.png", f"{model.name}: {target.label} of the most variable genes",
+                values, tmp / "samples.png", f"model {model.name}: {target.label} per gene and sample",
                 label=target.label, value_range=target.value_range,
             )  # fmt: skip
     return summary

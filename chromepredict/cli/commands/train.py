@@ -98,7 +98,7 @@ def train_one(
     )
     learning_curve(
         model.log, folder / "learning_curve.png", f"{name}: {settings.architecture}, seed {settings.seed}",
-        model.best_epochs, target.metric_name,
+        model.best_epochs, target.metric_name, model.recipe.select_by,
     )  # fmt: skip
     if "test" in splits:
         table = gene_table(splits["test"].genes, predicted["test"], truth["test"], target)
