@@ -16,8 +16,10 @@ views alone).
 2. Detection, per view family: for every ordered pair (true mark A, given as B), the share of
    views where a warning names A's track when A and B are swapped, and when A is given as B with
    B's own track absent.
-3. Why at least MIN_GENES genes: how far the statistics scatter on random gene subsets of each size
-   (the largest standard deviation over views and marks), and the false alarms without the minimum.
+3. Why at least MIN_GENES genes with signal: the false alarms on random gene subsets with a lower
+   minimum, and how far the statistics scatter on subsets of each size.
+4. Other settings (PSEUDO, MIN_GAP, FAR), leave one cell type out: false alarms and detection.
+5. Tracks that are not signal (TrackProfile.not_signal) among the views' and the bundled tracks.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from __future__ import annotations
 import argparse
 import itertools
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
 from chromepredict.io import identity
 from chromepredict.io.datasets import example_data
 from chromepredict.io.marks import CORE_MARKS
-from scripts.mark_reference import DATA, VIEWS, Sample, view_samples
+from scripts.mark_reference import DATA, VIEWS, Sample, calibrated, view_samples
 
 SIZES = (100, 150, 200, 300)
 FACTORS = {"×1e-6": 1e-6, "×1e-3": 1e-3, "×1e3": 1e3, "×1e6": 1e6}
@@ -73,12 +76,10 @@ def false_alarms(samples: dict[str, Sample], ref_for, repeats: int, rng) -> list
     )
     for label, factor in FACTORS.items():
         tally(f"views {label}", ((s, s.checked(factor=factor)) for s in views.values()))
-    cpm = []
-    for s in views.values():
-        scaled = Sample.__new__(Sample)
-        scaled.__dict__.update(s.__dict__, features=s.features * cpm_factor(s)[None, :, None])
-        cpm.append((s, scaled.checked()))
-    tally("views, CPM-like (each track ÷ its total)", cpm)
+    tally(
+        "views, CPM-like (each track ÷ its total)",
+        ((s, s.checked(factor=cpm_factor(s))) for s in views.values()),
+    )
     for size in SIZES:
         tally(
             f"views, {repeats} random sets of {size} genes",
@@ -161,26 +162,80 @@ def minimum(drawn: list[tuple[Sample, np.ndarray]], ref_for) -> list[tuple[int, 
     return rows
 
 
+def not_signal(samples: dict[str, Sample]) -> list[tuple[str, int, int, int]]:
+    """(kind of track, tracks, least distinct values sampled, tracks said not to be signal)."""
+    kinds: dict[str, list] = {}
+    for sample in samples.values():
+        for track in sample.tracks:
+            kinds.setdefault(track.profile.kind, []).append(track.profile)
+    return [
+        (kind, len(found), min(p.distinct_values for p in found), sum(p.not_signal() for p in found))
+        for kind, found in sorted(kinds.items())
+    ]
+
+
 def markdown(rows, header) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def detection_tables(found, title: str) -> str:
+def detection_tables(shipped, loco) -> str:
     parts = []
     for fam in ("signal", "peaks"):
-        for case, what in (("swap", "A and B swapped"), ("absent", "A given as B, B's track absent")):
+        for case, what in (("swap", "A and B swapped"), ("absent", "A given as B, no track given as A")):
             rows = []
+            n = next(v[1] for k, v in shipped.items() if k[:2] == (fam, case))
             for a in CORE_MARKS:
-                cells = []
-                for b in CORE_MARKS:
-                    hit, n = found.get((fam, case, a, b), (0, 0))
-                    cells.append("—" if a == b else f"{hit}/{n}")
+                cells = [
+                    "—" if a == b else f"{shipped[fam, case, a, b][0]} · {loco[fam, case, a, b][0]}"
+                    for b in CORE_MARKS
+                ]
                 rows.append((f"**{a}**", *cells))
-            parts.append(f"{title}, {fam} views, {what} (rows: true mark A; columns: given as B)\n")
+            parts.append(
+                f"{fam} views, {what}: of {n} views, found with the shipped reference · leave one cell type out "
+                "(rows: the track's mark A; columns: given as B)\n"
+            )
             parts.append(markdown(rows, ["A \\ B", *CORE_MARKS]) + "\n")
     return "\n".join(parts)
+
+
+#: Looser and stricter settings than the shipped ones, measured leave one cell type out.
+GRID = [(pseudo, gap, far) for pseudo in (0.05, 0.1) for gap in (0.5, 0.75) for far in (1.0, 1.5)]
+
+
+def sensitivity(samples: dict[str, Sample], repeats: int) -> list[tuple]:
+    """Leave one cell type out, per setting (PSEUDO, MIN_GAP, FAR): correct inputs with a warning,
+    and swaps and lone mislabels found (all families and pairs)."""
+    rows = []
+    for pseudo, gap, far in GRID:
+        with mock.patch.multiple(identity, PSEUDO=pseudo, MIN_GAP=gap, FAR=far):
+            loco = leave_one_out(samples)
+            alarms = sum(r[3] for r in false_alarms(samples, loco, repeats, np.random.default_rng(0)))
+            found = detection(samples, loco)
+        total = {
+            case: [sum(v[i] for k, v in found.items() if k[1] == case) for i in (0, 1)]
+            for case in ("swap", "absent")
+        }
+        shipped = (pseudo, gap, far) == (identity.PSEUDO, identity.MIN_GAP, identity.FAR)
+        rows.append(
+            (
+                f"{pseudo}, {gap}, {far}" + (" (shipped)" if shipped else ""),
+                alarms,
+                "{}/{}".format(*total["swap"]),
+                "{}/{}".format(*total["absent"]),
+            )
+        )
+    return rows
+
+
+def leave_one_out(samples: dict[str, Sample]):
+    """Each cell type's inputs against a reference calibrated on the other cell type's views."""
+    by_cell = {
+        cell: calibrated([s for k, s in samples.items() if k.startswith(other) and s.checked()])
+        for cell, other in (("E003", "E123"), ("E123", "E003"))
+    }
+    return lambda sample: by_cell["E003" if "E003" in sample.name else "E123"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -195,36 +250,42 @@ def main(argv: list[str] | None = None) -> None:
         files = {next(m for m in CORE_MARKS if m in p.name): p for p in example["tracks"]}
         samples[f"example/{cell}"] = Sample(f"example/{cell}", files, example["gtf"])
     shipped = identity.reference()
-    by_cell = {
-        cell: identity.calibrate(
-            [c for k, s in samples.items() if k.startswith(other) for c in [s.checked()] if c]
-        )
-        for cell, other in (("E003", "E123"), ("E123", "E003"))
-    }
+    refs = {"shipped": lambda s: shipped, "loco": leave_one_out(samples)}
 
-    def loco(sample: Sample) -> identity.Reference:
-        return by_cell["E003" if "E003" in sample.name else "E123"]
-
-    for title, ref_for in (("shipped reference", lambda s: shipped), ("leave one cell type out", loco)):
-        rng = np.random.default_rng(0)
-        print(f"\n### False alarms on correct input ({title})\n")
-        rows = false_alarms(samples, ref_for, args.repeats, rng)
-        print(markdown(rows, ["correct input", "inputs", "tracks checked", "inputs with a warning"]))
-        print(f"\n### Detection ({title})\n")
-        print(detection_tables(detection(samples, ref_for), title))
-        drawn = subsets(samples, args.repeats, rng)
-        print(f"\n### The least number of genes with signal ({title}; random sets of 25–200 genes)\n")
-        print(
-            markdown(
-                minimum(drawn, ref_for), ["least genes", "inputs", "tracks checked", "inputs with a warning"]
-            )
-        )
-    print("\n### How the statistics scatter on random gene subsets (SD over subsets of one track, log2)\n")
+    alarms = {k: false_alarms(samples, f, args.repeats, np.random.default_rng(0)) for k, f in refs.items()}
+    print("\n### (a) False alarms: correct inputs with a warning\n")
+    rows = [(*a[:3], a[3], b[3]) for a, b in zip(alarms["shipped"], alarms["loco"], strict=True)]
     print(
         markdown(
-            scatter(subsets(samples, args.repeats, np.random.default_rng(1))),
-            ["genes", "median SD", "largest SD"],
+            rows,
+            ["correct input", "inputs", "tracks checked", "shipped reference", "leave one cell type out"],
         )
+    )
+
+    print("\n### (b) Detection: views where a warning names the mislabelled track\n")
+    print(detection_tables(*(detection(samples, f) for f in refs.values())))
+
+    drawn = subsets(samples, args.repeats, np.random.default_rng(0))
+    least = {k: minimum(drawn, f) for k, f in refs.items()}
+    print("\n### The least number of genes with signal: random sets of 25–200 genes of every view\n")
+    rows = [(*a[:3], a[3], b[3]) for a, b in zip(least["shipped"], least["loco"], strict=True)]
+    print(
+        markdown(
+            rows, ["least genes", "inputs", "tracks checked", "shipped reference", "leave one cell type out"]
+        )
+    )
+    print(
+        "\n### How the statistics scatter on random gene subsets (SD over the subsets of one track, log2)\n"
+    )
+    print(markdown(scatter(drawn), ["genes", "median SD", "largest SD"]))
+
+    print("\n### Other settings, leave one cell type out (PSEUDO, MIN_GAP, FAR; REVERSAL 1.0)\n")
+    rows = sensitivity(samples, max(1, args.repeats // 4))
+    print(markdown(rows, ["setting", "correct inputs with a warning", "swaps found", "lone mislabels found"]))
+
+    print("\n### Tracks that are not signal: the views' and the bundled tracks\n")
+    print(
+        markdown(not_signal(samples), ["kind", "tracks", "least distinct values sampled", "said not signal"])
     )
 
 

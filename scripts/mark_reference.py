@@ -6,7 +6,8 @@ Reads every view of every cell type (``scripts/views.py`` builds them; coarse vi
 and so not used), computes the shape statistics of :mod:`chromepredict.io.identity` for each track
 from the windows chromepredict reads (TSS ± 5 kb, 100-bp bins, 5′→3′, protein-coding genes of
 ``genes.gtf``), and writes each mark's range per family and the orders between marks that hold in
-every view. ``benchmarks/mark_identity.py`` measures what the check says with it.
+every view, also on random sets of the fewest genes the check reads (:func:`calibrated`).
+``benchmarks/mark_identity.py`` measures what the check says with it.
 """
 
 from __future__ import annotations
@@ -47,12 +48,12 @@ class Sample:
         self,
         labels: dict[str, str] | None = None,
         rows: np.ndarray | None = None,
-        factor: float = 1.0,
+        factor: float | np.ndarray = 1.0,
         min_genes: int = identity.MIN_GENES,
     ) -> list[identity.Checked]:
         """The checkable tracks, named ``CELL/VIEW:MARK`` and each given as ``labels[its mark]``
         (default: its own mark; a mark missing from ``labels`` is left out), on the genes at
-        ``rows``, times ``factor``."""
+        ``rows``, times ``factor`` (one, or one per track)."""
         labels = labels or {t.mark: t.mark for t in self.tracks}
         keep = [m for m, t in enumerate(self.tracks) if t.mark in labels]
         features = self.features[:, keep] if rows is None else self.features[np.ix_(rows, keep)]
@@ -61,8 +62,9 @@ class Sample:
             (f"{self.name}:{t.mark}", labels[t.mark], t.profile.kind) for t in (self.tracks[m] for m in keep)
         ]
         genomic = self.spec.orientation == "genomic"
+        scale = np.broadcast_to(np.asarray(factor, dtype=np.float32), (len(self.tracks),))[keep]
         return identity.checkable(
-            features * np.float32(factor), minus, self.spec.edges(), genomic, tracks, min_genes
+            features * scale[None, :, None], minus, self.spec.edges(), genomic, tracks, min_genes
         )
 
 
@@ -79,6 +81,22 @@ def view_samples(
     }
 
 
+#: Random sets of MIN_GENES genes drawn from each view for the calibration (and their seed).
+SUBSETS, SEED = 20, 1
+
+
+def calibrated(samples: list[Sample], subsets: int = SUBSETS, seed: int = SEED) -> identity.Reference:
+    """The reference from ``samples``, whose orders must also hold on ``subsets`` random sets of
+    MIN_GENES genes of each (the fewest the check reads)."""
+    rng = np.random.default_rng(seed)
+    few = []
+    for sample in samples:
+        n = len(sample.minus)
+        for _ in range(subsets):
+            few.append(sample.checked(rows=np.sort(rng.choice(n, min(identity.MIN_GENES, n), replace=False))))
+    return identity.calibrate([s.checked() for s in samples], [c for c in few if c])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--views", type=Path, default=VIEWS)
@@ -89,14 +107,17 @@ def main(argv: list[str] | None = None) -> int:
     if not samples:
         print(f"error: no views in {args.views}; build them with python -m scripts.views", file=sys.stderr)
         return 1
-    checked = {s.name: s.checked() for s in samples.values()}
-    reference = identity.calibrate([c for c in checked.values() if c])
+    checked = [s for s in samples.values() if s.checked()]
+    reference = calibrated(checked)
     about = {
         "about": "Shape statistics of correctly named tracks (chromepredict.io.identity): each core mark's "
-        "range per family of track and the orders between marks that held in every sample.",
+        "range per family of track, and the orders between two marks, one of them the mark a statistic "
+        "characterises, that held by at least MIN_GAP in every sample.",
         "regenerate": "python -m scripts.views --data ../shared/data/roadmap --out /tmp/chromepredict-views; "
         "python -m scripts.mark_reference",
-        "calibrated_on": sorted(name for name, c in checked.items() if c),
+        "calibrated_on": sorted(s.name for s in checked),
+        "gene_sets": f"ranges: all genes of each; orders: also {SUBSETS} random sets of {identity.MIN_GENES} "
+        f"genes of each (seed {SEED})",
         "date": datetime.date.today().isoformat(),
     }
     args.out.write_text(reference.to_json(about), encoding="utf-8")

@@ -179,9 +179,27 @@ def test_the_signal_check_needs_enough_genes(cli, example, tmp_path):
     assert code == 0 and not any(s in stderr for s in IDENTITY), stderr
 
 
-def test_the_shipped_reference_is_readable_and_physical():
-    """Every core mark has a range per family; H3K4me3 is sharper at the TSS than every other mark."""
+def test_the_shipped_reference_is_readable_physical_and_current(example):
+    """Every core mark has a range per family; H3K4me3 is sharper at the TSS than every other mark;
+    the bundled tracks (the counts100 view the reference was calibrated on) lie inside their marks'
+    ranges, as computed by the code today (else: python -m scripts.mark_reference)."""
+    from chromepredict.io.annotation import read_genes
+    from chromepredict.io.extraction import read_windows
+    from chromepredict.io.features import WindowSpec
+
     ref = identity.reference()
+    genes = read_genes(example["gtf"], "protein_coding").genes
+    minus = (genes["strand"] == "-").to_numpy()
+    for cell in ("E003", "E123"):
+        opened = [
+            Track.open(str(t), next(m for m in CORE_MARKS if m in t.name))
+            for t in example_data(cell)["tracks"]
+        ]
+        features = read_windows(genes, opened, WindowSpec()).features
+        tracks = [(t.path, t.mark, t.profile.kind) for t in opened]
+        for checked in identity.checkable(features, minus, WindowSpec().edges(), False, tracks):
+            for statistic, (lo, hi) in ref.ranges["signal"][checked.mark].items():
+                assert lo - 1e-3 <= checked.stats[statistic] <= hi + 1e-3, (cell, checked.mark, statistic)
     for family in ("signal", "peaks"):
         assert set(ref.ranges[family]) == set(CORE_MARKS)
         sharper = {

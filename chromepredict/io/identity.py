@@ -3,7 +3,7 @@ profiles around the TSS, against a reference calibrated on the pipeline views of
 types (``chromepredict/data/mark_identity.json``; ``python -m scripts.mark_reference`` rebuilds it).
 
 Three statistics of a track's mean 5′→3′ profile over the genes' windows, each the log2 ratio of
-two region means (so a track times any factor, CPM or raw counts, has the same ones):
+two region means (a track times any factor, CPM or raw counts, has the same ones):
 
 * ``sharpness``: ``[-500, 500)`` against the flanks ``[-5000, -2500)`` and ``[2500, 5000)`` —
   H3K4me3 is a promoter peak, H3K36me3 is depleted at the TSS, broad marks are nearly flat.
@@ -12,14 +12,16 @@ two region means (so a track times any factor, CPM or raw counts, has the same o
 * ``asymmetry``: downstream ``[1000, 5000)`` against upstream ``[-5000, -1000)`` — H3K36me3 rises
   into the gene body; H3K9me3 and H3K27me3 ignore the direction of transcription.
 
-Two checks, each silent unless the evidence is clear (see docs/benchmarks.md for what they were
-measured on):
+The reference holds each mark's range of each statistic per family of track, and the *orders*:
+two marks whose statistic differed by at least ``MIN_GAP`` in every calibration sample, where one
+of them is the mark the statistic characterises (:data:`CHARACTERISTIC`). Two checks, each silent
+unless the evidence is clear (docs/benchmarks.md says what they were measured on):
 
-* **pairs**: where every view of both cell types orders two marks on a statistic by at least
-  ``MIN_GAP`` (H3K4me3 sharper than any other mark), two given tracks of one kind whose order is
-  reversed by at least ``REVERSAL`` are said to be swapped;
-* **alone**: a track further than ``FAR`` from everything its mark gave on a statistic (among tracks
-  of its kind) and inside another mark's range on every statistic looks like that mark.
+* **swapped**: two given tracks of one family whose order is reversed by at least ``REVERSAL``;
+  said as a swap when exchanging their marks leaves no reversal involving either, else the track in
+  most reversals is said to be out of order;
+* **alone**: a track ``FAR`` beyond its mark's range on an ordered statistic, towards the other
+  mark, and nearer that mark's ranges than its own by ``FAR``, looks like that mark.
 
 Not checked: marks beyond the five core ones, coarse tracks (≥ 1-kb bins blur the TSS), windows
 that cannot resolve the regions (flank under 5 kb, bins over 250 bp), tracks with signal in fewer
@@ -44,6 +46,14 @@ STATISTICS: dict[str, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], 
     "peak": (((-300, 300),), ((-2000, -500), (500, 2000))),
     "asymmetry": (((1000, 5000),), ((-5000, -1000),)),
 }
+#: The mark each statistic characterises, at its top and at its bottom: only orders that put a mark
+#: where it belongs are used (H3K4me3 the most TSS-peaked, H3K36me3 the most TSS-depleted and the
+#: most gene-body-biased). Orders between the other marks follow the cell type and the pipeline.
+CHARACTERISTIC: dict[str, tuple[str | None, str | None]] = {
+    "sharpness": ("H3K4me3", "H3K36me3"),
+    "peak": ("H3K4me3", None),
+    "asymmetry": ("H3K36me3", None),
+}
 #: Added to each region mean, as a share of the window's mean (see :func:`shape`).
 PSEUDO = 0.1
 #: How messages name the statistics.
@@ -57,11 +67,11 @@ MIN_FLANK, MAX_BIN = 5000, 250
 #: Fewer genes with signal in a track's windows than this: the track is not checked (its mean profile
 #: is a few genes', see docs/benchmarks.md for how the statistics scatter on random gene subsets).
 MIN_GENES = 100
-#: A statistic whose order between two marks is as wide in every calibration view is used for pairs.
+#: An order between two marks is kept when it is at least this wide (log2) in every calibration sample.
 MIN_GAP = 0.75
 #: Two tracks are said to be swapped when such an order is reversed by at least this (log2: 2-fold).
 REVERSAL = 1.0
-#: A track alone: this far (log2) beyond its mark's calibrated range, and inside another mark's.
+#: A track alone: this far (log2) beyond its mark's range, and this much nearer another mark's.
 FAR = 1.5
 #: Kinds of track (:attr:`TrackProfile.kind`) → the reference family they are compared with.
 FAMILIES = {"counts": "signal", "signal": "signal", "peak-signal": "peaks"}
@@ -125,15 +135,20 @@ class Reference:
         return re.sub(r"[\[{][^\[\]{}]*[\]}]", lambda m: " ".join(m.group(0).split()), text) + "\n"
 
 
-def calibrate(samples: list[list[Checked]]) -> Reference:
+def calibrate(samples: list[list[Checked]], subsets: list[list[Checked]] = ()) -> Reference:
     """A reference from samples of correctly named tracks (one sample: the tracks of one cell type
-    through one pipeline): each mark's range per family, and the orders with a least gap ≥ MIN_GAP."""
+    through one pipeline): each mark's range per family, and the orders with a least gap ≥ MIN_GAP
+    that put a mark a statistic characterises where it belongs (:data:`CHARACTERISTIC`). The
+    ``subsets`` (the same samples on a few of their genes) count for the orders alone: an order must
+    hold on a few genes too, while a range is what a mark's whole tracks show."""
     values: dict[tuple[str, str, str], list[float]] = {}
     gaps: dict[tuple[str, str, str, str], list[float]] = {}
     for sample in samples:
         for a in sample:
             for statistic, value in a.stats.items():
                 values.setdefault((a.family, a.mark, statistic), []).append(value)
+    for sample in [*samples, *subsets]:
+        for a in sample:
             for b in sample:
                 if b.family == a.family and b.mark != a.mark:
                     for statistic in STATISTICS:
@@ -144,7 +159,8 @@ def calibrate(samples: list[list[Checked]]) -> Reference:
         ranges.setdefault(family, {}).setdefault(mark, {})[statistic] = (min(found), max(found))
     orders: dict[str, list[tuple[str, str, str, float]]] = {family: [] for family in ranges}
     for (family, statistic, higher, lower), found in sorted(gaps.items()):
-        if min(found) >= MIN_GAP:
+        top, bottom = CHARACTERISTIC[statistic]
+        if min(found) >= MIN_GAP and (higher == top or lower == bottom):
             orders[family].append((statistic, higher, lower, min(found)))
     return Reference(ranges, orders)
 

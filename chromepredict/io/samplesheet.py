@@ -1,8 +1,9 @@
 """Samplesheets, as nf-core pipelines write them: a CSV with one row per track.
 
 Columns ``sample,mark,bigwig`` and optionally ``expression`` (a table per sample, on any of its
-rows). Marks are named explicitly (no file-name guessing); relative paths are relative to the
-samplesheet's folder. Sample names become folder names, so they are letters, digits, ``.``, ``_``
+rows). Marks are named explicitly (no file-name guessing; a file whose name names another mark is
+warned about when its sample is read, one file under two marks of a sample is refused); relative
+paths are relative to the samplesheet's folder. Sample names become folder names, so they are letters, digits, ``.``, ``_``
 and ``-`` only.
 """
 
