@@ -1,6 +1,13 @@
 import pytest
 
-from chromepredict.io.marks import CORE_MARKS, assign_marks, canonical_mark, mark_from_filename, mark_order
+from chromepredict.io.marks import (
+    CORE_MARKS,
+    assign_marks,
+    canonical_mark,
+    mark_from_filename,
+    mark_order,
+    name_conflicts,
+)
 from chromepredict.system.errors import UserError
 
 
@@ -145,11 +152,16 @@ def test_assign_marks_no_longer_needs_the_core_marks():
 
 
 def test_explicit_mark_overrides_file_name():
-    files = [f"s-{m}.bw" for m in CORE_MARKS[:4]] + ["mystery.bw", "input-H3K27ac.bw"]
-    assigned = assign_marks(files, ["h3k9me3=mystery.bw", "ATAC-seq=input-H3K27ac.bw", "h2az=only.bw"])
+    """--mark names a file's mark whatever its name says (given only there; the file-name check then
+    warns); a file also given positionally is one file when its name says that mark or none."""
+    files = [f"s-{m}.bw" for m in CORE_MARKS[:4]] + ["mystery.bw", "s-H3K4me3.bw"]
+    assigned = assign_marks(
+        files, ["h3k9me3=mystery.bw", "ATAC-seq=input-H3K27ac.bw", "h2az=only.bw", "H3K4me3=./s-H3K4me3.bw"]
+    )
     assert assigned["H3K9me3"] == "mystery.bw"
     assert assigned["ATAC"] == "input-H3K27ac.bw"
     assert assigned["H2A.Z"] == "only.bw"  # given by --mark only
+    assert assigned["H3K4me3"] == "./s-H3K4me3.bw"  # one file, given twice under its own mark
     assert "H3K27ac" not in assigned
     assert list(assigned) == [*CORE_MARKS, "ATAC", "H2A.Z"]
 
@@ -174,6 +186,21 @@ def test_same_file_twice_is_one_file():
         ([f"s-{m}.bw" for m in CORE_MARKS], ["H3K4me3="], "is not MARK=PATH"),
         ([f"s-{m}.bw" for m in CORE_MARKS], ["=x.bw"], "is not MARK=PATH"),
         (["x.bw"], ["H3K4me3=x.bw", "H3K27ac=x.bw"], "x.bw is given for two marks, H3K4me3 and H3K27ac"),
+        (
+            ["x.bw"],
+            ["H3K4me3=x.bw", "H3K27ac=./x.bw"],
+            r"\./x.bw is given for two marks, H3K4me3 and H3K27ac",
+        ),
+        (
+            ["s-H3K4me3.bw"],
+            ["H3K27me3=s-H3K4me3.bw"],
+            "given twice, as H3K4me3 .its name. and with --mark H3K27me3",
+        ),
+        (
+            ["d/../s-H3K4me3.bw"],
+            ["H3K9me3=s-H3K4me3.bw"],
+            "given twice, as H3K4me3 .its name. and with --mark H3K9me3",
+        ),
         ([], [], "no bigWig tracks given"),
     ],
 )
@@ -196,3 +223,43 @@ def test_a_sample_is_named_from_its_tracks(paths, name):
     from chromepredict.io.marks import sample_name
 
     assert sample_name(paths) == name
+
+
+def test_one_file_under_two_marks_is_refused_however_it_is_spelled(tmp_path, monkeypatch):
+    """A symbolic link or an absolute path is the same file as its target or relative spelling."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s-H3K4me3.bw").write_bytes(b"")
+    (tmp_path / "link.bw").symlink_to(tmp_path / "s-H3K4me3.bw")
+    for explicit in (["H3K27me3=link.bw"], [f"H3K27me3={tmp_path / 's-H3K4me3.bw'}"]):
+        with pytest.raises(UserError, match="given twice|given for two marks"):
+            assign_marks(["s-H3K4me3.bw"], explicit)
+    with pytest.raises(UserError, match="link.bw is given for two marks, H3K27me3 and H3K9me3"):
+        assign_marks([], ["H3K27me3=s-H3K4me3.bw", "H3K9me3=link.bw"])
+    assert assign_marks(["s-H3K4me3.bw", "link.bw"], ["H3K4me3=link.bw"]) == {"H3K4me3": "link.bw"}
+
+
+@pytest.mark.parametrize(
+    "files, said",
+    [
+        (
+            {"H3K27me3": "E003-H3K4me3.bw"},
+            "E003-H3K4me3.bw is given as H3K27me3 (--mark) but its name says H3K4me3",
+        ),
+        (
+            {"H3K4me1": "data/H3K36me3/rep1.bw"},
+            "rep1.bw is given as H3K4me1 (--mark) but its folder says H3K36me3",
+        ),
+        ({"H3K27ac": "k562_H3K4me3.bw"}, "given as H3K27ac (--mark) but its name says H3K4me3"),
+        # silent: the name names no mark, the same one, or several
+        ({"H3K27me3": "sample7.bw"}, None),
+        ({"H3K27me3": "s_h3k27ME3.bw"}, None),
+        ({"H3K27me3": "H3K4me3_vs_H3K4me1.bw"}, None),
+        ({"H3K27me3": "H3K4me3/input.bw"}, None),
+    ],
+)
+def test_a_file_named_as_another_mark_is_said(files, said):
+    found = name_conflicts(files, "--mark")
+    if said is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and said in found[0] and "rename it" in found[0]

@@ -128,6 +128,7 @@ def test_wheel_holds_models_and_example_data_but_no_tests(tmp_path):
         for part in ("model.onnx", "model.card.json", "golden.npz"):
             assert f"chromepredict/pretrained/{model}/{part}" in names
     assert "chromepredict/models/checksums.py" in names
+    assert "chromepredict/data/mark_identity.json" in names  # the mark-identity check's reference
     assert (
         sum(n.startswith("chromepredict/data/example/") and n.endswith(".bw") for n in names) == 10
     )  # E003, E123

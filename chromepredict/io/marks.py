@@ -128,6 +128,12 @@ def _unrecognised(path: str) -> UserError:
     )
 
 
+def same_file(path: str | Path) -> str:
+    """A key that is equal for every spelling of one file: relative or absolute, ``./``, ``..``,
+    symbolic links (the real path)."""
+    return os.path.realpath(path)
+
+
 def assign_marks(files: list[str], explicit: list[str]) -> dict[str, str]:
     """Map every given bigWig to its mark (mark → path), from ``MARK=PATH`` pairs and file names.
 
@@ -135,14 +141,16 @@ def assign_marks(files: list[str], explicit: list[str]) -> dict[str, str]:
     recognised by :func:`mark_from_filename`. Core and other marks alike are kept, in
     :func:`mark_order`; which marks a model needs is checked elsewhere. Raises UserError, with
     the fix, for no files at all, a malformed or unrecognised ``--mark``, a file whose mark
-    cannot be told, two files for one mark, or one file given for two marks.
+    cannot be told, two files for one mark, or one file (however spelled, see :func:`same_file`)
+    given for two marks — also a file given positionally, whose name says one mark, and with
+    ``--mark`` as another.
     """
     assigned: dict[str, str] = {}
     owners: dict[str, str] = {}
 
     def add(mark: str, path: str) -> None:
-        key = os.path.normpath(path)
-        if mark in assigned and os.path.normpath(assigned[mark]) != key:
+        key = same_file(path)
+        if mark in assigned and same_file(assigned[mark]) != key:
             raise UserError(f"two files for mark {mark}: {assigned[mark]} and {path}; give one file per mark")
         if owners.get(key, mark) != mark:
             raise UserError(f"{path} is given for two marks, {owners[key]} and {mark}; give each file once")
@@ -160,7 +168,14 @@ def assign_marks(files: list[str], explicit: list[str]) -> dict[str, str]:
             )
         add(mark, path)
     for path in files:
-        if os.path.normpath(path) in owners:
+        given = owners.get(same_file(path))
+        if given is not None:
+            named = mark_from_filename(path)
+            if named not in (None, given):
+                raise UserError(
+                    f"{path} is given twice, as {named} (its name) and with --mark {given}={path}; "
+                    "give it once, under the mark it holds"
+                )
             continue
         mark = mark_from_filename(path)
         if mark is None:
@@ -198,3 +213,19 @@ def sample_name(paths: Iterable[str | Path]) -> str | None:
         if folder and not marks_in(folder):
             return folder
     return None
+
+
+def name_conflicts(files: dict[str, str], how: str) -> list[str]:
+    """One warning per file given as a mark (``mark → path``) whose file or folder name names a
+    different one; silent when the name names no mark, the same mark, or several. ``how`` says
+    how marks were given (``--mark``, ``the samplesheet``), for the fix."""
+    warnings = []
+    for mark, path in files.items():
+        named = mark_from_filename(path)
+        if named is not None and named != mark:
+            where = "name" if marks_in(Path(path).name) else "folder"
+            warnings.append(
+                f"{path} is given as {mark} ({how}) but its {where} says {named}: if the file holds "
+                f"{named}, give it as {named}; if it holds {mark}, rename it"
+            )
+    return warnings

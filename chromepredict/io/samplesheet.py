@@ -1,8 +1,9 @@
 """Samplesheets, as nf-core pipelines write them: a CSV with one row per track.
 
 Columns ``sample,mark,bigwig`` and optionally ``expression`` (a table per sample, on any of its
-rows). Marks are named explicitly (no file-name guessing); relative paths are relative to the
-samplesheet's folder. Sample names become folder names, so they are letters, digits, ``.``, ``_``
+rows). Marks are named explicitly (no file-name guessing; a file whose name names another mark is
+warned about when its sample is read, one file under two marks of a sample is refused); relative
+paths are relative to the samplesheet's folder. Sample names become folder names, so they are letters, digits, ``.``, ``_``
 and ``-`` only.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chromepredict.io.marks import EXAMPLES, canonical_mark, mark_order
+from chromepredict.io.marks import EXAMPLES, canonical_mark, mark_order, same_file
 from chromepredict.system.errors import UserError, require_file
 from chromepredict.system.formats import read_text, table_problem
 
@@ -100,7 +101,14 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
         sample = samples.setdefault(name, Sample(name))
         if mark in sample.tracks:
             raise UserError(f"{where}: sample {name} has {mark} twice; give one bigWig per sample and mark")
-        sample.tracks[mark] = str(_resolve(path, bigwig))
+        track = str(_resolve(path, bigwig))
+        other = next((m for m, t in sample.tracks.items() if same_file(t) == same_file(track)), None)
+        if other is not None:
+            raise UserError(
+                f"{where}: {bigwig} is given for sample {name} as {mark} and as {other}; "
+                "give each mark its own bigWig"
+            )
+        sample.tracks[mark] = track
         expression = getattr(row, "expression", "").strip() if "expression" in table.columns else ""
         if expression:
             resolved = str(_resolve(path, expression))

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chromepredict.io import datasets
+from chromepredict.io import datasets, identity
 from chromepredict.io.annotation import GeneTable, gtf_build, read_genes
 from chromepredict.io.extraction import read_windows
 from chromepredict.io.features import FeatureSet, Provenance, WindowSpec
-from chromepredict.io.marks import assign_marks, mark_order
+from chromepredict.io.marks import assign_marks, mark_order, name_conflicts
 from chromepredict.io.tracks import Track
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
@@ -131,12 +131,15 @@ def _coverage_warnings(
 @dataclass
 class TrackInputs:
     """Tracks by mark, the GTF, the gene filter and the cores to use: the input of every command
-    that reads bigWigs. The GTF is parsed and each bigWig opened once per instance."""
+    that reads bigWigs. The GTF is parsed and each bigWig opened once per instance. ``warnings``:
+    what the inputs say before any is read (a file given as a mark its name contradicts); they
+    lead the warnings of :meth:`read`."""
 
     files: dict[str, str]
     gtf: str | None
     gene_type: str | None = "protein_coding"
     threads: int = 1
+    warnings: list[str] = field(default_factory=list)
     _genes: GeneTable | None = field(default=None, repr=False)
     _tracks: dict[str, Track] = field(default_factory=dict, repr=False)
 
@@ -150,14 +153,15 @@ class TrackInputs:
         files = assign_marks(tracks, marks)
         if gtf is None:
             raise UserError("--gtf is required with bigWig tracks; give the gene annotation (GTF)")
-        return cls(files, gtf, gene_type, threads)
+        return cls(files, gtf, gene_type, threads, name_conflicts(files, "--mark"))
 
     @classmethod
     def from_sample(
         cls, sample, gtf: str, gene_type: str | None, threads: int = 1, genes: GeneTable | None = None
     ):
         """A samplesheet's sample (its tracks already named by mark); ``genes`` a GTF parsed once for all."""
-        return cls(dict(sample.tracks), gtf, gene_type, threads, _genes=genes)
+        files = dict(sample.tracks)
+        return cls(files, gtf, gene_type, threads, name_conflicts(files, "the samplesheet"), _genes=genes)
 
     @property
     def paths(self) -> list[str]:
@@ -181,7 +185,9 @@ class TrackInputs:
         """The windows of ``marks`` (default: every given mark) with the warnings a user must see."""
         marks = mark_order(self.files) if marks is None else tuple(marks)
         tracks = self.tracks(marks)  # fails fast on a bad file
-        return read_tracks(tracks, self.genes(), self.gtf, spec, self.threads, report)
+        data = read_tracks(tracks, self.genes(), self.gtf, spec, self.threads, report)
+        data.provenance.warnings[:0] = self.warnings
+        return data
 
 
 def read_tracks(
@@ -229,6 +235,14 @@ def read_tracks(
             )
     coverage, keep = _coverage_warnings(genes, tracks, windows.covered)
     warnings.extend(coverage)
+    checked = identity.checkable(
+        windows.features,
+        (genes["strand"] == "-").to_numpy(),
+        spec.edges(),
+        spec.orientation == "genomic",
+        [(t.path, t.mark, t.profile.kind) for t in tracks],
+    )
+    warnings.extend(identity.warnings_for(checked))
     features, covered = windows.features, windows.covered
     if not keep.all():
         features, covered = features[keep], covered[keep]

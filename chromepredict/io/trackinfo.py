@@ -18,6 +18,10 @@ from chromepredict.io.assembly import recognise
 
 SAMPLE_SITES = 128  # sampled places, spread over the covered bases
 RECORDS_PER_SITE = 200  # raw records read at each place
+#: At most this many distinct non-zero values sampled: they are listed in the profile (``few_values``).
+FEW_VALUES = 5
+#: Fewer sampled non-zero records than this say too little to call a track of 2–5 values not signal.
+MIN_RUNS_FOR_FEW = 30
 
 
 @dataclass
@@ -34,6 +38,24 @@ class TrackProfile:
     kind: str = "signal"
     sampled_bases: int = 0
     negative_fraction: float = 0.0  # share of sampled bases with a value below 0
+    distinct_values: int = 0  # distinct non-zero values among the sampled records (float32)
+    sampled_runs: int = 0  # sampled records with a non-zero value
+    # (value, share of sampled bases) of each distinct non-zero value, ascending, when there are at
+    # most FEW_VALUES of them
+    few_values: tuple[tuple[float, float], ...] = ()
+
+    def not_signal(self) -> bool:
+        """Whether the sampled values are too few to be a mark's signal: one value (a 0/1 peak mask,
+        a constant), or 2 to FEW_VALUES values (from enough records) that are not the counts of a
+        shallow library — 1, 2, …, k times one unit, the unit covering at least twice the bases of
+        any other value (as reads thinned to a few per bin do)."""
+        if self.distinct_values == 1:
+            return True
+        if not 2 <= self.distinct_values <= FEW_VALUES or self.sampled_runs < MIN_RUNS_FOR_FEW:
+            return False
+        values, shares = np.array(self.few_values).T
+        counts_like = np.allclose(values / values[0], np.arange(1, len(values) + 1), rtol=1e-3)
+        return not (counts_like and shares[0] >= 2 * shares[1:].max())
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -68,6 +90,11 @@ def profile_from_values(values: np.ndarray, lengths: np.ndarray, covered_fractio
     if not len(values):
         return TrackProfile(covered_fraction=covered_fraction, kind="signal", negative_fraction=negative)
     resolution = int(np.median(lengths))
+    distinct, inverse = np.unique(values.astype(np.float32), return_inverse=True)
+    few: tuple[tuple[float, float], ...] = ()
+    if len(distinct) <= FEW_VALUES:
+        shares = np.bincount(inverse, weights=lengths) / lengths.sum()
+        few = tuple((float(v), float(share)) for v, share in zip(distinct, shares, strict=True))
     integer_fraction = float(lengths[np.isclose(values, np.round(values))].sum() / lengths.sum())
     regular = float(np.mean(lengths == resolution))  # share of runs as long as the typical one
     values = np.abs(values)
@@ -83,6 +110,9 @@ def profile_from_values(values: np.ndarray, lengths: np.ndarray, covered_fractio
         kind=classify(resolution, regular, integer_fraction),
         sampled_bases=int(lengths.sum()),
         negative_fraction=negative,
+        distinct_values=len(distinct),
+        sampled_runs=len(values),
+        few_values=few,
     )
 
 

@@ -189,4 +189,13 @@ class Track:
                 "chromepredict reads signal ≥ 0 and counts negative bins as 0: give the ChIP signal itself "
                 "(read counts, CPM, fold enrichment or −log10 p-values)"
             )
+        if self.profile.not_signal():
+            values = ", ".join(f"{v:g}" for v, _ in self.profile.few_values)
+            n = self.profile.distinct_values
+            warnings.append(
+                f"{self.path}: holds only {n} distinct value{'s' if n > 1 else ''} ({values}): a peak mask, "
+                "a constant or a categorical track, not the mark's signal; the model reads signal such as "
+                "read coverage (deepTools bamCoverage --binSize 100 → bigWig) or MACS3's pileup or fold "
+                "enrichment (macs3 callpeak -B, then bedGraphToBigWig)"
+            )
         return warnings
