@@ -4,6 +4,7 @@ check from the tracks' TSS profiles (chromepredict.io.identity), peak masks and 
 said in one warning (stderr and the TSS header; --strict refuses) and silent on correct input."""
 
 import itertools
+import json
 import shutil
 from pathlib import Path
 
@@ -22,7 +23,8 @@ NAMES = "but its name says"  # what the file-name check says
 
 
 def header(path: Path) -> str:
-    return "".join(line for line in path.read_text().splitlines(keepends=True) if line.startswith("#"))
+    """The warnings kept with a predictions table (its JSON sidecar), as one text."""
+    return " ".join(json.loads(path.with_suffix(".json").read_text())["warnings"])
 
 
 def neutral(cell: str, folder: Path) -> dict[str, str]:

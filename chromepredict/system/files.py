@@ -529,36 +529,34 @@ def _locked_part(path: Path, name: str, run: str) -> Iterator[Path]:
     reused. Any other is refused, never removed.
     """
     part = path.parent / f".{path.name}.part"
-    try:
-        part.mkdir()
-        created = True
-    except FileExistsError:
-        created = False
-    if not created and (part.is_symlink() or not part.is_dir()):
-        raise UserError(f"{name}: {part} is in the way and chromepredict did not write it; move it away")
-    fd = os.open(part, os.O_RDONLY)
-    try:
+    created, fd = False, None
+    try:  # from the first step: a signal at any moment leaves no .part of this run behind
+        try:
+            part.mkdir()
+            created = True
+        except FileExistsError:
+            pass
+        if not created and (part.is_symlink() or not part.is_dir()):
+            raise UserError(f"{name}: {part} is in the way and chromepredict did not write it; move it away")
+        fd = os.open(part, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            fd, held = None, fd  # another run's: never removed by this one
+            os.close(held)
             raise UserError(
                 f"{name}: another chromepredict run is writing this folder now; wait for it to finish or "
                 "choose another output folder"
             ) from None
-        try:  # the folder locked must still be the one at the path (not renamed and replaced meanwhile)
-            now, held = os.lstat(part), os.fstat(fd)
-            same = (
-                (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
-                and part.is_dir()
-                and not part.is_symlink()
-            )
-        except FileNotFoundError:
-            same = False
-        if not same:
+        if not _same_folder(part, fd):  # renamed and replaced meanwhile
+            os.close(fd)
+            fd = None
             raise UserError(f"{name}: another chromepredict run is writing this folder now; try again")
         if not created and any(part.iterdir()):  # a killed run's, marked, or sealed by this command
             problem = None if (part / _PART_MARKER).is_file() else _not_replaceable(part, run)
             if problem:
+                os.close(fd)
+                fd = None  # not this run's to remove
                 raise UserError(f"{name}: {part} {problem}; move it away, then run again")
         for entry in list(part.iterdir()):  # a killed run's leftovers
             if entry.is_dir() and not entry.is_symlink():
@@ -567,8 +565,25 @@ def _locked_part(path: Path, name: str, run: str) -> Iterator[Path]:
                 entry.unlink()
         (part / _PART_MARKER).touch()  # tells the next run that a killed run left this folder
         yield part
+    except BaseException:
+        if fd is not None and _same_folder(part, fd):  # still this run's (not renamed into place)
+            shutil.rmtree(part, ignore_errors=True)
+        elif fd is None and created:  # made, never opened: empty
+            with contextlib.suppress(OSError):
+                part.rmdir()
+        raise
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
+
+
+def _same_folder(part: Path, fd: int) -> bool:
+    """Whether the folder at ``part`` is the one open as ``fd`` (not renamed or replaced since)."""
+    try:
+        now, held = os.lstat(part), os.fstat(fd)
+    except FileNotFoundError:
+        return False
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino) and part.is_dir() and not part.is_symlink()
 
 
 @contextlib.contextmanager
