@@ -55,7 +55,7 @@ _MESSAGES = {  # message → (field, number, type, repeated); types as in FieldD
 @cache
 def messages() -> dict[str, type]:
     """Message name → protobuf class (built once, in a descriptor pool of its own)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+    from google.protobuf import descriptor_pb2, message_factory
 
     field = descriptor_pb2.FieldDescriptorProto
     scalar = {
@@ -72,7 +72,7 @@ def messages() -> dict[str, type]:
                 entry.type, entry.type_name = field.TYPE_MESSAGE, kind
             else:
                 entry.type = scalar[kind]
-    classes = message_factory.GetMessages([file], descriptor_pool.DescriptorPool())
+    classes = message_factory.GetMessages([file])  # a pool of its own, not the default one
     return {name: classes[name] for name in _MESSAGES}
 
 
