@@ -1,17 +1,19 @@
 """Prediction speed and memory, in one run:
 
-1. the network alone: the default model's ONNX graph in onnxruntime (1 and 2 intra-op threads)
-   and the same ensemble rebuilt in torch eager (``chromepredict.results.explain.torch_network``), genes/s
-   on 20,000 random inputs in batches of 1,024 (as ``LoadedModel.predict`` scores them);
+1. the network alone: the default model's ONNX graph in onnxruntime (``LoadedModel.score_inputs``,
+   1 and 2 threads) and the same ensemble rebuilt in torch eager
+   (``chromepredict.results.explain.torch_network``), genes/s on 20,000 random inputs in the
+   batches ``LoadedModel.predict`` scores;
 2. end to end: ``chromepredict predict`` (default threads, and ``-p 1``) on the genome-wide
    synthetic case (benchmarks/synthetic.py) against deeptools ``computeMatrix reference-point -p 2``
    extracting the same matrix, interleaved, best of 3, and the ratio;
 3. peak memory of that ``predict``: maximum RSS with ``-p 1`` (``/usr/bin/time -v``), and with the
    default threads the peak over time of the summed RSS (and PSS) of the process and its children,
-   sampled every 10 ms from /proc.
+   sampled every 10 ms from /proc;
+4. where the time of one ``predict`` goes (``benchmarks/phases.py``).
 
     python -m benchmarks.predict_speed [--work /tmp/chromepredict-bench] [--computematrix PATH]
-                                       [--repeats 3] [--skip network,e2e,memory]
+                                       [--repeats 3] [--skip network,e2e,memory,phases]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import re
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +34,9 @@ from benchmarks.extract_vs_computematrix import timed
 from benchmarks.synthetic import build
 from chromepredict import DEFAULT_MODEL
 from chromepredict.io.marks import CORE_MARKS
+from chromepredict.models.onnx_io import BATCH  # as LoadedModel.predict scores them
 from chromepredict.models.zoo import open_model
 from chromepredict.system.report import Report
-
-BATCH = 1024  # as LoadedModel.predict scores them
 
 
 def best_of(repeats: int, run) -> float:
@@ -57,17 +59,11 @@ def network_speed(n_genes: int, repeats: int) -> None:
     n_marks, n_bins = len(model.marks), model.spec.n_bins
     x = np.random.default_rng(0).normal(size=(n_genes, n_marks, n_bins)).astype(np.float32)
     mask = np.ones((n_genes, n_marks), dtype=np.float32)
-    output = model.card.outputs.name
     members = len(ensemble.members)
     print(f"model {model.name}: {members} networks in one graph; {n_genes:,} genes, batches of {BATCH}")
     results = {}
     for threads in (1, 2):
-        session = open_model(DEFAULT_MODEL, Report.silent(), threads).session
-
-        def run_ort(session=session):
-            for i in range(0, n_genes, BATCH):
-                session.run([output], {"features": x[i : i + BATCH], "mask": mask[i : i + BATCH]})
-
+        scorer = open_model(DEFAULT_MODEL, Report.silent(), threads)
         torch.set_num_threads(threads)
 
         def run_torch():
@@ -75,6 +71,7 @@ def network_speed(n_genes: int, repeats: int) -> None:
                 for i in range(0, n_genes, BATCH):
                     ensemble(torch.from_numpy(x[i : i + BATCH]), torch.from_numpy(mask[i : i + BATCH]))
 
+        run_ort = partial(scorer.score_inputs, x, mask)
         results[f"onnxruntime, {threads} thread{'s' * (threads > 1)}"] = n_genes / best_of(repeats, run_ort)
         results[f"torch eager, {threads} thread{'s' * (threads > 1)}"] = n_genes / best_of(repeats, run_torch)
     reference = results["torch eager, 1 thread"]
@@ -84,7 +81,7 @@ def network_speed(n_genes: int, repeats: int) -> None:
 
 def end_to_end(work: Path, computematrix: str, repeats: int) -> None:
     """predict (default threads, -p 1) against computeMatrix -p 2, interleaved, best of ``repeats``."""
-    tracks = [str(work / f"synthetic-{m}.bw") for m in CORE_MARKS]
+    tracks = synthetic_tracks(work)
     predict = [
         sys.executable,
         "-m",
@@ -114,6 +111,16 @@ def end_to_end(work: Path, computematrix: str, repeats: int) -> None:
     for name, seconds in best.items():
         runs = ", ".join(f"{t:.2f}" for t in times[name])
         print(f"{name:40s} {seconds:6.2f} s   ×{reference / seconds:.2f} vs computeMatrix   ({runs})")
+
+
+def synthetic_tracks(work: Path) -> list[str]:
+    return [str(work / f"synthetic-{m}.bw") for m in CORE_MARKS]
+
+
+def phases(arguments: list[str]) -> None:
+    """The phase breakdown of one run (``benchmarks/phases.py``, in a fresh process)."""
+    print()
+    subprocess.run([sys.executable, "-m", "benchmarks.phases", *arguments], check=True)
 
 
 def tree_pids(root: int) -> list[int]:
@@ -155,7 +162,7 @@ def tree_peak(command: list[str], field: str, interval: float = 0.01) -> tuple[f
 
 
 def memory(work: Path) -> None:
-    tracks = [str(work / f"synthetic-{m}.bw") for m in CORE_MARKS]
+    tracks = synthetic_tracks(work)
     predict = [sys.executable, "-m", "chromepredict", "-q", "predict", *tracks, "--gtf", str(work / "genes.gtf"),
                "-o", str(work / "predictions-mem.tsv")]  # fmt: skip
     result = subprocess.run(
@@ -180,7 +187,9 @@ def main() -> None:
     parser.add_argument("--computematrix", default="/tmp/dt-venv/bin/computeMatrix")
     parser.add_argument("--genes", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: network, e2e, memory")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: network, e2e, memory, phases"
+    )
     args = parser.parse_args()
     skip = set(args.skip.split(","))
     if not (args.work / "genes.gtf").is_file():
@@ -191,6 +200,17 @@ def main() -> None:
         end_to_end(args.work, args.computematrix, args.repeats)
     if "memory" not in skip:
         memory(args.work)
+    if "phases" not in skip:
+        phases(
+            [
+                "predict",
+                *synthetic_tracks(args.work),
+                "--gtf",
+                str(args.work / "genes.gtf"),
+                "-o",
+                str(args.work / "predictions-phases.tsv"),
+            ]
+        )
 
 
 if __name__ == "__main__":

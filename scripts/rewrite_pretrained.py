@@ -92,7 +92,7 @@ def rewrite(folder: Path, dry_run: bool) -> None:
     data = golden_set(model, golden)
     golden_inputs, _ = model.inputs(data)
     random_inputs = np.random.default_rng(0).normal(size=(RANDOM_GENES, n_marks, n_bins)).astype(np.float32)
-    replay = LoadedModel(path, model.card, new).predict(data)
+    replay = LoadedModel(path, model.card, new, new_bytes).predict(data)
     differences = {
         "golden, 31 subsets": max_difference(old, new, golden_inputs),
         f"{RANDOM_GENES} random genes, 31 subsets": max_difference(old, new, random_inputs),

@@ -461,3 +461,34 @@ def test_a_pair_is_scored_on_the_marks_both_samples_have(cli, exported, tmp_path
     evaluated = pd.read_csv(tmp_path / "e" / "predictions.tsv", sep="\t").set_index("gene_id")["delta"]
     compared = read(tmp_path / "c" / "E003_three_marks_vs_E123.tsv").set_index("gene_id")["delta"]
     np.testing.assert_allclose(evaluated.loc[compared.index], compared, atol=2e-6)
+
+
+def test_the_derived_graph_gives_the_contributions_of_whole_windows(exported):
+    """compare's mixes through the graph derived from the model (first layer once per gene) against
+    each mix through the whole network (the path for graphs it cannot derive): the same values,
+    contributions and deltas, for a pair and a knockout, on the real E003 and E123 tracks."""
+    from chromepredict.io.sources import TrackInputs
+    from chromepredict.models import gate
+    from chromepredict.models.zoo import open_model
+    from chromepredict.results.compare import decompose, knocked_out
+    from chromepredict.system.report import Report
+
+    model = open_model("E003-E123-difference", Report.silent(), 2)
+    read = {}
+    for sample in ("E003", "E123"):
+        files = {m: str(exported / f"{sample}-{m}.bw") for m in MARKS}
+        read[sample] = gate.read(model, TrackInputs(files, str(exported / "genes.gtf.gz")), Report.silent())
+    pairs = [
+        (read["E003"], read["E123"], MARKS),
+        (read["E003"], knocked_out(read["E003"], ("H3K4me3",)), ("H3K4me3",)),
+    ]
+    for first, second, marks in pairs:
+        index = tuple(model.marks.index(m) for m in marks)
+        fast = decompose(model, first, second, marks)
+        assert model.mixer(index) is not None
+        model._mixers[index] = None  # what a graph of another shape gets: every mix through the whole network
+        whole = decompose(model, first, second, marks)
+        for got, want in zip(fast, whole, strict=True):
+            np.testing.assert_allclose(got, want, atol=1e-5)
+        assert np.abs(fast[2]).max() > 0.01  # marks move the value: the test can fail
+        np.testing.assert_allclose(fast[2].sum(axis=1), fast[1] - fast[0], atol=1e-5)

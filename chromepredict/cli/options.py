@@ -5,7 +5,6 @@ A group is a dataclass whose fields are the options; :func:`chromepredict.cli.co
 fields to a command's signature and hands the command one filled-in instance.
 """
 
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
@@ -13,6 +12,7 @@ from typing import Annotated
 import typer
 
 from chromepredict import DEFAULT_COMPARE_MODEL, DEFAULT_MODEL
+from chromepredict.system.workers import usable_cores
 
 
 def text_option(flag: str, metavar: str, help: str):
@@ -26,12 +26,6 @@ TargetName = StrEnum("TargetName", {"class_": "class", "level": "level", "differ
 Architecture = StrEnum("Architecture", {"deepchrome": "deepchrome", "deepchrome_2016": "deepchrome-2016"})
 TransformName = StrEnum("TransformName", {"raw": "raw", "log1p": "log1p", "track_log1p": "track-log1p"})
 Device = StrEnum("Device", {"auto": "auto", "cpu": "cpu", "cuda": "cuda"})
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, as a scheduler's allocation sets it)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, cores)
 
 
 def default_threads() -> int:

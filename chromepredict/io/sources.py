@@ -145,15 +145,22 @@ class TrackInputs:
 
     @classmethod
     def from_cli(
-        cls, tracks: list[str], marks: list[str], gtf: str | None, gene_type: str | None, threads: int
+        cls,
+        tracks: list[str],
+        marks: list[str],
+        gtf: str | None,
+        gene_type: str | None,
+        threads: int,
+        how: str = "--mark",
     ) -> TrackInputs:
-        """From bigWig arguments (marks read from their names) and ``--mark MARK=PATH`` pairs."""
+        """From bigWig arguments (marks read from their names) and ``MARK=PATH`` pairs (given with
+        ``how``: ``--mark``, or the API's ``marks=``)."""
         if not tracks and not marks:
             raise UserError("no bigWig tracks given; pass one bigWig per mark (e.g. marks/*.bw)")
         files = assign_marks(tracks, marks)
         if gtf is None:
             raise UserError("--gtf is required with bigWig tracks; give the gene annotation (GTF)")
-        return cls(files, gtf, gene_type, threads, name_conflicts(files, "--mark"))
+        return cls(files, gtf, gene_type, threads, name_conflicts(files, how))
 
     @classmethod
     def from_sample(

@@ -180,8 +180,8 @@ def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
             empty = float((data.features[measured, m] == 0).mean())
             if empty > trained.empty_bins[1] + 0.1:
                 what.append(f"{empty:.0%} empty bins (trained on at most {trained.empty_bins[1]:.0%})")
-            logged = transform.logged(data.features[:, [m]], data.scales[..., [m]], dtype=np.float32)
-            level = float(np.median(logged.mean(axis=(1, 2), dtype=np.float64)[measured]))
+            levels = transform.window_levels(data.features[:, [m]], data.scales[..., [m]])
+            level = float(np.median(levels[measured]))
             q_low, q_high = trained.window_mean
             if not q_low <= level <= q_high:
                 what.append(

@@ -35,13 +35,27 @@ class InputTransform:
     def logged(self, features: np.ndarray, scales: np.ndarray | None = None, dtype=np.float64) -> np.ndarray:
         """log(1 + x) or log(1 + x / scale), before standardisation. ``scales`` is per mark
         [marks] or per window and mark [genes, marks]."""
-        x = np.clip(features, 0, None).astype(dtype)
+        x = np.maximum(features, 0, dtype=dtype)
         if self.kind == "track-log1p":
             if scales is None:
                 raise ValueError("track-log1p needs the tracks' scales")
             scales = np.asarray(scales, dtype=dtype)
             x /= scales[None, :, None] if scales.ndim == 1 else scales[:, :, None]
         return np.log1p(x, out=x)
+
+    def window_levels(self, features: np.ndarray, scales: np.ndarray | None = None) -> np.ndarray:
+        """Per window the mean over its bins and marks of :meth:`logged` (float64 means), for the
+        compatibility gate's check of a track's typical signal. Computed as log(1 + x) in float32:
+        the same to float32 rounding and four times faster than numpy's log1p, which is not
+        vectorised for float32; the network's inputs (:meth:`apply`) keep log1p."""
+        x = np.maximum(features, 0, dtype=np.float32)
+        if self.kind == "track-log1p":
+            if scales is None:
+                raise ValueError("track-log1p needs the tracks' scales")
+            scales = np.asarray(scales, dtype=np.float32)
+            x /= scales[None, :, None] if scales.ndim == 1 else scales[:, :, None]
+        x += 1
+        return np.log(x, out=x).mean(axis=(1, 2), dtype=np.float64)
 
     def fit(self, parts: list[tuple[np.ndarray, np.ndarray | None]]) -> InputTransform:
         """Fit the per-mark mean and sd on training parts, each (features, its tracks' scales)."""

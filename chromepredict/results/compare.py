@@ -71,6 +71,21 @@ def _mixed(first: np.ndarray, second: np.ndarray, subset: tuple[bool, ...], inde
     return out
 
 
+def mix_values(model, xa: np.ndarray, xb: np.ndarray, mask: np.ndarray, index: list[int]) -> dict:
+    """The model's value for every mix of ``xa`` and ``xb`` (network inputs multiplied by ``mask``)
+    in the marks at ``index``: subset (a tuple of bools over ``index``, True = from ``xb``) → values.
+
+    Through the graph :meth:`~chromepredict.models.onnx_io.LoadedModel.mixer` derives from the
+    model (the first layer once per gene, the rest once per mix); a graph it cannot derive from
+    scores each mix through the whole network."""
+    subsets = list(itertools.product((False, True), repeat=len(index)))
+    mixer = model.mixer(tuple(index))
+    if mixer is None:
+        return {subset: model.score_inputs(_mixed(xa, xb, subset, index), mask) for subset in subsets}
+    table = mixer(xa, xb, mask)
+    return {subset: table[:, sum(1 << j for j, take in enumerate(subset) if take)] for subset in subsets}
+
+
 def decompose(
     model, first: FeatureSet, second: FeatureSet, marks: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -84,9 +99,7 @@ def decompose(
         raise UserError(
             f"comparing {len(index)} marks at once is too many for an exact decomposition (at most {MAX_MARKS})"
         )
-    values = {}
-    for subset in itertools.product((False, True), repeat=len(index)):
-        values[subset] = model.score_inputs(_mixed(xa, xb, subset, index), mask)
+    values = mix_values(model, xa, xb, mask, index)
     contributions = np.zeros((len(xa), len(model.marks)))
     contributions[:, index] = shapley(values, len(index))
     none, every = tuple([False] * len(index)), tuple([True] * len(index))

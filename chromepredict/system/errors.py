@@ -1,8 +1,15 @@
-"""The one exception type for user mistakes: the CLI prints its message on one line and exits 2."""
+"""The one exception type for user mistakes (the CLI prints its message on one line and exits 2; the
+Python API raises it), and the warning category of results that are probably wrong."""
 
 
-class UserError(Exception):
-    """A problem with the user's input that they can fix; the message names the file and the fix."""
+class UserError(ValueError):
+    """A problem with the input that its user can fix; the message, one line, names the file and the
+    fix. A :class:`ValueError`, as scikit-learn's and pandas' input errors are."""
+
+
+class ChromepredictWarning(UserWarning):
+    """A result that is probably wrong (a build mismatch, tracks unlike a model's training data,
+    scores on a model's own training genes…); the message names the file or gene and what to do."""
 
 
 def require_file(path, what: str, fix: str) -> None:

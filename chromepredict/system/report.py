@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from chromepredict.system.errors import UserError
+from chromepredict.system.errors import ChromepredictWarning, UserError
 
 
 class Report:
@@ -22,6 +22,12 @@ class Report:
         self.console = console or Console(stderr=True)
         #: every warning said so far, in one-line form: what the run's outputs record
         self.warnings: list[str] = []
+
+    @classmethod
+    def python(cls, strict: bool = False) -> Report:
+        """The report of the Python API: status lines to the ``chromepredict`` logger, warnings as
+        :class:`~chromepredict.system.errors.ChromepredictWarning` (``strict``: a UserError)."""
+        return PythonReport(strict=strict)
 
     @classmethod
     def silent(cls) -> Report:
@@ -76,3 +82,28 @@ class Report:
                 bar.update(task, advance=n, **({"description": description} if description else {}))
 
             yield advance
+
+
+class PythonReport(Report):
+    """A :class:`Report` for the Python API: notes to :mod:`logging`, warnings through
+    :mod:`warnings` (kept in :attr:`warnings` too), no progress bars."""
+
+    def __init__(self, strict: bool = False):
+        import io
+
+        super().__init__(quiet=True, console=Console(file=io.StringIO()), strict=strict)
+
+    def info(self, message: str) -> None:
+        import logging
+
+        logging.getLogger("chromepredict").info(" ".join(message.split()))
+
+    def warn(self, message: str) -> None:
+        import warnings
+
+        line = " ".join(message.split())
+        if self.strict:
+            raise UserError(f"{line} (strict: a warning is an error)")
+        if line not in self.warnings:
+            self.warnings.append(line)
+        warnings.warn(line, ChromepredictWarning, stacklevel=3)

@@ -71,3 +71,9 @@ def process_pool(workers: int, context=None) -> Iterator[ProcessPoolExecutor]:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a scheduler's allocation sets it)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores)
