@@ -320,7 +320,10 @@ def test_a_measured_change_that_cannot_be_trusted_is_said(cli, exported, tmp_pat
     code, _, stderr = cli(*args, "-o", tmp_path / "c", "-q")
     assert code == 0 and message in stderr  # --quiet never hides it
     table = read(tmp_path / "c" / "E003_vs_E123.tsv")
-    assert "measured_delta" not in table and "spearman_measured" not in read(tmp_path / "c" / "summary.tsv")
+    assert (
+        "measured_delta" not in table
+        and read(tmp_path / "c" / "summary.tsv")["spearman_measured"].isna().all()
+    )
     code, _, stderr = cli(*args, "-o", tmp_path / "strict", "--strict")
     assert code == 2 and message in stderr and not (tmp_path / "strict").exists()
 
