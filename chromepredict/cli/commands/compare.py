@@ -7,12 +7,21 @@ import numpy as np
 import pandas as pd
 
 from chromepredict import __version__
+from chromepredict.io.features import FeatureSet
 from chromepredict.io.labelling import read_expression_for
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models import gate
 from chromepredict.models.metrics import regression_metrics
 from chromepredict.models.zoo import open_model
-from chromepredict.results.compare import Comparison, compare_pair, knockout, mark_shares
+from chromepredict.results.compare import (
+    EXPRESSED,
+    Comparison,
+    agreement,
+    change_at_tss,
+    compare_pair,
+    knockout,
+    mark_shares,
+)
 from chromepredict.system.errors import UserError
 from chromepredict.system.files import atomic_dir, check_output_dir, check_outputs
 from chromepredict.system.report import Report
@@ -96,8 +105,10 @@ def _write(folder, model, comparison: Comparison, what: str, threshold: float) -
 
 def _measured(model, comparison: Comparison, expressions: dict, report: Report) -> dict:
     """With both samples' expression values: the measured change of log2(1 + expression) per gene,
-    and the Spearman of delta with it (flagged when the genes include the model's training genes).
-    Tables of 0/1 labels, or too few matched genes, give no column and a warning that says why."""
+    and how delta ranks it (:func:`agreement`: Spearman over all genes and over the expressed ones,
+    sign AUC on 2-fold changes, genes tied at zero; flagged when the genes include the model's
+    training genes). Tables of 0/1 labels, or too few matched genes, give no column and a warning
+    that says why."""
     first, second = (expressions[name] for name in (comparison.first, comparison.second))
     labels = [e.source for e in (first, second) if e.is_labels]
     if labels:
@@ -119,7 +130,11 @@ def _measured(model, comparison: Comparison, expressions: dict, report: Report) 
         )
         return {}
     comparison.table["measured_delta"] = np.round(measured, 6)
-    stats = regression_metrics(measured[known], comparison.table["delta"].to_numpy()[known])
+    stats = agreement(
+        comparison.table["delta"].to_numpy(),
+        matched[0].levels.to_numpy(float),
+        matched[1].levels.to_numpy(float),
+    )
     note = ""
     seen = model.training_genes(comparison.table)[known]
     if seen.any():
@@ -128,9 +143,48 @@ def _measured(model, comparison: Comparison, expressions: dict, report: Report) 
             f"{int(seen.sum())} genes with measured expression were used to train model {model.name}: the Spearman on them is not a test"
         )
     report.info(
-        f"{comparison.name}: Spearman of delta with the measured change {stats['spearman']:.4f} on {stats['n_genes']} genes{note}"
+        f"{comparison.name}: Spearman of delta with the measured change {stats['spearman_measured']:.4f} on "
+        f"{stats['genes_measured']} genes{note}, {stats['spearman_expressed']:.4f} on the "
+        f"{stats['genes_expressed']} expressed in either sample (> {EXPRESSED:g} in the tables' unit); "
+        f"sign AUC {stats['sign_auc_2fold']:.4f} on the {stats['genes_2fold']} genes changing at least 2-fold; "
+        f"{stats['genes_zero_change']} genes tied at zero measured change"
     )
-    return {"spearman_measured": round(stats["spearman"], 4), "genes_measured": stats["n_genes"]}
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()}
+
+
+def _extra_marks(
+    model, comparison: Comparison, first: FeatureSet, second: FeatureSet, report: Report
+) -> dict:
+    """For each mark both samples have and the model does not use, one number on what a model
+    trained with it might add: the Spearman of its change at the TSS (:func:`change_at_tss`) with the
+    measured change, on the genes with measured expression, or else with the model's delta."""
+    row = {}
+    table = comparison.table
+    for mark in (m for m in first.marks if m in second.marks):
+        index = pd.Index(first.genes["gene_id"]).get_indexer(table["gene_id"])
+        change = np.where(index >= 0, change_at_tss(first, second, mark)[index], np.nan)
+        where = f"{mark} (which model {model.name} does not use): Spearman of its change at the TSS (log signal, ± 1 kb)"
+        if "measured_delta" in table:
+            measured = table["measured_delta"].to_numpy()
+            both = np.isfinite(change) & np.isfinite(measured)
+            rho = regression_metrics(measured[both], change[both])["spearman"]
+            own = regression_metrics(measured[both], table["delta"].to_numpy()[both])["spearman"]
+            seen = model.training_genes(table)[both].any()
+            row[f"extra_{mark}_tss_spearman_measured"] = round(rho, 4)
+            report.info(
+                f"{comparison.name}: {where} with the measured change {rho:.4f} on {int(both.sum())} genes, "
+                f"the model's delta {own:.4f}{' (on its training genes: not a test)' if seen else ''}; "
+                f"a difference model trained with {mark} (chromepredict train --target difference) may add to it"
+            )
+        else:
+            both = np.isfinite(change)
+            rho = regression_metrics(table["delta"].to_numpy()[both], change[both])["spearman"]
+            row[f"extra_{mark}_tss_spearman_delta"] = round(rho, 4)
+            report.info(
+                f"{comparison.name}: {where} with the model's delta {rho:.4f} on {int(both.sum())} genes "
+                "(no expression tables: how much it might add is not measured)"
+            )
+    return row
 
 
 def _check_pairs(wanted: list[tuple[str, str]], samples: dict, model) -> None:
@@ -170,11 +224,14 @@ def run_pairs(
     check_outputs([*sheet_files(sheet), gtf, *model.paths], folders=[("-o", outdir)])
     check_output_dir(outdir, RUN)
     genes = read_genes(gtf, gene_type)
-    data, expression = {}, {}
+    data, unused, expression = {}, {}, {}
     for name in dict.fromkeys(n for pair in wanted for n in pair):
         sample = samples[name]
         inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
         data[name] = gate.read(model, inputs, report, name)
+        others = [m for m in inputs.files if m not in model.marks]
+        if others:  # tracks of marks the model ignores: read for what they might add (_extra_marks)
+            unused[name] = inputs.read(model.spec, others, report)
         if sample.expression:
             expression[name] = read_expression_for(sample.expression, None, gtf)
     comparisons = []
@@ -183,7 +240,11 @@ def run_pairs(
         extra = {}
         if first in expression and second in expression:
             extra = _measured(model, comparison, expression, report)
-        for warning in [*data[first].provenance.warnings, *data[second].provenance.warnings]:
+        sets = [data[first], data[second]]
+        if first in unused and second in unused:
+            extra.update(_extra_marks(model, comparison, unused[first], unused[second], report))
+            sets += [unused[first], unused[second]]
+        for warning in [w for s in sets for w in s.provenance.warnings]:
             comparison.warnings.append(warning)
         comparisons.append((comparison, extra))
     for comparison, _ in comparisons:
