@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict import __version__
-from chromepredict.io.features import FeatureSet
+from chromepredict.io.features import FeatureSet, align
 from chromepredict.io.labelling import read_expression_for
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models import gate
@@ -160,8 +160,9 @@ def _extra_marks(
     measured change, on the genes with measured expression, or else with the model's delta."""
     row = {}
     table = comparison.table
+    first, second, _ = align(first, second, (comparison.first, comparison.second))
+    index = pd.Index(first.genes["gene_id"]).get_indexer(table["gene_id"])
     for mark in (m for m in first.marks if m in second.marks):
-        index = pd.Index(first.genes["gene_id"]).get_indexer(table["gene_id"])
         change = np.where(index >= 0, change_at_tss(first, second, mark)[index], np.nan)
         where = f"{mark} (which model {model.name} does not use): Spearman of its change at the TSS (log signal, ± 1 kb)"
         if "measured_delta" in table:
