@@ -1,6 +1,6 @@
 """Markdown tables of the shipped models' cross-validated scores, read from their cards.
 
-    python -m benchmarks.cards            # per-view table, subset table, level table
+    python -m benchmarks.cards            # per-view table, subset table, level table, difference table
 
 The numbers are what ``scripts/build_pretrained.py`` measured and sealed into each card
 (``metrics.per_view`` and ``metrics.subsets``); this script only lays them out for
@@ -62,7 +62,11 @@ def subsets(model: str) -> str:
 def main() -> None:
     classifiers = ["E003", "E123", "E003-E123"]
     print(
-        per_view(classifiers), subsets("E003-E123"), per_view([f"{m}-level" for m in classifiers]), sep="\n\n"
+        per_view(classifiers),
+        subsets("E003-E123"),
+        per_view([f"{m}-level" for m in classifiers]),
+        per_view(["E003-E123-difference"]),
+        sep="\n\n",
     )
 
 

@@ -135,7 +135,7 @@ def difference(present=None):
 
     def method(A, B, train, test, seed, args):
         fit_rows, valid = _inner_split(train, seed)
-        pair = Paired(A, B, PAIR)
+        pair = Paired(A, B)
         model = fit(
             PairArrays.stack([(A.subset(fit_rows), B.subset(fit_rows))]),
             PairArrays.stack([(A.subset(valid), B.subset(valid))]),
@@ -201,6 +201,143 @@ def summarise(long: pd.DataFrame) -> pd.DataFrame:
     return summary.round(3)
 
 
+# ---------------------------------------------------------------- every pipeline view (issue 28)
+
+
+def _fit_pairs(sets: dict, train_views: tuple[str, ...], train, seed, args):
+    """The difference target in the folds on ``train_views`` of the training genes (20 % of them,
+    in every view, pick each network's epoch, as build_pretrained.py does)."""
+    fit_rows, valid = _inner_split(train, seed)
+
+    def arrays(rows):
+        return PairArrays.stack([(sets[v][0].subset(rows), sets[v][1].subset(rows)) for v in train_views])
+
+    return fit(arrays(fit_rows), arrays(valid), "deepchrome", "difference", seed, "cpu", members=args.members)
+
+
+#: Difference models trained in the folds, by the views they learn from (``all``: every view loaded).
+COMPONENTS = {"counts": ("counts100",), "views": "all"}
+
+
+def _component(name: str):
+    def method(sets, train, test, seed, args, fitted):
+        return fitted(name)
+
+    return method
+
+
+def _blend(sets, train, test, seed, args, fitted):
+    from chromepredict.models.training import blend
+
+    return blend([fitted("counts"), fitted("views")], base=fitted("views"))
+
+
+def _pretrained_on_views(sets, train, test, seed, args, fitted):
+    from chromepredict.models.zoo import open_model
+
+    return open_model("E003-E123-difference", Report.silent())
+
+
+def _floor_on_views(sets, train, test, seed, args, fitted):
+    return None
+
+
+VIEW_METHODS = {
+    "floor: Δ log H3K4me3 at TSS ± 1 kb": _floor_on_views,
+    "pretrained E003-E123-difference (counts only; trained on these genes)": _pretrained_on_views,
+    "difference model in the folds, trained on counts100 (today's default)": _component("counts"),
+    "difference model in the folds, trained on all views": _component("views"),
+    "blend: counts100 model + all-views model, 5 + 5 networks": _blend,
+}
+
+
+def run_views(sets: dict, methods: list[str], folds: int, repeat: int, args) -> pd.DataFrame:
+    """Per method, fold and view: held-out predicted and measured change (E003 → E123; every method is
+    antisymmetric, so the other direction has the same Spearman)."""
+    first = next(iter(sets.values()))[0]
+    fold_of = chromosome_folds(first.genes, folds, repeat)
+    rows = []
+    for fold in range(folds):
+        started = time.time()
+        test, train = np.flatnonzero(fold_of == fold), np.flatnonzero(fold_of != fold)
+        seed = repeat * 10 + fold
+        cache: dict = {}
+
+        def fitted(component, train=train, seed=seed, cache=cache):
+            if component not in cache:
+                views = COMPONENTS[component]
+                cache[component] = _fit_pairs(
+                    sets, tuple(sets) if views == "all" else views, train, seed, args
+                )
+            return cache[component]
+
+        for name in methods:
+            model = VIEW_METHODS[name](sets, train, test, seed, args, fitted)
+            for view, (a, b) in sets.items():
+                a, b = a.subset(test), b.subset(test)
+                predicted = (
+                    h3k4me3_at_tss(b) - h3k4me3_at_tss(a) if model is None else model.predict(Paired(a, b))
+                )
+                rows.append(pd.DataFrame({
+                    "method": name, "repeat": repeat, "fold": fold, "view": view,
+                    "gene_id": a.genes["gene_id"].to_numpy(), "predicted": predicted, "measured": b.levels - a.levels,
+                }))  # fmt: skip
+        print(
+            f"repeat {repeat} fold {fold + 1}/{folds}: {time.time() - started:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+#: The view groups of issue 28's goal (the families of benchmarks/transfer.py).
+GROUPS = {
+    "read counts": ("counts100", "cpm", "subsample25", "subsample10"),
+    "fold enrichment / p-value": ("fe-flat", "fe-local", "fe-local1k", "logp"),
+    "peak signal": ("peaks-fe", "peaks-logp", "peaks-broad"),
+    "coverage and coarse bins": ("coverage1bp", "bin1kb", "bin10kb", "smooth1kb"),
+}
+
+
+def summarise_views(long: pd.DataFrame) -> str:
+    """Per view (rows) and method (columns): the pooled held-out Spearman, mean over repeats; then
+    each group's mean, the mean of the peak-signal and fold-enrichment views, and the mean of all."""
+
+    def rho(g):
+        return spearman(g["measured"], g["predicted"])
+
+    pooled = long.groupby(["method", "view", "repeat"], sort=False).apply(rho, include_groups=False)
+    spread = pooled.groupby(["method", "view"], sort=False).agg(["mean", "min", "max"])
+    wide = spread["mean"].unstack("method")
+    methods = list(dict.fromkeys(long["method"]))
+    views = [v for group in GROUPS.values() for v in group if v in wide.index]
+    wide = wide.loc[views, methods]
+    short = {m: f"({i + 1})" for i, m in enumerate(methods)}
+    lines = ["| group | view | " + " | ".join(short.values()) + " |", "|" + " --- |" * (len(methods) + 2)]
+    for group, members in GROUPS.items():
+        for view in members:
+            if view in wide.index:
+                lines.append(f"| {group} | {view} | " + " | ".join(f"{x:.3f}" for x in wide.loc[view]) + " |")
+    means = {f"mean, {g}": [v for v in m if v in wide.index] for g, m in GROUPS.items()}
+    means["**mean, peak signal + fold enrichment / p-value**"] = [
+        v for g in ("peak signal", "fold enrichment / p-value") for v in GROUPS[g] if v in wide.index
+    ]
+    means["**mean, all views**"] = views
+    for label, members in means.items():
+        if members:
+            lines.append(f"| {label} | | " + " | ".join(f"{x:.3f}" for x in wide.loc[members].mean()) + " |")
+    repeats = long["repeat"].nunique()
+    lines.append("")
+    lines += [f"{code} {method}" for method, code in short.items()]
+    if repeats > 1:
+        ranges = (spread["max"] - spread["min"]).groupby("method", sort=False).max()
+        lines.append(
+            f"\n{repeats} repeats; widest min–max range of a view's Spearman over repeats, per method: "
+            + ", ".join(f"{short[m]} {ranges[m]:.3f}" for m in methods)
+        )
+    return "\n".join(lines)
+
+
 def knockouts(A, B) -> pd.DataFrame:
     """Each mark knocked out (``compare --knockout``) with the default compare model: the mean effect
     on all genes and on the top decile of H3K27me3 at the TSS (± 1 kb)."""
@@ -242,9 +379,35 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=None, help="long TSV of the held-out predictions")
     parser.add_argument("--knockout", action="store_true", help="the knockout summary instead")
+    parser.add_argument("--views", action="store_true", help="every pipeline view (scripts/views.py)")
+    parser.add_argument("--views-dir", type=Path, default=Path("/tmp/chromepredict-views"))
+    parser.add_argument(
+        "--table", type=Path, default=None, help="print the table of a saved --views --out TSV"
+    )
     args = parser.parse_args()
-    A, B = (load_cell_type(args.data, eid) for eid in PAIR)
     pd.set_option("display.width", 250)
+    if args.table:
+        print(summarise_views(pd.read_csv(args.table, sep="\t")))
+        return
+    if args.views:
+        from benchmarks.transfer import load_all
+        from scripts.views import VIEWS, build_views
+
+        build_views(args.data, args.views_dir, list(PAIR), list(VIEWS))
+        loaded = load_all(args.data, args.views_dir, list(VIEWS))
+        sets = {view: (loaded[PAIR[0], view], loaded[PAIR[1], view]) for view in VIEWS}
+        methods = [m for m in VIEW_METHODS if args.methods is None or any(s in m for s in args.methods)]
+        parts = []
+        for r in range(args.repeats):
+            parts.append(run_views(sets, methods, args.folds, r, args))
+            long = pd.concat(parts, ignore_index=True)
+            if args.out:  # after every repeat: a long run's finished repeats are kept
+                long.to_csv(args.out, sep="\t", index=False, float_format="%.6g")
+        print(f"{args.folds} chromosome-grouped folds × {args.repeats} repeats, {len(long['gene_id'].unique())} genes, "
+              f"pair {PAIR[0]} → {PAIR[1]}; pooled held-out Spearman per view")  # fmt: skip
+        print(summarise_views(long))
+        return
+    A, B = (load_cell_type(args.data, eid) for eid in PAIR)
     if args.knockout:
         print(knockouts(A, B).to_markdown(index=False))
         return

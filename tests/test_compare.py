@@ -495,3 +495,165 @@ def test_the_derived_graph_gives_the_contributions_of_whole_windows(exported):
             np.testing.assert_allclose(got, want, atol=1e-5)
         assert np.abs(fast[2]).max() > 0.01  # marks move the value: the test can fail
         np.testing.assert_allclose(fast[2].sum(axis=1), fast[1] - fast[0], atol=1e-5)
+
+
+# ---------------------------------------------------------------- issue 28: extra marks, honest footing
+
+
+def _levels(exported, eid):
+    table = pd.read_csv(exported / f"{eid}-expression.tsv.gz", sep="\t")
+    return np.log2(1 + table.groupby("gene_id")["rpkm"].mean())
+
+
+def _write_at_tss(path, genes, values, like):
+    """A bigWig holding ``values[i]`` over TSS ± 1 kb of gene i (a window overlapping the previous
+    one starts where it ends), with the chromosomes of the bigWig ``like``."""
+    import pyBigWig
+
+    reference = pyBigWig.open(str(like))
+    writer = pyBigWig.open(str(path), "w")
+    writer.addHeader(list(reference.chroms().items()))
+    table = genes.assign(value=values)
+    for chrom in reference.chroms():
+        end, starts, ends, kept = 0, [], [], []
+        for tss, value in (
+            table[table["chrom"] == chrom].sort_values("tss")[["tss", "value"]].itertuples(index=False)
+        ):
+            start = max(int(tss) - 1001, end)
+            if int(tss) + 999 > start:
+                starts.append(start), ends.append(int(tss) + 999), kept.append(float(value))
+                end = int(tss) + 999
+        if starts:
+            writer.addEntries([chrom] * len(starts), starts, ends=ends, values=kept)
+    writer.close()
+
+
+@pytest.fixture(scope="module")
+def sixth_mark(exported, tmp_path_factory):
+    """The exported E003/E123 samplesheet with a synthetic H3K27ac in both samples: flat in E003 and,
+    in E123, exp(the measured change) at each TSS, so that its change at the TSS ranks the measured
+    change (almost: neighbouring windows overlap); also one with an H3K27ac of noise."""
+    from chromepredict.io.annotation import read_genes
+
+    folder = tmp_path_factory.mktemp("sixth")
+    genes = read_genes(exported / "genes.gtf.gz", "protein_coding").genes
+    change = (_levels(exported, "E123") - _levels(exported, "E003")).reindex(genes["gene_id"]).to_numpy()
+    like = exported / "E003-H3K4me3.bw"
+    noise = np.random.default_rng(0).uniform(1, 10, size=(2, len(genes)))
+    tracks = {
+        "informative": (np.ones(len(genes)), np.exp(np.nan_to_num(change))),
+        "noise": (noise[0], noise[1]),
+    }
+    sheets = {}
+    base = pd.read_csv(exported / "samples.csv").fillna("")
+    base["bigwig"] = [str(exported / b) for b in base["bigwig"]]
+    base["expression"] = [str(exported / e) if e else "" for e in base["expression"]]
+    base = base[base["sample"] != "E003_three_marks"]
+    for kind, (first, second) in tracks.items():
+        rows = []
+        for eid, values in (("E003", first), ("E123", second)):
+            path = folder / f"{eid}-{kind}-H3K27ac.bw"
+            _write_at_tss(path, genes, values, like)
+            rows.append({"sample": eid, "mark": "H3K27ac", "bigwig": str(path), "expression": ""})
+        sheet = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
+        sheets[kind] = folder / f"{kind}.csv"
+        sheet.to_csv(sheets[kind], index=False)
+        sheets[f"{kind} without expression"] = folder / f"{kind}-no-expression.csv"
+        sheet.assign(expression="").to_csv(sheets[f"{kind} without expression"], index=False)
+    return sheets
+
+
+def test_the_measured_change_is_scored_on_all_and_on_expressed_genes(cli, exported, tmp_path):
+    """Spearman over all genes and over the genes expressed in either sample (> 1 RPKM), the sign AUC
+    on 2-fold changes and the genes tied at zero: each recomputed here from the tables."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    code, _, stderr = cli(
+        "compare", "--samplesheet", exported / "samples.csv", "--gtf", exported / "genes.gtf.gz",
+        "--pair", "E003:E123", "-o", tmp_path / "c",
+    )  # fmt: skip
+    assert code == 0, stderr
+    table = read(tmp_path / "c" / "E003_vs_E123.tsv").set_index("gene_id")
+    summary = read(tmp_path / "c" / "summary.tsv").iloc[0]
+    first = _levels(exported, "E003").reindex(table.index)
+    second = _levels(exported, "E123").reindex(table.index)
+    measured = second - first
+    np.testing.assert_allclose(table["measured_delta"], measured, atol=1e-6)
+    expressed = np.fmax(first, second) > 1  # log2(1 + 1): more than 1 RPKM in either sample
+    changed = measured.abs() >= 1
+    assert 0 < expressed.sum() < len(table) and (measured == 0).sum() > 0  # the example has both kinds
+    assert summary["genes_measured"] == len(table) and summary["genes_expressed"] == expressed.sum()
+    assert summary["spearman_measured"] == pytest.approx(
+        spearmanr(measured, table["delta"]).statistic, abs=1e-4
+    )
+    assert summary["spearman_expressed"] == pytest.approx(
+        spearmanr(measured[expressed], table["delta"][expressed]).statistic, abs=1e-4
+    )
+    assert summary["genes_2fold"] == changed.sum()
+    assert summary["sign_auc_2fold"] == pytest.approx(
+        roc_auc_score(measured[changed] > 0, table["delta"][changed]), abs=1e-4
+    )
+    assert summary["genes_zero_change"] == (measured == 0).sum()
+    assert f"{summary['genes_zero_change']} genes tied at zero measured change" in stderr
+    assert not any(c.startswith("extra_") for c in summary.index)  # no unused mark: nothing said
+    assert "does not use" not in stderr
+
+
+def test_an_unused_mark_says_what_it_might_add(cli, exported, sixth_mark, tmp_path):
+    """A mark the model ignores gets one number: the Spearman of its change at the TSS with the
+    measured change (high for a mark that carries the change, near 0 for noise), or without
+    expression tables its agreement with the model's delta."""
+    gtf = exported / "genes.gtf.gz"
+    found = {}
+    for kind in ("informative", "noise"):
+        code, _, stderr = cli("compare", "--samplesheet", sixth_mark[kind], "--gtf", gtf, "--pair", "E003:E123",
+                              "-o", tmp_path / kind)  # fmt: skip
+        assert code == 0, stderr
+        assert "does not use H3K27ac: ignored" in stderr
+        assert "H3K27ac (which model E003-E123-difference does not use)" in stderr
+        summary = read(tmp_path / kind / "summary.tsv").iloc[0]
+        found[kind] = summary["extra_H3K27ac_tss_spearman_measured"]
+        table = read(tmp_path / kind / "E003_vs_E123.tsv")
+        assert "contribution_H3K27ac" not in table  # the model does not use it
+        np.testing.assert_allclose(contributions(table).sum(axis=1), table["delta"], atol=1e-5)
+    assert found["informative"] > 0.9 and abs(found["noise"]) < 0.2, found
+    code, _, stderr = cli("compare", "--samplesheet", sixth_mark["informative without expression"], "--gtf", gtf,
+                          "--pair", "E003:E123", "-o", tmp_path / "bare")  # fmt: skip
+    assert code == 0, stderr
+    summary = read(tmp_path / "bare" / "summary.tsv").iloc[0]
+    table = read(tmp_path / "bare" / "E003_vs_E123.tsv")
+    assert "extra_H3K27ac_tss_spearman_measured" not in summary and "spearman_measured" not in summary
+    assert 0.3 < summary["extra_H3K27ac_tss_spearman_delta"] < 1  # the synthetic mark tracks the real change
+    assert "no expression tables: how much it might add is not measured" in stderr
+
+
+@pytest.mark.slow
+def test_difference_training_with_a_sixth_mark(cli, exported, sixth_mark, difference_model, tmp_path):
+    """train --target difference on six marks (a synthetic H3K27ac that carries the change): the card
+    holds the mark, the held-out change is ranked better than by the five-mark model of the same recipe,
+    compare decomposes delta over six marks, and a sample without H3K27ac is refused by name."""
+    from chromepredict.models.card import read_card
+
+    sheet, gtf, out = sixth_mark["informative"], exported / "genes.gtf.gz", tmp_path / "six"
+    code, _, stderr = cli("train", "--samplesheet", sheet, "--gtf", gtf, "--target", "difference", "--pair",
+                          "E003:E123", "-o", out, "--max-epochs", "8", "--members", "2", "-q")  # fmt: skip
+    assert code == 0, stderr
+    card, _ = read_card(out / "model.onnx")
+    five, _ = read_card(difference_model / "model.onnx")
+    assert card.inputs.marks == (*MARKS, "H3K27ac") and card.pairs == (("E003", "E123"),)
+    assert card.training_data.splits == five.training_data.splits  # the same split of the same genes
+    assert card.metrics.held_out["test"]["spearman"] > five.metrics.held_out["test"]["spearman"] + 0.1
+    code, _, stderr = cli("compare", "--samplesheet", sheet, "--gtf", gtf, "--pair", "E003:E123", "--model", out,
+                          "-o", tmp_path / "c")  # fmt: skip
+    assert code == 0, stderr
+    table = read(tmp_path / "c" / "E003_vs_E123.tsv")
+    six = table[[f"contribution_{m}" for m in (*MARKS, "H3K27ac")]].to_numpy()
+    np.testing.assert_allclose(six.sum(axis=1), table["delta"], atol=1e-5)
+    assert "does not use" not in stderr and not any(
+        c.startswith("extra_") for c in read(tmp_path / "c" / "summary.tsv")
+    )
+    code, _, stderr = cli("compare", "--samplesheet", exported / "samples.csv", "--gtf", gtf, "--pair", "E003:E123",
+                          "--model", out, "-o", tmp_path / "x")  # fmt: skip
+    assert code == 2 and "E003: model six was trained with H3K27ac, which is not given" in stderr
+    assert not (tmp_path / "x").exists()

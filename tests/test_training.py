@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import onnxruntime as ort
@@ -339,3 +340,54 @@ def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(UserError, match="no CUDA device"):
         resolve_device("cuda")
+
+
+def test_a_blend_scores_exactly_as_its_models_together(tmp_path):
+    """Two difference models trained under different input standardisations (read counts, and the
+    same windows pooled to 1 kb and scaled ×7), blended into one ensemble of their three networks:
+    its value is the networks' average of the models' own values, for every subset of marks, in
+    torch and through ONNX in onnxruntime."""
+    from chromepredict.io.datasets import example_data
+    from chromepredict.io.expression import read_expression
+    from chromepredict.io.features import Paired
+    from chromepredict.io.labelling import with_expression
+    from chromepredict.io.sources import from_tracks
+    from chromepredict.models.onnx_io import export_onnx
+    from chromepredict.models.training import PairArrays, blend, fit
+
+    def cell(eid):
+        data = example_data(eid)
+        marks = {p.name.split("-")[1].split(".")[0]: str(p) for p in data["tracks"]}
+        return with_expression(from_tracks(marks, data["gtf"]), read_expression(data["expression"]))
+
+    first, second = cell("E003"), cell("E123")
+
+    def coarse(data):
+        pooled = data.features.reshape(*data.features.shape[:2], 10, 10).mean(axis=3)
+        return replace(data, features=np.repeat(pooled * 7, 10, axis=2))
+
+    rows, other = np.arange(300), np.arange(60, 369)
+    counts = fit(PairArrays.stack([(first.subset(rows), second.subset(rows))]), None, target="difference",
+                 device="cpu", max_epochs=1, members=2)  # fmt: skip
+    views = fit(PairArrays.stack([(coarse(first).subset(other), coarse(second).subset(other))]), None,
+                target="difference", device="cpu", max_epochs=1, members=1, seed=1)  # fmt: skip
+    assert not np.allclose(counts.transform.log_mean, views.transform.log_mean)
+    assert counts.ensemble.level_mean != views.ensemble.level_mean  # other genes: another level scale
+    assert counts.ensemble.level_sd != views.ensemble.level_sd
+    both = blend([counts, views], base=views)
+    assert len(both.ensemble.members) == 3 and both.best_epochs == [1, 1, 1]
+    held = Paired(first, second)
+    for present in (None, np.array([True, False, True, True, False])):
+        for data in (held.first, held.second, held):
+            expected = (2 * counts.predict(data, present) + views.predict(data, present)) / 3
+            np.testing.assert_allclose(both.predict(data, present), expected, atol=1e-4)
+    export_onnx(both.ensemble, 5, 100, tmp_path / "blend.onnx")
+    session = ort.InferenceSession(str(tmp_path / "blend.onnx"), providers=["CPUExecutionProvider"])
+    x = both.transform.apply(held.first.features, held.first.scales)
+    mask = np.ones(x.shape[:2], dtype=np.float32)
+    mask[:, 1] = 0
+    x[:, 1] = 0
+    (out,) = session.run(None, {"features": x, "mask": mask})
+    present = np.array([True, False, True, True, True])
+    expected = (2 * counts.predict(held.first, present) + views.predict(held.first, present)) / 3
+    np.testing.assert_allclose(out[:, 0], expected, atol=1e-4)

@@ -88,7 +88,7 @@ def read(
     for those it does not use), read in its window, labelled with ``expression`` when given (the
     genes with a value), then admitted (:func:`admit`); ``source`` names the input in errors
     (default: the GTF)."""
-    used, notes = choose_marks(model, list(inputs.files), "tracks")
+    used, notes = choose_marks(model, list(inputs.files), source or "tracks")
     for note in notes:
         report.info(note)
     data = inputs.read(model.spec, used, report)

@@ -4,6 +4,8 @@ of the mask-aware network that the export writes (:func:`folded`, :func:`unfold_
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -82,6 +84,34 @@ class Ensemble(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         return self.target.combine([m(x, mask) for m in self.members], self.level_mean, self.level_sd)
+
+
+def rebased(
+    net: MaskedChrome,
+    scale: torch.Tensor,
+    shift: torch.Tensor,
+    out_scale: float = 1.0,
+    out_shift: float = 0.0,
+) -> MaskedChrome:
+    """A copy of ``net`` that takes inputs ``x`` where it was trained on ``scale · x + shift`` (per
+    mark, on the marks present) and returns ``(output − out_shift) / out_scale``, exactly up to float
+    rounding, for every mask.
+
+    This is how one ensemble holds networks trained under two input standardisations (a blend):
+    the per-mark scale multiplies the marks' convolution weights, and the shift, constant over the
+    bins of a present mark and 0 for an absent one (``x · mask``), is a per-gene bias that joins the
+    mask channels' weights; the output map is folded into the last layer.
+    """
+    out = copy.deepcopy(net)
+    n_marks = out.conv.weight.shape[1] // 2
+    with torch.no_grad():
+        marks = net.conv.weight[:, :n_marks].detach()
+        out.conv.weight[:, :n_marks] = marks * scale[None, :, None]
+        out.conv.weight[:, n_marks:] += marks * shift[None, :, None]
+        last = out.head[-1]
+        last.weight /= out_scale
+        last.bias.sub_(out_shift).div_(out_scale)
+    return out.eval()
 
 
 class FoldedChrome(nn.Module):

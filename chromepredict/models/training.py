@@ -431,6 +431,46 @@ def _fit(problem, architecture, recipe, target: Target, seed, device, on_epoch) 
     return TrainedModel(ensemble, problem.transform, architecture, recipe, target, log, best_epochs, device)
 
 
+def blend(models: list[TrainedModel], base: TrainedModel) -> TrainedModel:
+    """One model that averages the networks of ``models`` (each trained on its own data, under its
+    own input standardisation and level scale), expressed in ``base``'s transform and scale: each
+    network is :func:`~chromepredict.models.networks.rebased` so that it gives, on ``base``'s inputs,
+    exactly what it gave on its own. Every network weighs the same, so a model's weight in the blend
+    is its share of the networks. A single-window network like any other (``compare``'s
+    decomposition holds); mask-aware networks of level-scaled targets (level, difference) only."""
+    import torch
+
+    from chromepredict.models.networks import Ensemble, MaskedChrome, rebased
+
+    target = base.target
+    if not target.scaled or any(
+        m.target != target or m.transform.kind != base.transform.kind for m in models
+    ):
+        raise ValueError("a blend needs models of one level-scaled target and one kind of transform")
+    to_mean, to_sd = np.array(base.transform.log_mean), np.array(base.transform.log_sd)
+    members, log, best_epochs = [], [], []
+    for model in models:
+        mean, sd = np.array(model.transform.log_mean), np.array(model.transform.log_sd)
+        # own input (l − mean) / sd = scale · (l − to_mean) / to_sd + shift
+        scale = torch.tensor(to_sd / sd, dtype=torch.float32)
+        shift = torch.tensor((to_mean - mean) / sd, dtype=torch.float32)
+        level_mean, level_sd = model.ensemble.level_mean, model.ensemble.level_sd
+        out_scale = base.ensemble.level_sd / level_sd
+        out_shift = (base.ensemble.level_mean - level_mean) / level_sd
+        for net in model.ensemble.members:
+            if not isinstance(net, MaskedChrome):
+                raise ValueError("a blend needs mask-aware networks")
+            members.append(rebased(net, scale, shift, out_scale, out_shift))
+        offset = len(best_epochs)
+        log.extend(replace(entry, member=entry.member + offset) for entry in model.log)
+        best_epochs.extend(model.best_epochs)
+    ensemble = Ensemble(members, target, base.ensemble.level_mean, base.ensemble.level_sd).eval()
+    recipe = replace(base.recipe, members=len(members))
+    return TrainedModel(
+        ensemble, base.transform, base.architecture, recipe, target, log, best_epochs, base.device
+    )
+
+
 def build_ensemble(card):
     """An untrained ensemble shaped as a :class:`~chromepredict.models.card.ModelCard` describes (recipe,
     members, target, level scale)."""

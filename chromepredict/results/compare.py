@@ -180,3 +180,50 @@ def mark_shares(comparison: Comparison) -> pd.Series:
     magnitude = np.abs(comparison.contributions).sum(axis=0)
     total = magnitude.sum() or 1.0
     return pd.Series(magnitude / total, index=comparison.marks)
+
+
+#: A gene is expressed in a sample when its expression table gives it more than this, in the
+#: table's own unit (RPKM, TPM, …): log2(1 + value) > 1.
+EXPRESSED = 1.0
+
+
+def agreement(delta: np.ndarray, first: np.ndarray, second: np.ndarray) -> dict:
+    """How ``delta`` ranks the measured change of log2(1 + expression) from the levels ``first`` to
+    ``second`` (NaN where a table has no value): the Spearman over every gene with both values and
+    over the genes expressed in either sample (> :data:`EXPRESSED`), the AUC of delta's sign on the
+    genes that change at least 2-fold (|Δ log2| ≥ 1), and the genes tied at zero measured change
+    (e.g. unexpressed in both), which any ranking of the change must place arbitrarily."""
+    from chromepredict.models.metrics import regression_metrics, roc_auc
+    from chromepredict.models.targets import CHANGE
+
+    measured = second - first
+    known = np.isfinite(measured)
+    expressed = known & (np.fmax(first, second) > np.log2(1.0 + EXPRESSED))
+    changed = known & (np.abs(measured) >= CHANGE)
+    return {
+        "spearman_measured": regression_metrics(measured[known], delta[known])["spearman"],
+        "genes_measured": int(known.sum()),
+        "spearman_expressed": regression_metrics(measured[expressed], delta[expressed])["spearman"],
+        "genes_expressed": int(expressed.sum()),
+        "sign_auc_2fold": roc_auc((measured[changed] > 0).astype(int), delta[changed])
+        if changed.any()
+        else float("nan"),
+        "genes_2fold": int(changed.sum()),
+        "genes_zero_change": int((measured[known] == 0).sum()),
+    }
+
+
+def change_at_tss(first: FeatureSet, second: FeatureSet, mark: str, flank: int = 1000) -> np.ndarray:
+    """Per gene (the same genes in both sets), the change of one mark's signal at the TSS: log(1 +
+    mean over TSS ± ``flank`` ÷ the track's typical value) in ``second`` minus in ``first`` — the
+    single-mark measure of a change, on the scale the models read tracks in; NaN where a track holds
+    no data on the gene's chromosome."""
+
+    def at_tss(data: FeatureSet) -> np.ndarray:
+        m = data.marks.index(mark)
+        centre, half = data.spec.n_bins // 2, max(1, flank // data.spec.bin_size)
+        signal = np.clip(data.features[:, m, centre - half : centre + half], 0, None).mean(axis=1)
+        value = np.log1p(signal / data.scales[..., m])
+        return np.where(data.measured[:, m], value, np.nan)  # no data on the gene's chromosome
+
+    return at_tss(second) - at_tss(first)

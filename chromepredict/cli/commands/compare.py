@@ -8,12 +8,21 @@ import pandas as pd
 
 from chromepredict import __version__
 from chromepredict.io.expression import units_mismatch
+from chromepredict.io.features import FeatureSet, align
 from chromepredict.io.labelling import read_expression_for
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models import gate
 from chromepredict.models.metrics import regression_metrics
 from chromepredict.models.zoo import open_model
-from chromepredict.results.compare import Comparison, compare_pair, knockout, mark_shares
+from chromepredict.results.compare import (
+    EXPRESSED,
+    Comparison,
+    agreement,
+    change_at_tss,
+    compare_pair,
+    knockout,
+    mark_shares,
+)
 from chromepredict.results.scoring import resolve_threshold
 from chromepredict.system.errors import UserError
 from chromepredict.system.files import atomic_dir, check_output_dir, check_outputs
@@ -58,24 +67,31 @@ def _header(model, comparison: Comparison, what: str, threshold: float) -> str:
     return "".join(f"# {line}\n" for line in lines)
 
 
-#: With expression tables for both samples: the genes with a measured change and the Spearman of
-#: delta with it (NA otherwise, and for knockouts).
-MEASURED_COLUMNS = ("genes_measured", "spearman_measured")
+#: With expression tables for both samples, how delta ranks the measured change (NA otherwise, and
+#: for knockouts): :func:`~chromepredict.results.compare.agreement`.
+MEASURED_COLUMNS = (
+    "genes_measured", "spearman_measured", "genes_expressed", "spearman_expressed", "genes_2fold",
+    "sign_auc_2fold", "genes_zero_change",
+)  # fmt: skip
 
 
-def summary_columns(marks) -> list[str]:
+def summary_columns(marks, extra=()) -> list[str]:
     """summary.tsv's columns, in this order in every run of a model (README, ``compare``): one
-    ``share_<MARK>`` per mark of the model; a value that does not apply or is missing is NA."""
+    ``share_<MARK>`` per mark of the model and, last, two per mark the samples have and the model
+    does not use (``extra``); a value that does not apply or is missing is NA."""
     return [
         "comparison", "genes", "up", "down", "median_abs_delta", "top_mark", *(f"share_{m}" for m in marks),
         *MEASURED_COLUMNS, "n_warnings", "warnings",
+        *(f"extra_{m}_tss_spearman_{what}" for m in extra for what in ("measured", "delta")),
     ]  # fmt: skip
 
 
 def summary_table(rows: list[dict], marks) -> pd.DataFrame:
     """The comparisons' summary rows in :func:`summary_columns` (counts as whole numbers)."""
-    table = pd.DataFrame(rows).reindex(columns=summary_columns(marks))
-    for column in ("genes", "up", "down", "genes_measured", "n_warnings"):
+    extra = sorted({key.split("_")[1] for row in rows for key in row if key.startswith("extra_")})
+    table = pd.DataFrame(rows).reindex(columns=summary_columns(marks, extra))
+    for column in ("genes", "up", "down", "genes_measured", "genes_expressed", "genes_2fold",
+                   "genes_zero_change", "n_warnings"):  # fmt: skip
         table[column] = table[column].astype("Int64")
     return table
 
@@ -123,8 +139,10 @@ def _write(folder, model, comparison: Comparison, what: str, threshold: float) -
 
 def _measured(model, comparison: Comparison, expressions: dict, report: Report) -> dict:
     """With both samples' expression values: the measured change of log2(1 + expression) per gene,
-    and the Spearman of delta with it (flagged when the genes include the model's training genes).
-    Tables of 0/1 labels, or too few matched genes, give no column and a warning that says why."""
+    and how delta ranks it (:func:`agreement`: Spearman over all genes and over the expressed ones,
+    sign AUC on 2-fold changes, genes tied at zero; flagged when the genes include the model's
+    training genes). Tables of 0/1 labels, or too few matched genes, give no column and a warning
+    that says why."""
     first, second = (expressions[name] for name in (comparison.first, comparison.second))
     labels = [e.source for e in (first, second) if e.is_labels]
     if labels:
@@ -158,7 +176,11 @@ def _measured(model, comparison: Comparison, expressions: dict, report: Report) 
             f"samples or expression tables?): no Spearman of delta with the measured change"
         )
         return {"genes_measured": int(known.sum())}
-    stats = regression_metrics(measured[known], delta[known])
+    stats = agreement(
+        delta,
+        matched[0].levels.to_numpy(float),
+        matched[1].levels.to_numpy(float),
+    )
     note = ""
     seen = model.training_genes(comparison.table)[known]
     if seen.any():
@@ -167,9 +189,50 @@ def _measured(model, comparison: Comparison, expressions: dict, report: Report) 
             f"{int(seen.sum())} genes with measured expression were used to train model {model.name}: the Spearman on them is not a test"
         )
     report.info(
-        f"{comparison.name}: Spearman of delta with the measured change {stats['spearman']:.4f} on {stats['n_genes']} genes{note}"
+        f"{comparison.name}: Spearman of delta with the measured change {stats['spearman_measured']:.4f} on "
+        f"{stats['genes_measured']} genes{note}, {stats['spearman_expressed']:.4f} on the "
+        f"{stats['genes_expressed']} expressed in either sample (> {EXPRESSED:g} in the tables' unit); "
+        f"sign AUC {stats['sign_auc_2fold']:.4f} on the {stats['genes_2fold']} genes changing at least 2-fold; "
+        f"{stats['genes_zero_change']} genes tied at zero measured change"
     )
-    return {"spearman_measured": round(stats["spearman"], 4), "genes_measured": stats["n_genes"]}
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()}
+
+
+def _extra_marks(
+    model, comparison: Comparison, first: FeatureSet, second: FeatureSet, report: Report
+) -> dict:
+    """For each mark both samples have and the model does not use, one number on what a model
+    trained with it might add: the Spearman of its change at the TSS (:func:`change_at_tss`) with the
+    measured change, on the genes with measured expression, or else with the model's delta."""
+    row = {}
+    table = comparison.table
+    first, second, _ = align(first, second, (comparison.first, comparison.second))
+    index = pd.Index(first.genes["gene_id"]).get_indexer(table["gene_id"])
+    for mark in (m for m in first.marks if m in second.marks):
+        change = np.where(index >= 0, change_at_tss(first, second, mark)[index], np.nan)
+        where = f"{mark} (which model {model.name} does not use): Spearman of its change at the TSS (log signal, ± 1 kb)"
+        with_delta = np.isfinite(change)
+        row[f"extra_{mark}_tss_spearman_delta"] = round(
+            regression_metrics(table["delta"].to_numpy()[with_delta], change[with_delta])["spearman"], 4
+        )
+        if "measured_delta" in table:
+            measured = table["measured_delta"].to_numpy()
+            both = np.isfinite(change) & np.isfinite(measured)
+            rho = regression_metrics(measured[both], change[both])["spearman"]
+            own = regression_metrics(measured[both], table["delta"].to_numpy()[both])["spearman"]
+            seen = model.training_genes(table)[both].any()
+            row[f"extra_{mark}_tss_spearman_measured"] = round(rho, 4)
+            report.info(
+                f"{comparison.name}: {where} with the measured change {rho:.4f} on {int(both.sum())} genes, "
+                f"the model's delta {own:.4f}{' (on its training genes: not a test)' if seen else ''}; "
+                f"a difference model trained with {mark} (chromepredict train --target difference) may add to it"
+            )
+        else:
+            report.info(
+                f"{comparison.name}: {where} with the model's delta {row[f'extra_{mark}_tss_spearman_delta']:.4f} "
+                f"on {int(with_delta.sum())} genes (no expression tables: how much it might add is not measured)"
+            )
+    return row
 
 
 def _check_pairs(wanted: list[tuple[str, str]], samples: dict, model) -> None:
@@ -211,11 +274,14 @@ def run_pairs(
     check_output_dir(outdir, RUN)
     with atomic_dir(outdir, RUN, report.warnings) as tmp:  # the folder is locked from the start of the run
         genes = read_genes(gtf, gene_type)
-        data, expression = {}, {}
+        data, unused, expression = {}, {}, {}
         for name in dict.fromkeys(n for pair in wanted for n in pair):
             sample = samples[name]
             inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
             data[name] = gate.read(model, inputs, report, name)
+            others = [m for m in inputs.files if m not in model.marks]
+            if others:  # tracks of marks the model ignores: read for what they might add (_extra_marks)
+                unused[name] = inputs.read(model.spec, others, report)
             if sample.expression:
                 expression[name] = read_expression_for(sample.expression, None, gtf)
         comparisons = []
@@ -227,7 +293,11 @@ def run_pairs(
                 mismatch = units_mismatch(expression[first], expression[second])
                 if mismatch:
                     comparison.warnings.append(mismatch)
-            for warning in [*data[first].provenance.warnings, *data[second].provenance.warnings]:
+            sets = [data[first], data[second]]
+            if first in unused and second in unused:
+                extra.update(_extra_marks(model, comparison, unused[first], unused[second], report))
+                sets += [unused[first], unused[second]]
+            for warning in [w for s in sets for w in s.provenance.warnings]:
                 comparison.warnings.append(warning)
             comparisons.append((comparison, extra))
         for comparison, _ in comparisons:
