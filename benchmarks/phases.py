@@ -29,8 +29,8 @@ TIMED = [
     ("derive the mixes graph", "chromepredict.models.onnx_io", "LoadedModel.mixer"),
     ("network", "chromepredict.models.subsets", "MixScorer.__call__"),
     ("Shapley", "chromepredict.results.compare", "shapley"),
-    ("write", "chromepredict.cli.commands.predict", "write_predictions"),
-    ("write", "chromepredict.cli.commands.compare", "_write"),
+    ("write", "chromepredict.results.predictions", "write_table"),
+    ("write", "chromepredict.results.compare", "write"),
     ("  of which the figure", "chromepredict.results.plots", "comparison_figure"),
 ]
 

@@ -35,3 +35,49 @@ def test_an_upward_import_breaks_the_contract(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "chromepredict.io.upward -> chromepredict.models.gate" in result.stdout
+
+
+def test_every_option_of_every_command_has_a_rule():
+    """Each command's rule table (chromepredict.cli.rules) names every option of the command, no more:
+    a new option cannot be added without saying what it asks of the others."""
+    import typer.main
+
+    from chromepredict.cli import app
+    from chromepredict.cli.app import RULES
+
+    commands = typer.main.get_command(app).commands
+    assert set(commands) == set(RULES)
+    for name, command in commands.items():
+        options = {p.name for p in command.params if p.name not in ("quiet", "help")}
+        assert set(RULES[name]) == options, name
+
+
+def test_rules_say_what_options_need_and_exclude():
+    from chromepredict.cli.rules import Rule, validate
+    from chromepredict.system.errors import UserError
+
+    rules = {
+        "pooled": Rule(needs=("samplesheet",)),
+        "samplesheet": Rule(excludes=("tracks",)),
+        "tracks": Rule(),
+    }
+    validate(
+        {"pooled": False, "samplesheet": None, "tracks": ["a.bw"]}, rules
+    )  # nothing given that asks anything
+    with pytest.raises(UserError, match="--pooled needs --samplesheet"):
+        validate({"pooled": True, "samplesheet": None, "tracks": None}, rules)
+    with pytest.raises(UserError, match="--samplesheet and BIGWIG arguments cannot be given together"):
+        validate({"pooled": False, "samplesheet": "s.csv", "tracks": ["a.bw"]}, rules)
+
+
+def test_importing_chromepredict_is_light(tmp_path):
+    """import chromepredict loads neither torch nor pandas (the API loads on first use), and takes a
+    fraction of a second; the prediction API never imports torch."""
+    code = (
+        "import sys, time; t = time.perf_counter(); import chromepredict; took = time.perf_counter() - t; "
+        "light = not {'torch', 'pandas', 'onnxruntime'} & set(sys.modules); "
+        "chromepredict.load_model('E003'); print(took, light, 'torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    took, light, torch = result.stdout.split()
+    assert light == "True" and torch == "False" and float(took) < 0.5, result.stdout

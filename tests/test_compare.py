@@ -69,8 +69,9 @@ def test_two_cell_types_compared(cli, exported, tmp_path):
     np.testing.assert_allclose(
         contributions(table).sum(axis=1), table["delta"], atol=1e-5
     )  # exact decomposition
-    flips = table["flip"].fillna("").to_numpy()
-    assert (flips[: (flips != "").sum()] != "").all()  # genes that flip first
+    flips = table["flip"].to_numpy()
+    assert set(flips) <= {"up", "down", "none"}  # a word in every row, never an empty field
+    assert (flips[: (flips != "none").sum()] != "none").all()  # genes that flip first
     assert "Spearman of delta with the measured change" in stderr and "not a test" in stderr
     summary = read(out / "summary.tsv")
     assert summary.loc[0, "comparison"] == "E003_vs_E123" and summary.loc[0, "spearman_measured"] > 0.4

@@ -259,7 +259,7 @@ def test_explain_takes_the_subsets_of_marks_predict_scores(cli, tracks, example,
 
 
 def test_two_genes_never_share_an_attribution_figure():
-    from chromepredict.cli.commands.explain import figure_names
+    from chromepredict.results.explanation import figure_names
 
     genes = pd.DataFrame({"gene_id": ["ENSG1", "ENSG2", "ENSG3", "ENSG4"]})
     names = figure_names({0: "A/B", 1: "A_B", 2: "Mib2", 3: "MIB2"}, genes)

@@ -206,7 +206,7 @@ def test_tracks_unlike_the_training_data_are_named(cli, tracks, trained_model, e
     )
     assert code == 0, stderr
     warning = next(line for line in stderr.splitlines() if "unlike model" in line)
-    assert "H3K4me3: peak-signal signal (trained on counts)" in warning and "chromepredict train" in warning
+    assert "H3K4me3: a peak-signal track (trained on counts)" in warning and "chromepredict train" in warning
 
 
 def test_window_and_build_of_the_card_are_checked(cli, tracks, example, tmp_path):

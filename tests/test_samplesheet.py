@@ -141,7 +141,7 @@ def corrupt_copy(source, target):
 def test_a_corrupt_or_crashing_sample_fails_alone(cli, tmp_path, tracks, example, trained_model, monkeypatch):
     """A corrupt bigWig (a panic in pybigtools' Rust core) and a worker process that dies fail only
     their own sample: the others are written and the summary says which failed and why."""
-    from chromepredict.cli.commands import predict as command
+    from chromepredict.api import models as command
 
     path = sheet(tmp_path, tracks, samples=("A", "B", "C"))
     k4 = next(t for t in tracks if "H3K4me3" in t)

@@ -64,6 +64,7 @@ class Model:
         *,
         threshold: float | None = None,
         expression: str | Path | None = None,
+        expression_column: str | None = None,
         strict: bool = False,
     ) -> Scored:
         """:meth:`predict`'s table with everything a report of it needs: how it was made (the JSON
@@ -72,7 +73,7 @@ class Model:
         report = run_report(strict)
         threshold = resolve_threshold(self.loaded, threshold, report)
         table = expression if expression is not None else sample.expression
-        values = read_expression_for(str(table), None, sample.gtf) if table is not None else None
+        values = read_expression_for(str(table), expression_column, sample.gtf) if table is not None else None
         return score_sample(self.loaded, sample.inputs, report, threshold, values)
 
     def predict(
@@ -81,11 +82,13 @@ class Model:
         *,
         threshold: float | None = None,
         expression: str | Path | None = None,
+        expression_column: str | None = None,
         strict: bool = False,
     ) -> pd.DataFrame:
         """Score every gene of ``sample``: the same table ``chromepredict predict`` writes — gene_id,
         gene_name, chrom, tss, strand and ``p_high``/``call`` (class models) or ``level`` — with
-        ``label``/``measured_level`` when an expression table is given (here or on the sample).
+        ``label``/``measured_level`` when an expression table is given (here or on the sample;
+        ``expression_column`` picks its value column when several could be meant).
 
         Warnings (a build mismatch, tracks unlike the training data, fewer marks…) are issued as
         :class:`ChromepredictWarning` and kept in ``table.attrs["warnings"]`` (``strict=True``: a
@@ -96,7 +99,13 @@ class Model:
         >>> table = model.predict(sample)             # doctest: +SKIP
         >>> table.sort_values("p_high").tail(3)       # doctest: +SKIP
         """
-        scored = self.score(sample, threshold=threshold, expression=expression, strict=strict)
+        scored = self.score(
+            sample,
+            threshold=threshold,
+            expression=expression,
+            expression_column=expression_column,
+            strict=strict,
+        )
         table = scored.table.copy()
         table.attrs.update(warnings=list(scored.warnings), about=scored.about, score=scored.score)
         return table
@@ -109,7 +118,7 @@ def load_model(name_or_path: str | Path = "E003-E123", *, threads: int = 1) -> M
     ``threads``: onnxruntime's threads (results do not depend on them).
 
     >>> model = cp.load_model("E003-E123")   # doctest: +SKIP
-    >>> model
+    >>> model                                 # doctest: +SKIP
     <Model E003-E123: class, marks H3K27me3, H3K36me3, H3K4me1, H3K4me3, H3K9me3, TSS ± 5,000 bp in 100 bp bins>
     """
     return Model(open_model(str(name_or_path), run_report(False), threads))

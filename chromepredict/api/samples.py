@@ -114,7 +114,7 @@ def read_samplesheet(
     <Sample E003: 369 genes, marks H3K27me3, H3K36me3, H3K4me1, H3K4me3, H3K9me3, build hg19>
     """
     if gtf is None:
-        raise UserError("gtf is required with a samplesheet; give the gene annotation (GTF)")
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
     sheet = _read_sheet(path)
     shared = None
     samples = {}

@@ -34,9 +34,8 @@ def default_threads() -> int:
 
 
 THREADS_HELP = (
-    "CPU cores the run may use: processes reading bigWigs, samples run at once, and the threads of "
-    "onnxruntime or torch (default: the available cores, at most 8; explain's torch: 1 thread, the "
-    "fastest for these small networks)."
+    "CPU cores the run may use: processes reading bigWigs and the threads scoring them "
+    "(default: the available cores, at most 8; more are capped at the usable ones)."
 )
 
 
@@ -215,3 +214,26 @@ class ClassMapOptions:
             "--class-maps/--no-class-maps", help="Off: only bin influence and --genes attributions."
         ),
     ] = True
+
+
+OutputFolder = Annotated[str, typer.Option("--output", "-o", metavar="DIR", help="Output folder.")]
+Csv = text_option("--csv", "FILE", "A DeepChrome CSV (genomic order; with --gtf for 5′→3′ models).")
+Samplesheet = text_option("--samplesheet", "FILE", "CSV sample,mark,bigwig[,expression]: one row per track.")
+TsvFlag = Annotated[
+    bool, typer.Option("--tsv", help="Tab-separated output even on a terminal (the default when piped).")
+]
+Threshold = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        metavar="P",
+        show_default=False,
+        help="Class models: p_high at or above this is called high (default 0.5).",
+    ),
+]
+
+
+def pairs_option(help: str):
+    """``--pair A:B`` (repeatable), with what it means in the command at hand."""
+    return Annotated[list[str] | None, typer.Option("--pair", metavar="A:B", show_default=False, help=help)]

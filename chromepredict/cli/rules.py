@@ -29,11 +29,12 @@ class Rule:
     excludes: tuple[str, ...] = ()
     message: str = ""
     check: Callable[[Mapping[str, object]], str | None] | None = None
+    always: bool = False  # run ``check`` whether the option is given or not (a switch turned off)
 
     def broken(self, option: str, values: Mapping[str, object]) -> str | None:
         """The message when ``option``, given, breaks this rule; None when it holds."""
         if not given(values[option]):
-            return None
+            return self.check(values) if self.always and self.check is not None else None
         missing = [o for o in self.needs if not given(values[o])]
         clash = [o for o in self.excludes if given(values[o])]
         if missing or clash:

@@ -175,9 +175,17 @@ def split_by_chromosome(
 
 
 def example_data(cell_type: str = "E003") -> dict[str, Path]:
-    """Paths of the bundled real example data of one cell type (Roadmap E003 or E123: 371 genes,
-    369 protein-coding): its tracks, the GTF and its expression table."""
+    """Paths of the bundled real example data of one cell type (Roadmap E003, H1 cells, or E123,
+    K562: 371 genes, 369 protein-coding): ``tracks`` (its five bigWigs), ``gtf`` and ``expression``
+    (its RNA-seq RPKM table).
+
+    >>> h1 = cp.example_data("E003")                                  # doctest: +SKIP
+    >>> sample = cp.read_sample(h1["tracks"], gtf=h1["gtf"])          # doctest: +SKIP
+    """
     from importlib.resources import files
+
+    if cell_type not in ("E003", "E123"):
+        raise UserError(f"example data {cell_type!r}: the bundled example has E003 and E123")
 
     folder = Path(str(files("chromepredict") / "data" / "example"))
     return {

@@ -49,6 +49,8 @@ def is_read_error(exc: BaseException) -> bool:
     its Rust core (``pyo3_runtime.PanicException``, a BaseException)."""
     import pybigtools
 
+    if isinstance(exc, UserError):  # already says what is wrong (a ValueError too)
+        return False
     return isinstance(exc, (pybigtools.BBIReadError, OSError, ValueError, KeyError)) or (
         type(exc).__name__ == "PanicException"
     )

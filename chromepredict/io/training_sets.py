@@ -3,6 +3,7 @@ for DeepChrome CSV folders, per sample or pooled for samplesheets."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -127,24 +128,40 @@ def samplesheet_training_sets(
     from chromepredict.io.annotation import read_genes
 
     samples = list(_samples_of(sheet, gtf).values())
-    lacking = [s.name for s in samples if s.expression is None]
+    genes = read_genes(gtf, gene_type)
+    entries = {
+        s.name: (TrackInputs.from_sample(s, gtf, gene_type, threads, genes), s.expression) for s in samples
+    }
+    return sample_training_sets(report, entries, split_seed, pooled, spec, f"{sheet}")
+
+
+def sample_training_sets(
+    report: Report,
+    samples: dict[str, tuple[TrackInputs, str | None]],
+    split_seed: int,
+    pooled: bool,
+    spec: WindowSpec = WindowSpec(),
+    where: str = "samples",
+) -> dict[str, TrainingSet]:
+    """One TrainingSet per sample (name → its tracks and expression table), or with ``pooled`` one
+    over all of them (split by chromosome together, so a gene is on one side of the split in every
+    sample); ``where`` names their source (a samplesheet) in messages."""
+    lacking = [name for name, (_, table) in samples.items() if table is None]
     if lacking:
         raise UserError(
-            f"{sheet}: training needs an expression table per sample; add an expression column for {', '.join(lacking[:5])}"
+            f"{where}: training needs an expression table per sample; add an expression column for {', '.join(lacking[:5])}"
         )
-    genes = read_genes(gtf, gene_type)
     labelled = {}
-    for sample in samples:
-        inputs = TrackInputs.from_sample(sample, gtf, gene_type, threads, genes)
-        values = read_expression_for(sample.expression, None, gtf)
-        labelled[sample.name] = fully_measured(with_expression(inputs.read(spec, report=report), values))
-        report_sample(report, sample.name, labelled[sample.name])
+    for name, (inputs, table) in samples.items():
+        values = read_expression_for(table, None, inputs.gtf)
+        labelled[name] = fully_measured(with_expression(inputs.read(spec, report=report), values))
+        report_sample(report, name, labelled[name])
     if not pooled:
         return {name: split_tracks(data, split_seed) for name, data in labelled.items()}
     data = FeatureSet.pooled(list(labelled.values()), list(labelled))
     data.provenance = Provenance(
         source="samplesheet",
-        description=f"{len(labelled)} samples of {sheet} pooled ({', '.join(labelled)})",
+        description=f"{len(labelled)} samples of {where} pooled ({', '.join(labelled)})",
         assembly=next(iter(labelled.values())).provenance.assembly,
         labels_from="each sample's expression table (its own median rule)",
         units=next(iter(labelled.values())).provenance.units,
@@ -153,17 +170,17 @@ def samplesheet_training_sets(
 
 
 def labelled_pairs(
-    report: Report, sheet: str, gtf: str | None, pairs: list[str], read
-) -> tuple[Paired, list]:
-    """The genes both samples of each ``--pair A:B`` of a samplesheet hold, labelled with both
-    expression tables, as one :class:`Paired` set (several pairs pooled, in order); ``read(sample,
-    genes)`` reads one sample's features (the GTF parsed once); each sample's notes and warnings
-    are reported once labelled. Returns the set and the pairs."""
-    from chromepredict.io.annotation import read_genes
-    from chromepredict.io.samplesheet import parse_pairs
-
-    samples = _samples_of(sheet, gtf)
-    wanted = parse_pairs(pairs, None, list(samples), sheet)
+    report: Report,
+    wanted: list[tuple[str, str]],
+    tables: dict[str, str | None],
+    gtf: str | None,
+    read: Callable[[str], FeatureSet],
+    where: str,
+) -> Paired:
+    """The genes both samples of each pair (A, B) of ``wanted`` hold, labelled with both samples'
+    expression tables (``tables``: name → path), as one :class:`Paired` set (several pairs pooled,
+    in order); ``read(name)`` reads one sample's features; each sample's notes and warnings are
+    reported once labelled; ``where`` (the samplesheet) names the samples' source in errors."""
     for i, (a, b) in enumerate(wanted):
         if (b, a) in wanted[:i]:
             raise UserError(
@@ -171,16 +188,15 @@ def labelled_pairs(
                 "antisymmetric); give one of them"
             )
     names = list(dict.fromkeys(n for pair in wanted for n in pair))
-    lacking = [n for n in names if samples[n].expression is None]
+    lacking = [n for n in names if tables[n] is None]
     if lacking:
         raise UserError(
-            f"{sheet}: a change needs an expression table for both samples of each pair; add one for {', '.join(lacking)}"
+            f"{where}: a change needs an expression table for both samples of each pair; add one for {', '.join(lacking)}"
         )
-    genes = read_genes(gtf, read.gene_type)
     labelled, expressions = {}, {}
     for name in names:
-        expressions[name] = values = read_expression_for(samples[name].expression, None, gtf)
-        labelled[name] = with_expression(read(samples[name], genes), values)
+        expressions[name] = values = read_expression_for(tables[name], None, gtf)
+        labelled[name] = with_expression(read(name), values)
         report_sample(report, name, labelled[name])  # what reading and labelling found
     aligned = [align(labelled[a], labelled[b], (a, b)) for a, b in wanted]
     for _, _, warnings in aligned:
@@ -198,9 +214,9 @@ def labelled_pairs(
             report.warn(f"{a}_vs_{b}: {mismatch}")
     keys = [f"{a}_vs_{b}" for a, b in wanted]
     if len(wanted) == 1:
-        return Paired(aligned[0][0], aligned[0][1]), wanted
+        return Paired(aligned[0][0], aligned[0][1])
     firsts, seconds = [a for a, _, _ in aligned], [b for _, b, _ in aligned]
-    return Paired(FeatureSet.pooled(firsts, keys), FeatureSet.pooled(seconds, keys)), wanted
+    return Paired(FeatureSet.pooled(firsts, keys), FeatureSet.pooled(seconds, keys))
 
 
 def report_sample(report: Report, name: str, data: FeatureSet) -> None:
@@ -237,15 +253,44 @@ class SampleReader:
 def pair_training_sets(
     sheet: str, pairs: list[str], reader: SampleReader, split_seed: int
 ) -> dict[str, TrainingSet]:
-    """The difference target's examples: for each ``--pair A:B`` of the samplesheet, the genes both
-    samples hold with both expression tables; several pairs are pooled into one model, split by
-    chromosome together (a gene is on one side of the split in every pair)."""
-    data, wanted = labelled_pairs(reader.report, sheet, reader.gtf, pairs, reader)
+    """The difference target's examples from a samplesheet: for each ``--pair A:B``, the genes both
+    samples hold with both expression tables (:func:`pairs_training_set`)."""
+    from chromepredict.io.annotation import read_genes
+    from chromepredict.io.samplesheet import parse_pairs
+
+    samples = _samples_of(sheet, reader.gtf)
+    wanted = parse_pairs(pairs, None, list(samples), sheet)
+    genes = read_genes(reader.gtf, reader.gene_type)
+    tables = {name: sample.expression for name, sample in samples.items()}
+    return pairs_training_set(
+        reader.report,
+        wanted,
+        tables,
+        reader.gtf,
+        lambda name: reader(samples[name], genes),
+        split_seed,
+        sheet,
+    )
+
+
+def pairs_training_set(
+    report: Report,
+    wanted: list[tuple[str, str]],
+    tables: dict[str, str | None],
+    gtf: str | None,
+    read: Callable[[str], FeatureSet],
+    split_seed: int,
+    where: str,
+) -> dict[str, TrainingSet]:
+    """The difference target's examples: for each pair (A, B) of ``wanted``, the genes both samples
+    hold with both expression tables (:func:`labelled_pairs`); several pairs are pooled into one
+    model, split by chromosome together (a gene is on one side of the split in every pair)."""
+    data = labelled_pairs(report, wanted, tables, gtf, read, where)
     if data.first.marks != data.second.marks:
         raise UserError("the samples of a pair have different marks; train on samples with the same marks")
     data.first.provenance = Provenance(
         source="samplesheet",
-        description=f"pairs {', '.join(f'{a}:{b}' for a, b in wanted)} of {sheet}",
+        description=f"pairs {', '.join(f'{a}:{b}' for a, b in wanted)} of {where}",
         assembly=data.second.provenance.assembly,
         labels_from="each sample's expression table: the change of log2(1 + expression)",
         units=data.second.provenance.units,

@@ -171,7 +171,7 @@ def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
             continue
         what = []
         if profile.kind not in trained.kinds:
-            what.append(f"{profile.kind} signal (trained on {', '.join(trained.kinds)})")
+            what.append(f"a {profile.kind} track (trained on {', '.join(trained.kinds)})")
         low, high = trained.resolution
         if profile.resolution > 2 * high or 2 * profile.resolution < low:
             what.append(f"{profile.resolution} bp resolution (trained on {low}–{high} bp)")

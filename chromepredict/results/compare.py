@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
 from chromepredict.io.features import FeatureSet, align
+from chromepredict.models.metrics import regression_metrics
 from chromepredict.system.errors import UserError
+from chromepredict.system.report import Report
 
 #: Marks beyond which 2ⁿ mixes per gene get too many for an exact decomposition.
 MAX_MARKS = 10
@@ -41,10 +44,22 @@ class Comparison:
     marks: tuple[str, ...]  # the model's marks (one contribution column each)
     compared: tuple[str, ...]  # the marks that took part
     warnings: list[str]
+    chroms: dict[str, str] = field(default_factory=dict)  # the GTF's chromosome names → the tracks'
+    extra: dict = field(default_factory=dict)  # how delta ranks the measured change, unused marks' figures
 
     @property
     def contributions(self) -> np.ndarray:
         return self.table[[f"contribution_{m}" for m in self.marks]].to_numpy()
+
+
+def track_chroms(table: pd.DataFrame, data: FeatureSet) -> dict[str, str]:
+    """The GTF's chromosome names of ``table`` → the tracks' spelling (for genome browsers)."""
+    from chromepredict.io.annotation import match_chroms
+
+    chroms: dict[str, str] = {}
+    for profile in data.profiles.values():
+        chroms.update(match_chroms(table["chrom"].unique().tolist(), set(profile.chrom_sizes)))
+    return chroms
 
 
 def shapley(values: dict[tuple[bool, ...], np.ndarray], n: int) -> np.ndarray:
@@ -117,10 +132,11 @@ def _table(
     table["delta"] = np.round(b - a, 6)
     calls_a, calls_b = target.calls(a, threshold, model.card), target.calls(b, threshold, model.card)
     table[f"call_{names[0]}"], table[f"call_{names[1]}"] = calls_a, calls_b
-    table["flip"] = np.where(calls_a == calls_b, "", np.where(calls_b == "high", "up", "down"))
+    # "none" rather than an empty field: a spreadsheet, R and pandas read it as a word, not as missing
+    table["flip"] = np.where(calls_a == calls_b, "none", np.where(calls_b == "high", "up", "down"))
     for m, mark in enumerate(model.marks):
         table[f"contribution_{mark}"] = np.round(contributions[:, m], 6)
-    order = np.lexsort((-np.abs(table["delta"].to_numpy()), table["flip"].eq("").to_numpy()))
+    order = np.lexsort((-np.abs(table["delta"].to_numpy()), table["flip"].eq("none").to_numpy()))
     return table.iloc[order].reset_index(drop=True)  # genes that flip first, then by |delta|
 
 
@@ -148,7 +164,8 @@ def compare_pair(
         )
     va, vb, contributions = decompose(model, a, b, shared)
     table = _table(a.genes, model, names, va, vb, contributions, threshold)
-    return Comparison(f"{names[0]}_vs_{names[1]}", names[0], names[1], table, model.marks, shared, warnings)
+    return Comparison(f"{names[0]}_vs_{names[1]}", names[0], names[1], table, model.marks, shared, warnings,
+                      track_chroms(table, a))  # fmt: skip
 
 
 def knocked_out(data: FeatureSet, marks: tuple[str, ...]) -> FeatureSet:
@@ -172,14 +189,21 @@ def knockout(model, data: FeatureSet, marks: tuple[str, ...], threshold: float =
     name = "+".join(marks)
     va, vb, contributions = decompose(model, data, knocked_out(data, marks), marks)
     table = _table(data.genes, model, ("sample", "knockout"), va, vb, contributions, threshold)
-    return Comparison(f"knockout_{name}", "sample", "knockout", table, model.marks, marks, [])
+    return Comparison(
+        f"knockout_{name}", "sample", "knockout", table, model.marks, marks, [], track_chroms(table, data)
+    )
 
 
 def mark_shares(comparison: Comparison) -> pd.Series:
     """Each mark's share of the change: its |contribution| summed over genes ÷ the total."""
-    magnitude = np.abs(comparison.contributions).sum(axis=0)
+    return shares_of(comparison.table, comparison.marks)
+
+
+def shares_of(table: pd.DataFrame, marks) -> pd.Series:
+    """:func:`mark_shares` of a comparison's table."""
+    magnitude = np.abs(table[[f"contribution_{m}" for m in marks]].to_numpy()).sum(axis=0)
     total = magnitude.sum() or 1.0
-    return pd.Series(magnitude / total, index=comparison.marks)
+    return pd.Series(magnitude / total, index=list(marks))
 
 
 #: A gene is expressed in a sample when its expression table gives it more than this, in the
@@ -227,3 +251,194 @@ def change_at_tss(first: FeatureSet, second: FeatureSet, mark: str, flank: int =
         return np.where(data.measured[:, m], value, np.nan)  # no data on the gene's chromosome
 
     return at_tss(second) - at_tss(first)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def about(model, comparison: Comparison, what: str, threshold: float) -> dict:
+    """How a comparison's table was made, for its JSON sidecar."""
+    column = model.target.column
+    return {
+        "chromepredict": __version__,
+        "command": "compare",
+        "model": {"name": model.name, "target": model.card.target, "integrity_sha256": model.card.integrity},
+        "compared": what,
+        "delta": f"{column}({comparison.second}) − {column}({comparison.first})",
+        "contributions": f"contribution_<MARK>: exact Shapley decomposition of delta over the marks compared "
+        f"({', '.join(comparison.compared)}); they add up to delta",
+        "flip": f"up/down when the call changes (high: {model.target.call_rule(threshold, model.card)})",
+        "warnings": list(dict.fromkeys(comparison.warnings)),
+    }
+
+
+#: With expression tables for both samples, how delta ranks the measured change (NA otherwise, and
+#: for knockouts): :func:`~chromepredict.results.compare.agreement`.
+MEASURED_COLUMNS = (
+    "genes_measured", "spearman_measured", "genes_expressed", "spearman_expressed", "genes_2fold",
+    "sign_auc_2fold", "genes_zero_change",
+)  # fmt: skip
+
+
+def summary_columns(marks, extra=()) -> list[str]:
+    """summary.tsv's columns, in this order in every run of a model (README, ``compare``): one
+    ``share_<MARK>`` per mark of the model and, last, two per mark the samples have and the model
+    does not use (``extra``); a value that does not apply or is missing is NA."""
+    return [
+        "comparison", "genes", "up", "down", "median_abs_delta", "top_mark", *(f"share_{m}" for m in marks),
+        *MEASURED_COLUMNS, "n_warnings", "warnings",
+        *(f"extra_{m}_tss_spearman_{what}" for m in extra for what in ("measured", "delta")),
+    ]  # fmt: skip
+
+
+def summary_table(rows: list[dict], marks) -> pd.DataFrame:
+    """The comparisons' summary rows in :func:`summary_columns` (counts as whole numbers)."""
+    extra = sorted({key.split("_")[1] for row in rows for key in row if key.startswith("extra_")})
+    table = pd.DataFrame(rows).reindex(columns=summary_columns(marks, extra))
+    for column in ("genes", "up", "down", "genes_measured", "genes_expressed", "genes_2fold",
+                   "genes_zero_change", "n_warnings"):  # fmt: skip
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+def summary_row(comparison: Comparison) -> dict:
+    """The comparison's row of ``summary.tsv``: genes up and down, the typical change, each mark's
+    share of it and the warnings (:func:`summary_columns` adds the measured columns)."""
+    table = comparison.table
+    shares = mark_shares(comparison)
+    flips = table["flip"].value_counts()
+    row = {
+        "comparison": comparison.name,
+        "genes": len(table),
+        "up": int(flips.get("up", 0)),
+        "down": int(flips.get("down", 0)),
+        "median_abs_delta": round(
+            float(np.median(np.abs(table["delta"]))) if len(table) else float("nan"), 6
+        ),
+        "top_mark": shares.idxmax() if shares.sum() > 0 else None,
+    }
+    for mark, share in shares.items():
+        row[f"share_{mark}"] = round(float(share), 4)
+    warnings = list(dict.fromkeys(comparison.warnings))
+    row["n_warnings"] = len(warnings)
+    row["warnings"] = " | ".join(" ".join(w.split()) for w in warnings) or None
+    return {**row, **comparison.extra}
+
+
+def write(folder, model, comparison: Comparison, what: str, threshold: float) -> None:
+    """``NAME.tsv`` (one header row, then data) with its JSON sidecar ``NAME.json``, ``NAME.bedgraph``
+    (delta at each TSS, chromosomes named as the tracks name them) and ``NAME.png``."""
+    from chromepredict.results.plots import comparison_figure
+    from chromepredict.results.predictions import write_table
+
+    name, table = comparison.name, comparison.table
+    write_table(table, folder / f"{name}.tsv", about(model, comparison, what, threshold))
+    ordered = table.sort_values(["chrom", "tss"], kind="stable")
+    bedgraph = pd.DataFrame(
+        {
+            "chrom": ordered["chrom"].map(lambda c: comparison.chroms.get(c, c)),
+            "start": ordered["tss"] - 1,
+            "end": ordered["tss"],
+            "delta": ordered["delta"],
+        }
+    )
+    track = f'track type=bedGraph name="{name}" description="chromepredict {model.name}: delta at each TSS"\n'
+    (folder / f"{name}.bedgraph").write_text(track + bedgraph.to_csv(sep="\t", index=False, header=False))
+    comparison_figure(table, comparison.first, comparison.second, model.target, mark_shares(comparison),
+                      folder / f"{name}.png", f"{model.name}: {name}")  # fmt: skip
+
+
+def measured(model, comparison: Comparison, expressions: dict, report: Report) -> dict:
+    """With both samples' expression values: the measured change of log2(1 + expression) per gene,
+    and how delta ranks it (:func:`agreement`: Spearman over all genes and over the expressed ones,
+    sign AUC on 2-fold changes, genes tied at zero; flagged when the genes include the model's
+    training genes). Tables of 0/1 labels, or too few matched genes, give no column and a warning
+    that says why."""
+    first, second = (expressions[name] for name in (comparison.first, comparison.second))
+    labels = [e.source for e in (first, second) if e.is_labels]
+    if labels:
+        comparison.warnings.append(
+            f"{', '.join(labels)} holds 0/1 labels, not expression values: no measured change to compare delta with"
+        )
+        return {}
+    matched = [e.match(comparison.table) for e in (first, second)]
+    for expression, match in zip((first, second), matched, strict=True):
+        for note in [*expression.notes, *match.notes]:
+            report.info(f"{comparison.name}: {note}")
+        comparison.warnings.extend(match.warnings)
+    measured = (matched[1].levels - matched[0].levels).to_numpy()
+    known = np.isfinite(measured)
+    if known.sum() < 3:
+        comparison.warnings.append(
+            f"only {int(known.sum())} genes have a value in both {first.source} and {second.source}: "
+            "no Spearman with the measured change (use expression tables of the GTF's annotation)"
+        )
+        return {}
+    comparison.table["measured_delta"] = np.round(measured, 6)
+    delta = comparison.table["delta"].to_numpy()
+    flat = [
+        what
+        for what, values in (("measured change", measured), ("delta", delta))
+        if np.ptp(values[known]) == 0
+    ]
+    if flat:
+        comparison.warnings.append(
+            f"the {' and the '.join(flat)} {'is' if len(flat) == 1 else 'are'} the same for every gene (identical "
+            f"samples or expression tables?): no Spearman of delta with the measured change"
+        )
+        return {"genes_measured": int(known.sum())}
+    stats = agreement(
+        delta,
+        matched[0].levels.to_numpy(float),
+        matched[1].levels.to_numpy(float),
+    )
+    note = ""
+    seen = model.training_genes(comparison.table)[known]
+    if seen.any():
+        note = f" ({int(seen.sum())} of them training genes of model {model.name}: not a test)"
+        comparison.warnings.append(
+            f"{int(seen.sum())} genes with measured expression were used to train model {model.name}: the Spearman on them is not a test"
+        )
+    report.info(
+        f"{comparison.name}: Spearman of delta with the measured change {stats['spearman_measured']:.4f} on "
+        f"{stats['genes_measured']} genes{note}, {stats['spearman_expressed']:.4f} on the "
+        f"{stats['genes_expressed']} expressed in either sample (> {EXPRESSED:g} in the tables' unit); "
+        f"sign AUC {stats['sign_auc_2fold']:.4f} on the {stats['genes_2fold']} genes changing at least 2-fold; "
+        f"{stats['genes_zero_change']} genes tied at zero measured change"
+    )
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()}
+
+
+def extra_marks(model, comparison: Comparison, first: FeatureSet, second: FeatureSet, report: Report) -> dict:
+    """For each mark both samples have and the model does not use, one number on what a model
+    trained with it might add: the Spearman of its change at the TSS (:func:`change_at_tss`) with the
+    measured change, on the genes with measured expression, or else with the model's delta."""
+    row = {}
+    table = comparison.table
+    first, second, _ = align(first, second, (comparison.first, comparison.second))
+    index = pd.Index(first.genes["gene_id"]).get_indexer(table["gene_id"])
+    for mark in (m for m in first.marks if m in second.marks):
+        change = np.where(index >= 0, change_at_tss(first, second, mark)[index], np.nan)
+        where = f"{mark} (which model {model.name} does not use): Spearman of its change at the TSS (log signal, ± 1 kb)"
+        with_delta = np.isfinite(change)
+        row[f"extra_{mark}_tss_spearman_delta"] = round(
+            regression_metrics(table["delta"].to_numpy()[with_delta], change[with_delta])["spearman"], 4
+        )
+        if "measured_delta" in table:
+            measured = table["measured_delta"].to_numpy()
+            both = np.isfinite(change) & np.isfinite(measured)
+            rho = regression_metrics(measured[both], change[both])["spearman"]
+            own = regression_metrics(measured[both], table["delta"].to_numpy()[both])["spearman"]
+            seen = model.training_genes(table)[both].any()
+            row[f"extra_{mark}_tss_spearman_measured"] = round(rho, 4)
+            report.info(
+                f"{comparison.name}: {where} with the measured change {rho:.4f} on {int(both.sum())} genes, "
+                f"the model's delta {own:.4f}{' (on its training genes: not a test)' if seen else ''}; "
+                f"a difference model trained with {mark} (chromepredict train --target difference) may add to it"
+            )
+        else:
+            report.info(
+                f"{comparison.name}: {where} with the model's delta {row[f'extra_{mark}_tss_spearman_delta']:.4f} "
+                f"on {int(with_delta.sum())} genes (no expression tables: how much it might add is not measured)"
+            )
+    return row

@@ -112,7 +112,8 @@ def sniff(path: str | Path) -> str:
     """The kind of file at ``path`` (a key of :data:`NAMES`)."""
     path = Path(path)
     try:
-        raw_head = open(path, "rb").read(4)  # noqa: SIM115 (closed by the garbage collector at once)
+        with open(path, "rb") as handle:
+            raw_head = handle.read(4)
         head = first_bytes(path)
     except OSError:
         return "binary"

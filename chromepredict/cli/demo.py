@@ -4,27 +4,50 @@ export the example data with a samplesheet (``--export``) for the README's worke
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from chromepredict.cli.app import command
+from chromepredict.cli.options import text_option
+from chromepredict.cli.rules import FREE
 from chromepredict.io.datasets import example_data
-from chromepredict.io.expression import read_expression
 from chromepredict.io.marks import mark_from_filename
-from chromepredict.io.sources import TrackInputs
-from chromepredict.models.zoo import open_model
-from chromepredict.results.predictions import write_table
-from chromepredict.results.scoring import score_sample
-from chromepredict.system.files import atomic_dir
 from chromepredict.system.report import Report
+
+RULES = {"output": FREE, "export": FREE}
+
+
+@command(RULES, short_help="Predict on the bundled example data (Roadmap E003, 369 genes).")
+def demo(
+    report: Report,
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="DIR", help="Folder for the demo's outputs.")
+    ] = "chromepredict-demo",
+    export: text_option("--export", "DIR", "Instead, copy the example data and a samples.csv into this folder.") = None,
+) -> None:  # fmt: skip
+    """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003
+    model; or, with --export, copy the example data (E003 and E123) and a samplesheet."""
+    typer.echo(export_example(export) if export else run(report, output))
 
 
 def run(report: Report, output: str) -> str:
-    """Write OUTPUT/predictions.tsv and return the text to print."""
+    """Write OUTPUT/predictions.tsv (and its sidecar) and return the text to print."""
+    from chromepredict import api
+    from chromepredict.results.predictions import write_table
+    from chromepredict.system.files import atomic_dir
+
     example = example_data()
-    model = open_model("E003", report)
-    files = {mark_from_filename(p): str(p) for p in example["tracks"]}
-    inputs = TrackInputs(files, str(example["gtf"]))
-    with atomic_dir(output, "demo", report.warnings) as tmp:  # the folder is locked from the start of the run
-        scored = score_sample(model, inputs, report, 0.5, read_expression(example["expression"]))
-        write_table(scored.table, tmp / "predictions.tsv", scored.about)
+    with api.reporting_to(report):
+        model = api.load_model("E003")
+        sample = api.read_sample(
+            example["tracks"], gtf=example["gtf"], expression=example["expression"], threads=1
+        )
+        with atomic_dir(
+            output, "demo", report.warnings
+        ) as tmp:  # the folder is locked from the start of the run
+            scored = model.score(sample, threshold=0.5)
+            write_table(scored.table, tmp / "predictions.tsv", scored.about)
     table = scored.table
     shown = table.sort_values("p_high", ascending=False).iloc[[0, 1, 2, -3, -2, -1]]
     agree = (table["call"] == table["label"]).mean()
@@ -57,10 +80,12 @@ def _copy(source: Path, dest: Path) -> None:
         raise OSError(exc.errno, exc.strerror, str(dest)) from None
 
 
-def export(folder: str) -> str:
+def export_example(folder: str) -> str:
     """Copy the bundled tracks, GTF and expression tables into ``folder`` with ``samples.csv``
     (E003 with all five marks and its expression, E003 with three marks, E123 with all five marks
     and its expression); returns what to print."""
+    from chromepredict.system.files import atomic_dir
+
     with atomic_dir(folder, "demo --export") as tmp:
         rows = ["sample,mark,bigwig,expression"]
         for sample, (cell_type, marks, with_expression) in EXPORT_SAMPLES.items():

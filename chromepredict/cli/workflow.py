@@ -6,14 +6,33 @@ from __future__ import annotations
 import shutil
 from importlib.resources import files
 from pathlib import Path
+from typing import Annotated
 
-from chromepredict.system.files import atomic_dir
+import typer
+
+from chromepredict.cli.app import command
+from chromepredict.cli.rules import FREE
 
 FILES = ("Snakefile", "config.yaml", "environment.yaml")
+RULES = {"export": FREE}
 
 
-def export(folder: str) -> str:
+@command(RULES, short_help="Export the Snakemake workflow shipped with chromepredict.")
+def workflow(
+    export: Annotated[
+        str,
+        typer.Option("--export", metavar="DIR", help="Copy the Snakemake workflow (Snakefile, config, conda environment) here."),
+    ],
+) -> None:  # fmt: skip
+    """Export the Snakemake workflow: one job per sample, the run's summary and MultiQC table, BED
+    tracks, and the model's class maps once."""
+    typer.echo(export_workflow(export))
+
+
+def export_workflow(folder: str) -> str:
     """Copy the workflow's files into ``folder``; returns what to print."""
+    from chromepredict.system.files import atomic_dir
+
     shipped = Path(str(files("chromepredict") / "workflow"))
     with atomic_dir(folder, "workflow --export") as tmp:
         for name in FILES:

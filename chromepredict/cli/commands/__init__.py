@@ -1,1 +1,0 @@
-"""One module per command: read a source, call the science modules, write the outputs."""

@@ -1,0 +1,53 @@
+"""``chromepredict extract``: the feature matrix [genes, marks, bins] of any set of tracks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chromepredict.cli.app import command
+from chromepredict.cli.options import TrackOptions, WindowOptions, text_option
+from chromepredict.cli.rules import FREE
+from chromepredict.system.report import Report
+
+RULES = {
+    "tracks": FREE, "gtf": FREE, "mark": FREE, "gene_type": FREE, "all_genes": FREE, "threads": FREE, "strict": FREE,
+    "flank": FREE, "bin_size": FREE, "orientation": FREE, "output": FREE, "tsv": FREE,
+}  # fmt: skip
+
+
+@command(RULES, short_help="Read TSS-centred bins from bigWigs into an array [genes, marks, bins].")
+def extract(
+    report: Report,
+    inputs: TrackOptions,
+    window: WindowOptions,
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="Output .npz (array + gene table).")
+    ] = "features.npz",
+    tsv: text_option(
+        "--tsv", "FILE", "Also write a long-format TSV here (its JSON sidecar beside it)."
+    ) = None,
+) -> None:
+    """Read TSS-centred bins from bigWigs into an array [genes, marks, bins] (.npz, and a long TSV)."""
+    from chromepredict.io.features import FEATURES_NPZ, FEATURES_TSV
+    from chromepredict.system.files import SIDECAR, check_outputs, delivered_together, sidecar_path
+
+    tracks, spec = inputs.inputs(), window.spec()
+    sidecar = sidecar_path(tsv) if tsv is not None else None
+    check_outputs(
+        tracks.paths,
+        files=[
+            ("-o", output, FEATURES_NPZ),
+            ("--tsv", tsv, FEATURES_TSV),
+            ("its JSON sidecar", sidecar, SIDECAR),
+        ],
+    )
+    data = tracks.read(spec, report=report)
+    report.provenance(data.provenance)
+    with delivered_together():  # the .npz, the TSV and its sidecar, or none
+        data.save_npz(output)
+        if tsv is not None:
+            data.write_tsv(tsv)
+    n, m, b = data.features.shape
+    report.info(f"wrote {output} ({n} genes × {m} marks × {b} bins, orientation {data.spec.orientation})")

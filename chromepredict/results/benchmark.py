@@ -1,0 +1,62 @@
+"""The paper's comparison on one split: CNN recipes against SVM, random forest and linear baselines
+(or regressors, for level models), test score per method with 95 % bootstrap intervals for AUCs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from chromepredict.io.training_sets import TrainingSet
+from chromepredict.models.metrics import roc_auc_ci
+from chromepredict.models.targets import Target, get_target
+from chromepredict.models.training import Settings
+
+
+def _row(method: str, setting: str, truth: np.ndarray, scores: np.ndarray, target: Target) -> dict:
+    """One method's test score (with a 95 % bootstrap interval for AUCs) and the number of test genes."""
+    row = {
+        "method": method,
+        "test_score": target.score(truth, scores),
+        "setting": setting,
+        "n_test": len(truth),
+    }
+    if target.classifier:
+        row["test_score_low"], row["test_score_high"] = roc_auc_ci(truth, scores)
+    return row
+
+
+def benchmark_set(training: TrainingSet, settings: Settings, architectures: tuple[str, ...]) -> list[dict]:
+    """Test score of the CNN recipes and the baselines on one split."""
+    from chromepredict.models.baselines import FLOORS, METHODS
+    from chromepredict.models.training import TrainingArrays
+
+    splits, target = training.splits, get_target(settings.target)
+    test = splits["test"]
+    truth = target.truth(test)
+    arrays = {k: TrainingArrays.stack([v]) for k, v in splits.items()}
+    rows = []
+    for architecture in architectures:
+        model = replace(settings, architecture=architecture).fit(arrays["train"], arrays["valid"])
+        epochs = ",".join(map(str, model.best_epochs))
+        rows.append(_row(f"CNN {architecture}", f"epochs {epochs}", truth, model.predict(test), target))
+    methods = {**METHODS[target.baseline_family], **(FLOORS if "H3K4me3" in test.marks else {})}
+    for method, run in methods.items():
+        result = run(splits["train"], splits["valid"], test, settings.seed)
+        rows.append(_row(method, result["setting"], truth, result["scores"], target))
+    return rows
+
+
+def pivot(table: pd.DataFrame) -> pd.DataFrame:
+    """The test scores as methods × cell types, for the terminal."""
+    return table.pivot(index="method", columns="cell_type", values="test_score").round(4).reset_index()
+
+
+def write(table: pd.DataFrame, folder, target: Target) -> None:
+    """``benchmark.tsv`` and ``benchmark.png`` (test score per method and cell type) into ``folder``."""
+    from chromepredict.results.plots import benchmark_bars
+
+    table.to_csv(folder / "benchmark.tsv", sep="\t", index=False, float_format="%.4f")
+    title = f"Test {target.metric_name}: DeepChrome vs baselines"
+    benchmark_bars(table, folder / "benchmark.png", title, target.metric_name, target.chance)
