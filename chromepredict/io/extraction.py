@@ -115,10 +115,21 @@ def _read_chunk(
     return out.astype(np.float32), bad
 
 
-def _read_task(task: tuple) -> tuple[int, np.ndarray, np.ndarray, int]:
-    mark_index, rows, track, chroms, starts, spec = task
-    block, bad = _read_chunk(track, chroms, starts, spec)
-    return mark_index, rows, block, bad
+@dataclass(frozen=True)
+class ReadTask:
+    """One worker's share of the reading: the windows of ``rows`` (genes) in one track."""
+
+    mark_index: int
+    rows: np.ndarray
+    track: Track
+    chroms: list[str]  # the genes' chromosomes, spelled as the track spells them
+    starts: np.ndarray
+    spec: WindowSpec
+
+
+def _read_task(task: ReadTask) -> tuple[int, np.ndarray, np.ndarray, int]:
+    block, bad = _read_chunk(task.track, task.chroms, task.starts, task.spec)
+    return task.mark_index, task.rows, block, bad
 
 
 def read_windows(
@@ -148,7 +159,7 @@ def read_windows(
             progress(n - len(rows))
         for first in range(0, len(rows), _CHUNK_GENES):
             part = rows[first : first + _CHUNK_GENES]
-            tasks.append((m, part, track, spelled[part].tolist(), starts[part], spec))
+            tasks.append(ReadTask(m, part, track, spelled[part].tolist(), starts[part], spec))
     non_finite = dict.fromkeys((t.mark for t in tracks), 0)
 
     def store(result: tuple[int, np.ndarray, np.ndarray, int]) -> None:
