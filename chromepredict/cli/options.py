@@ -35,9 +35,9 @@ def default_threads() -> int:
 
 
 THREADS_HELP = (
-    "CPU cores the run may use: processes reading bigWigs, samples run at once, and the threads of "
-    "onnxruntime or torch (default: the available cores, at most 8; explain's torch: 1 thread, the "
-    "fastest for these small networks)."
+    "CPU cores the run may use: processes reading bigWigs, samples run at once, batches of genes "
+    "scored at once by onnxruntime, torch's threads (default: the available cores, at most 8; "
+    "explain's torch: 1 thread, the fastest for these small networks)."
 )
 
 
