@@ -6,7 +6,7 @@
 Both models are scored on the same genes: golden.npz's 16 genes of the new model (real signal)
 tiled to ``--genes``, each copy with its tracks scaled by a random factor per gene and mark, so
 that no two genes are alike. ``predict`` (transform + onnxruntime, in batches) is timed for every
-model × intra-op threads (1, 2) × batch size, interleaved, and the median of ``--repeats`` runs is
+model × threads (1, 2: batches scored at once) × batch size, interleaved, and the median of ``--repeats`` runs is
 printed with its ratio to the old graph at the same threads and batch size. Before timing, the
 outputs are checked: identical (bit for bit) whatever the threads and batch size for each graph,
 and the largest |old − new| is printed. ``--old`` is e.g. a copy of a model folder from before the

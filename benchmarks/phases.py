@@ -5,8 +5,9 @@ seconds per phase. CPU includes the reading worker processes (they end within th
     python -m benchmarks.phases predict TRACKS --gtf G -o OUT
     python -m benchmarks.phases compare --samplesheet S --gtf G --pair A:B -o OUT
 
-Phases run one after the other except where noted (the figure is part of writing); "other" is
-the rest of the run (argument parsing, checks of inputs and outputs, building tables).
+Phases run one after the other except where noted (the figure is part of writing); a function
+called within a timed one (or in its worker threads) counts in the outer one; "other" is the rest
+of the run (argument parsing, checks of inputs and outputs, building tables).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import contextlib
 import importlib
 import resource
 import sys
+import threading
 import time
 
 #: (label, module, attribute) of the timed functions; "Class.method" for methods.
@@ -25,6 +27,8 @@ TIMED = [
     ("read windows", "chromepredict.io.sources", "read_windows"),
     ("gate checks", "chromepredict.models.gate", "_check_signal"),
     ("transform", "chromepredict.models.onnx_io", "LoadedModel.inputs"),
+    ("transform", "chromepredict.models.onnx_io", "LoadedModel.all_inputs"),
+    ("transform + network", "chromepredict.models.onnx_io", "LoadedModel.predict"),
     ("network", "chromepredict.models.onnx_io", "LoadedModel.score_inputs"),
     ("derive the mixes graph", "chromepredict.models.onnx_io", "LoadedModel.mixer"),
     ("network", "chromepredict.models.subsets", "MixScorer.__call__"),
@@ -48,6 +52,8 @@ class Timers:
 
     def wrap(self, label: str, function):
         def timed(*args, **kwargs):
+            if threading.current_thread() is not threading.main_thread():  # within a timed phase
+                return function(*args, **kwargs)
             outer = self.depth == 0 or label.startswith(" ")
             self.depth += 1
             wall, cpu = time.perf_counter(), cpu_seconds()
@@ -63,12 +69,17 @@ class Timers:
         return timed
 
     def install(self) -> None:
+        """Wrap the timed functions; those a version of chromepredict lacks are left out, so that an
+        older checkout can be timed the same way (``PYTHONPATH=CHECKOUT python -m benchmarks.phases``)."""
         for label, module, name in TIMED:
-            owner = importlib.import_module(module)
-            *path, attribute = name.split(".")
-            for part in path:
-                owner = getattr(owner, part)
-            original = owner.__dict__[attribute]
+            try:
+                owner = importlib.import_module(module)
+                *path, attribute = name.split(".")
+                for part in path:
+                    owner = getattr(owner, part)
+                original = owner.__dict__[attribute]
+            except (ImportError, AttributeError, KeyError):
+                continue
             if isinstance(original, classmethod):
                 wrapped = classmethod(self.wrap(label, original.__func__))
             else:
@@ -81,7 +92,8 @@ def main() -> None:
     from chromepredict.cli import main as cli  # the imports a run pays before it starts
 
     for _, module, _ in TIMED:
-        importlib.import_module(module)
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     imports = (time.perf_counter() - start_wall, cpu_seconds() - start_cpu)
     timers = Timers()
     timers.install()

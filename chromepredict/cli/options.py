@@ -34,8 +34,8 @@ def default_threads() -> int:
 
 
 THREADS_HELP = (
-    "CPU cores the run may use: processes reading bigWigs and the threads scoring them "
-    "(default: the available cores, at most 8; more are capped at the usable ones)."
+    "CPU cores the run may use: processes reading bigWigs, samples run at once, batches of genes "
+    "scored at once (default: the available cores, at most 8; more are capped at the usable ones)."
 )
 
 

@@ -616,7 +616,12 @@ def build_comparison(table, first: str, second: str, target, shares, title: str)
         ax = fig.subplots()
     flips = table["flip"].to_numpy()
     ax.scatter(
-        mean[flips == "none"], delta[flips == "none"], s=6, color="lightgray", edgecolors="none", label="same call"
+        mean[flips == "none"],
+        delta[flips == "none"],
+        s=6,
+        color="lightgray",
+        edgecolors="none",
+        label="same call",
     )
     for kind, colour in (("up", "tab:red"), ("down", "tab:blue")):
         pick = flips == kind
