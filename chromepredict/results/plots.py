@@ -64,6 +64,7 @@ def _note(fig, ax, title: str, note: str | None, width: int = 60) -> None:
     if note:
         fig.suptitle(title)
         ax.set_title(textwrap.fill(note, width), fontsize="small", style="italic", color="dimgray")
+        fig.set_layout_engine("constrained")  # the figure's title above the note, never on it
     else:
         ax.set_title(title)
 
@@ -275,12 +276,13 @@ def _unseen(ax, seen, spec):
 
 
 def _colorbar(fig, image, ax, label: str, symmetric: bool = False, **kwargs):
-    """A colour bar with a few readable ticks (never overlapping)."""
-    from matplotlib.ticker import MaxNLocator
+    """A colour bar with a few readable ticks (never overlapping), each written whole (``0.03``,
+    ``6e-05``): no separate ×10ⁿ offset to collide with the label."""
+    from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
     bar = fig.colorbar(image, ax=ax, label=label, **kwargs)
     bar.locator = MaxNLocator(nbins=5, symmetric=symmetric)
-    bar.formatter.set_powerlimits((-2, 3))
+    bar.formatter = StrMethodFormatter("{x:.2g}")
     bar.update_ticks()
     return bar
 
