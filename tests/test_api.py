@@ -122,6 +122,7 @@ def test_evaluate(sample):
         cp.evaluate(cp.load_model("E003-E123-difference"), sample)
 
 
+@pytest.mark.slow
 def test_explain_and_train(sample, h1, tmp_path):
     pytest.importorskip("torch")
     model = cp.load_model("E003")

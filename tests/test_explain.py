@@ -66,6 +66,7 @@ def test_optimised_inputs_reach_their_class(cli, small_model, tmp_path):
     assert (restarts["probability"] > 0.99).all(), restarts
 
 
+@pytest.mark.slow
 def test_class_maps_are_deterministic_with_a_seed(cli, small_model, tmp_path):
     run_explain(cli, small_model, tmp_path / "a")
     run_explain(cli, small_model, tmp_path / "b")

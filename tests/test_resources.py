@@ -143,7 +143,8 @@ def test_a_long_output_name_fits_the_file_name_limit_or_is_refused_up_front(cli,
         "compare", *tracks, "--gtf", example["gtf"], "--knockout", "H3K4me3", "-o", tmp_path / folder
     )
     assert code == 2 and "file-name limit" in err and "Traceback" not in err
-    assert sorted(p.name for p in tmp_path.iterdir()) == [name.replace(".tsv", ".json"), name]  # and its sidecar
+    sidecar = name.replace(".tsv", ".json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [sidecar, name]
 
 
 @pytest.mark.parametrize(

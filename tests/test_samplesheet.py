@@ -275,6 +275,7 @@ def test_train_samplesheet_needs_expression(cli, tmp_path, tracks, example):
     assert code == 2 and "needs an expression table per sample" in stderr
 
 
+@pytest.mark.slow
 def test_snakemake_workflow_two_samples(tmp_path, tracks, example, trained_model):
     """The exported workflow: per sample the predictions, their sidecar and BED track as predict
     writes them; summary.tsv and summary_mqc.tsv as predict --samplesheet writes them."""

@@ -104,6 +104,7 @@ def _train_in_subprocess(out, threads: int, seed: int = 7):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_whatever_the_thread_count(tmp_path):
     _train_in_subprocess(tmp_path / "one", threads=1)
     _train_in_subprocess(tmp_path / "two", threads=2)
@@ -191,6 +192,7 @@ def test_evaluate_csv_metrics_match_an_independent_computation(tmp_path, cli, cs
     assert "caveat" not in result  # the toy genes are not the model's training genes
 
 
+@pytest.mark.slow
 def test_level_target_beats_h3k4me3(tmp_path, cli, tracks, example):
     """--target level on the shared E003 tracks, three splits (split seeds 0-2) pooling their held-out
     test chromosomes: Spearman with measured RPKM beats log H3K4me3 at the TSS (± 1 kb) by ≥ 0.03."""
