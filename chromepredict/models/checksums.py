@@ -10,8 +10,8 @@ CHECKSUMS = {
         "card": "b56b47d59e1faeabfe9dcb2ca0b9fca29e7189ff204f1422300245b0fa5fbca9",
     },
     "E003-E123-difference": {
-        "onnx": "1ea55b7cac8e567e021fd34af09bc98effce93721d6c5f514a44a1147283e829",
-        "card": "8f5f2bcd85c65040d4584604c1fe0694d1cc3e79bd7fc7bd5ab120b3ee654262",
+        "onnx": "017bdf6ede50017880eefea16b4d39e3341f197c44fa0644d3a34d9e34ac658c",
+        "card": "fc4000164e4ff0656c2cd0571017fc6944eea0aace74a528af8c30e4bf866197",
     },
     "E003-E123-level": {
         "onnx": "9ad5f700a81648630d0ec638de8573620cb21a3a539eeaf5e727c2c148206839",
