@@ -3,6 +3,8 @@ and ``train --target difference``, measured on the shared pair E003 (H1) / E123 
 
     python -m benchmarks.compare [--repeats 3] [--folds 5] [--members 5] [--methods ...] [--out compare.tsv]
     python -m benchmarks.compare --knockout          # what-if knockouts with the default compare model
+    python -m benchmarks.compare --views [--views-dir /tmp/chromepredict-views] [--out views.tsv]
+    python -m benchmarks.compare --table views.tsv   # the per-view table of a saved --views run
 
 The 369 genes are split into ``--folds`` groups of whole chromosomes (a seeded random order of the
 chromosomes, each put into the smallest group so far; one split per repeat, seeds 0, 1, …). In each
@@ -19,6 +21,13 @@ inside the folds on both cell types' training genes; ridge regression on 1-kb po
 the transformed signal (alpha by inner chromosome-grouped CV); the difference target of the package
 (``train --target difference``: g(B) − g(A), each condition's level as a second task), with five
 marks and scored from three.
+
+``--views`` (issue 28): the same folds on the 15 pipeline views of the tracks (``scripts/views.py``):
+the floor, the pretrained difference model, difference models trained in the folds on the read
+counts (``counts100``) and on all views, and their blend (:func:`chromepredict.models.training.blend`,
+five networks of each in one ensemble, what ``scripts/build_pretrained.py`` ships), each scored on
+every view's held-out genes; the table gives each view's pooled Spearman and the means per group
+of views.
 """
 
 from __future__ import annotations
