@@ -121,8 +121,10 @@ def run(request: PredictRequest, report: Report):
         write_table(scored.table, output, scored.about)
         if bed_file is not None:
             write_bed(scored.table, bed_file, model.loaded, scored.chroms)
-    target = model.loaded.target
-    report.info(target.summary(scored.table, model.name) + ("" if output == "-" else f" → {output}"))
+    report.info(
+        model.loaded.target.report.summary(scored.table, model.name)
+        + ("" if output == "-" else f" → {output}")
+    )
     return scored
 
 
@@ -175,7 +177,7 @@ def _predict_sample(task: SampleTask) -> SampleResult:
         return SampleResult({"sample": sample.name, "status": "failed", "error": str(exc)}, None, [], exc)
     except Exception as exc:  # a defect must not take the other samples down with it
         return _failed(sample.name, f"unexpected error {type(exc).__name__}: {exc}")
-    values = scored.table.set_index("gene_id")[model.loaded.target.column].rename(sample.name)
+    values = scored.table.set_index("gene_id")[model.loaded.target.report.column].rename(sample.name)
     return SampleResult({"sample": sample.name, **scored.summary}, values, scored.warnings)
 
 
@@ -248,8 +250,8 @@ def run_samplesheet(request: PredictRequest, report: Report):
                 if row["status"] == "failed":
                     report.error(f"{row['sample']}: {row['error']}")
                 else:
-                    score = row.get(target.score_column)
-                    shown = f"; {target.score_column} {score:.4f}" if isinstance(score, float) else ""
+                    score = row.get(target.report.score_column)
+                    shown = f"; {target.report.score_column} {score:.4f}" if isinstance(score, float) else ""
                     report.info(f"{row['sample']}: {row['genes']} genes{shown}")
                 results.append(result)
                 advance(1)
@@ -260,10 +262,10 @@ def run_samplesheet(request: PredictRequest, report: Report):
         if matrix:
             values = pd.concat(matrix, axis=1)
             values.reset_index().to_csv(
-                tmp / f"{target.column}.tsv", sep="\t", index=False, float_format="%.6f"
+                tmp / f"{target.report.column}.tsv", sep="\t", index=False, float_format="%.6f"
             )
             sample_heatmap(
-                values, tmp / "samples.png", f"model {model.name}: {target.label} per gene and sample",
-                label=target.label, value_range=target.value_range,
+                values, tmp / "samples.png", f"model {model.name}: {target.report.label} per gene and sample",
+                label=target.report.label, value_range=target.report.value_range,
             )  # fmt: skip
     return summary

@@ -27,8 +27,10 @@ from chromepredict.system.report import Report
 
 def _target_rule(values) -> str | None:
     """The target and the way samples are given must agree: pairs for the difference target only."""
+    from chromepredict.models.targets import get_target
+
     target = str(values["target"].value)
-    paired = target == "difference"
+    paired = get_target(target).fit.pairs
     if paired and not (values["pair"] and values["samplesheet"]):
         return f"--target {target} learns from pairs of samples: give --samplesheet S and --pair A:B"
     if paired and values["pooled"]:

@@ -206,5 +206,5 @@ def forest_level(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: i
 
 REGRESSORS = {"Ridge regression": ridge_level, "Random forest regression (block means)": forest_level}
 
-#: The comparison methods of each target family (:attr:`chromepredict.models.targets.Target.baseline_family`).
+#: The comparison methods of each target family (:attr:`chromepredict.models.targets.Fit.baselines`).
 METHODS = {"classifiers": BASELINES, "regressors": REGRESSORS}

@@ -420,6 +420,7 @@ def build_card(
     target = model.target
     ensemble = model.ensemble
     spec = data.spec
+    scale = target.fit.level_scale(ensemble.level_mean, ensemble.level_sd)
     return ModelCard(
         name=name,
         target=target.name,
@@ -438,8 +439,8 @@ def build_card(
         training_profile=training_profile,
         training_data=training_data,
         metrics=metrics,
-        level_scale=LevelScale(ensemble.level_mean, ensemble.level_sd) if target.scaled else None,
-        level_units=(level_units or "expression") if target.scaled else None,
+        level_scale=None if scale is None else LevelScale(*scale),
+        level_units=None if scale is None else (level_units or "expression"),
         pairs=tuple(tuple(p) for p in pairs),
         description=description,
         cell_types=tuple(cell_types),

@@ -13,6 +13,7 @@ import contextlib
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from chromepredict.models.card import Recipe
 from chromepredict.models.targets import Target, get_target
 from chromepredict.models.transform import InputTransform
 from chromepredict.system.errors import UserError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 #: ``deepchrome-2016`` is the published recipe; ``deepchrome`` (the default) the one measured best
 #: in docs/benchmarks.md.
@@ -147,14 +151,14 @@ class TrainedModel:
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
 
-def _network(recipe: Recipe, n_marks: int, n_bins: int, target: Target):
+def _network(recipe: Recipe, n_marks: int, n_bins: int, target: Target) -> nn.Module:
     from chromepredict.models.networks import DeepChrome, MaskedChrome
 
+    if recipe.network not in target.fit.networks:
+        raise UserError(
+            f"--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target {target.name}"
+        )
     if recipe.network == "deepchrome":
-        if not target.classifier:
-            raise UserError(
-                f"--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target {target.name}"
-            )
         return DeepChrome(n_marks, n_bins)
     outputs = target.outputs(recipe.level_weight > 0)
     return MaskedChrome(n_marks, n_bins, hidden=recipe.hidden, dropout=recipe.dropout, outputs=outputs)
@@ -216,7 +220,7 @@ def _predict(
         for start in range(0, len(rows), batch_size):
             x, mask = inputs.batch(torch.from_numpy(rows[start : start + batch_size]))
             result = net(x, mask)
-            out.append(target.network_value(result).cpu().numpy())
+            out.append(target.fit.network_value(result).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -247,25 +251,22 @@ def fit(
         transform=transform or recipe.transform,
         members=members or recipe.members,
         max_epochs=max_epochs or recipe.max_epochs,
-        select_by=kind.select_by(recipe.select_by),
+        select_by=kind.fit.select_by(recipe.select_by),
     )  # the card records the recipe as run
     if valid is None and max_epochs is None:
         raise ValueError("without validation genes, give max_epochs")
-    if isinstance(train, PairArrays) != kind.paired:
+    pairs = isinstance(train, PairArrays)
+    if pairs != kind.fit.pairs:
         raise UserError(
             f"--target {kind.name} learns from "
-            + (
-                "pairs of samples: give --samplesheet with --pair A:B"
-                if kind.paired
-                else "one sample at a time"
-            )
+            + ("one sample at a time" if pairs else "pairs of samples: give --samplesheet with --pair A:B")
         )
     for name, arrays in (("training", train), ("validation", valid)):
         if arrays is not None:
             kind.check_truth(kind.truth(arrays), name)
     device = resolve_device(device)
     with one_torch_thread():
-        problem = (_Pairs if kind.paired else _Windows)(train, valid, recipe, kind, seed, device)
+        problem = (_Pairs if pairs else _Windows)(train, valid, recipe, kind, seed, device)
         return _fit(problem, architecture, recipe, kind, seed, device, on_epoch)
 
 
@@ -281,13 +282,14 @@ class _Windows:
         self.transform = InputTransform(recipe.transform).fit([(train.features, train.scales)])
         self.inputs = _Inputs(train, self.transform, device)
         self.valid_inputs = None if valid is None else _Inputs(valid, self.transform, device)
-        levels = self.y_train if target.scaled else (train.levels if recipe.level_weight > 0 else None)
+        levels = target.fit.scale_levels(self.y_train, train.levels, recipe.level_weight)
         self.scale = (0.0, 1.0) if levels is None else (float(levels.mean()), float(levels.std() or 1.0))
-        self.y = torch.from_numpy(target.encode(self.y_train, *self.scale)).to(device)
+        self.y = torch.from_numpy(target.fit.encode(self.y_train, *self.scale)).to(device)
+        aux = target.fit.aux_levels(train.levels, recipe.level_weight)
         self.z_level = (
             None
-            if levels is None or target.scaled
-            else torch.from_numpy(((levels - self.scale[0]) / self.scale[1]).astype(np.float32)).to(device)
+            if aux is None
+            else torch.from_numpy(((aux - self.scale[0]) / self.scale[1]).astype(np.float32)).to(device)
         )
         self.n = len(self.y)
         self.shape = train.features.shape[1:]
@@ -297,7 +299,7 @@ class _Windows:
     def loss(self, net, idx, generator):
         x, mask = self.inputs.batch(idx, generator, self.recipe)
         z_level = None if self.z_level is None else self.z_level[idx]
-        return self.target.loss(net(x, mask), self.y[idx], z_level, self.recipe.level_weight)
+        return self.target.fit.loss(net(x, mask), self.y[idx], z_level, self.recipe.level_weight)
 
     def train_score(self, net) -> float:
         return self.target.score(
@@ -307,7 +309,7 @@ class _Windows:
     def validate(self, net) -> tuple[float, float]:
         predicted = _predict(net, self.valid_inputs, self.target)
         score = self.target.score(self.y_valid, predicted)
-        return score, self.target.validation_loss(self.y_valid, predicted, *self.scale)
+        return score, self.target.fit.validation_loss(self.y_valid, predicted, *self.scale)
 
 
 def training_arrays(data) -> TrainingArrays | PairArrays:
@@ -367,7 +369,7 @@ class _Pairs:
         xa, mask = self.first.batch(idx, generator, self.recipe)  # one mask for both windows of a gene
         xb, _ = self.second.batch(idx)
         ga, gb = net(xa, mask)[:, 0], net(xb, mask)[:, 0]
-        return self.target.pair_loss(
+        return self.target.fit.pair_loss(
             ga, gb, self.z[idx], self.z_first[idx], self.z_second[idx], self.recipe.level_weight
         )
 
@@ -380,7 +382,7 @@ class _Pairs:
 
     def validate(self, net) -> tuple[float, float]:
         predicted = self._delta(net, self.valid)  # in units of sd(Δ), as the loss takes it
-        return self.target.score(self.y_valid, predicted), self.target.validation_loss(
+        return self.target.score(self.y_valid, predicted), self.target.fit.validation_loss(
             self.y_valid, predicted, 0.0, self.scale[1]
         )
 
@@ -426,7 +428,7 @@ def _fit(problem, architecture, recipe, target: Target, seed, device, on_epoch) 
         net.load_state_dict(best_state)
         nets.append(net.cpu().eval())
         best_epochs.append(best_epoch)
-    scale = problem.scale if target.scaled else (0.0, 1.0)
+    scale = target.fit.level_scale(*problem.scale) or (0.0, 1.0)
     ensemble = Ensemble(nets, target, *scale).eval()
     return TrainedModel(ensemble, problem.transform, architecture, recipe, target, log, best_epochs, device)
 
@@ -443,7 +445,7 @@ def blend(models: list[TrainedModel], base: TrainedModel) -> TrainedModel:
     from chromepredict.models.networks import Ensemble, MaskedChrome, rebased
 
     target = base.target
-    if not target.scaled or any(
+    if target.fit.level_scale(base.ensemble.level_mean, base.ensemble.level_sd) is None or any(
         m.target != target or m.transform.kind != base.transform.kind for m in models
     ):
         raise ValueError("a blend needs models of one level-scaled target and one kind of transform")

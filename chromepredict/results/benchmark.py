@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from chromepredict.io.training_sets import TrainingSet
-from chromepredict.models.metrics import roc_auc_ci
 from chromepredict.models.targets import Target, get_target
 from chromepredict.models.training import Settings
 
@@ -22,8 +21,9 @@ def _row(method: str, setting: str, truth: np.ndarray, scores: np.ndarray, targe
         "setting": setting,
         "n_test": len(truth),
     }
-    if target.classifier:
-        row["test_score_low"], row["test_score_high"] = roc_auc_ci(truth, scores)
+    interval = target.interval(truth, scores)
+    if interval is not None:
+        row["test_score_low"], row["test_score_high"] = interval
     return row
 
 
@@ -41,7 +41,7 @@ def benchmark_set(training: TrainingSet, settings: Settings, architectures: tupl
         model = replace(settings, architecture=architecture).fit(arrays["train"], arrays["valid"])
         epochs = ",".join(map(str, model.best_epochs))
         rows.append(_row(f"CNN {architecture}", f"epochs {epochs}", truth, model.predict(test), target))
-    methods = {**METHODS[target.baseline_family], **(FLOORS if "H3K4me3" in test.marks else {})}
+    methods = {**METHODS[target.fit.baselines], **(FLOORS if "H3K4me3" in test.marks else {})}
     for method, run in methods.items():
         result = run(splits["train"], splits["valid"], test, settings.seed)
         rows.append(_row(method, result["setting"], truth, result["scores"], target))

@@ -124,13 +124,14 @@ def decompose(
 def _table(
     genes: pd.DataFrame, model, names: tuple[str, str], a, b, contributions, threshold: float
 ) -> pd.DataFrame:
-    target = model.target
-    column = target.column
+    report = model.target.report
+    column = report.column
     table = genes[GENE_COLUMNS].reset_index(drop=True).copy()
     table[f"{column}_{names[0]}"] = np.round(a, 6)
     table[f"{column}_{names[1]}"] = np.round(b, 6)
     table["delta"] = np.round(b - a, 6)
-    calls_a, calls_b = target.calls(a, threshold, model.card), target.calls(b, threshold, model.card)
+    scale = model.card.level_scale
+    calls_a, calls_b = report.calls(a, threshold, scale), report.calls(b, threshold, scale)
     table[f"call_{names[0]}"], table[f"call_{names[1]}"] = calls_a, calls_b
     # "none" rather than an empty field: a spreadsheet, R and pandas read it as a word, not as missing
     table["flip"] = np.where(calls_a == calls_b, "none", np.where(calls_b == "high", "up", "down"))
@@ -258,7 +259,7 @@ def change_at_tss(first: FeatureSet, second: FeatureSet, mark: str, flank: int =
 
 def about(model, comparison: Comparison, what: str, threshold: float) -> dict:
     """How a comparison's table was made, for its JSON sidecar."""
-    column = model.target.column
+    column = model.target.report.column
     return {
         "chromepredict": __version__,
         "command": "compare",
@@ -267,7 +268,7 @@ def about(model, comparison: Comparison, what: str, threshold: float) -> dict:
         "delta": f"{column}({comparison.second}) − {column}({comparison.first})",
         "contributions": f"contribution_<MARK>: exact Shapley decomposition of delta over the marks compared "
         f"({', '.join(comparison.compared)}); they add up to delta",
-        "flip": f"up/down when the call changes (high: {model.target.call_rule(threshold, model.card)})",
+        "flip": f"up/down when the call changes (high: {model.target.report.call_rule(threshold, model.card.level_scale)})",
         "warnings": list(dict.fromkeys(comparison.warnings)),
     }
 
@@ -344,7 +345,7 @@ def write(folder, model, comparison: Comparison, what: str, threshold: float) ->
     )
     track = f'track type=bedGraph name="{name}" description="chromepredict {model.name}: delta at each TSS"\n'
     (folder / f"{name}.bedgraph").write_text(track + bedgraph.to_csv(sep="\t", index=False, header=False))
-    comparison_figure(table, comparison.first, comparison.second, model.target, mark_shares(comparison),
+    comparison_figure(table, comparison.first, comparison.second, model.target.report, mark_shares(comparison),
                       folder / f"{name}.png", f"{model.name}: {name}")  # fmt: skip
 
 

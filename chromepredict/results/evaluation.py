@@ -58,7 +58,7 @@ class Evaluation:
 
         (folder / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n")
         self.table.to_csv(folder / "predictions.tsv", sep="\t", index=False)
-        evaluation_figure(self.target, self.truth, self.predicted, self.seen, folder, self.title, self.metrics,
+        evaluation_figure(self.target.report, self.truth, self.predicted, self.seen, folder, self.title, self.metrics,
                           units=self.units)  # fmt: skip
 
 

@@ -131,16 +131,18 @@ def class_maps(
     import torch
 
     target = ensemble.target
+    classes = target.report.classes
     generator = torch.Generator().manual_seed(seed)
-    maps = np.zeros((len(target.classes), restarts, n_marks, n_bins), dtype=np.float32)
-    reached = np.zeros((len(target.classes), restarts), dtype=np.float32)
+    maps = np.zeros((len(classes), restarts, n_marks, n_bins), dtype=np.float32)
+    reached = np.zeros((len(classes), restarts), dtype=np.float32)
     ones = torch.ones(restarts, n_marks)
-    for c in range(len(target.classes)):
+    for c in range(len(classes)):
         x = torch.rand(restarts, n_marks, n_bins, generator=generator).requires_grad_(True)
         optimizer = torch.optim.RMSprop([x], lr=lr)
         for step in range(steps):
             optimizer.zero_grad()
-            loss = -(target.objective(ensemble(x, ones), c) - lam * (x**2).sum(dim=(1, 2))).sum()
+            out = ensemble(x, ones)
+            loss = -(target.report.objective(out, target.value(out), c) - lam * (x**2).sum(dim=(1, 2))).sum()
             loss.backward()
             optimizer.step()
             if progress is not None and (step + 1) % 50 == 0:
@@ -148,7 +150,8 @@ def class_maps(
         if progress is not None:
             progress(steps % 50)
         with torch.no_grad():
-            reached[c] = target.reached(ensemble(x, ones), c).numpy()
+            out = ensemble(x, ones)
+            reached[c] = target.report.reached(out, target.value(out), c).numpy()
             positive = x.clamp(min=0).numpy()
         maps[c] = positive / np.maximum(positive.max(axis=(1, 2), keepdims=True), 1e-12)
     return ClassMaps(maps, reached, tuple(marks))

@@ -164,7 +164,9 @@ class Explanation:
         return {name: self.plot(name) for name in self._figure_names()}
 
     def _figure_names(self) -> list[str]:
-        names = [f"class_map_{c}.png" for c in self.model.target.classes] if self._maps is not None else []
+        names = (
+            [f"class_map_{c}.png" for c in self.model.target.report.classes] if self._maps is not None else []
+        )
         names += ["bin_influence.png"] if self._influence is not None else []
         return names + [entry[4] for entry in self._genes.values()]
 
@@ -175,10 +177,10 @@ class Explanation:
 
         model = self.model
         if name.startswith("class_map_") and self._maps is not None:
-            c = list(model.target.classes).index(name.removeprefix("class_map_").removesuffix(".png"))
+            c = list(model.target.report.classes).index(name.removeprefix("class_map_").removesuffix(".png"))
             maps = self._maps
             return plots.build_class_map(maps.mean_maps[c], maps.active_bins()[c], maps.flagged()[c], model.marks,
-                                         model.target.classes[c], model.spec, model.name, self.seen)  # fmt: skip
+                                         model.target.report.classes[c], model.spec, model.name, self.seen)  # fmt: skip
         if name == "bin_influence.png" and self._influence is not None:
             positions, influence, trend, genes = self._influence
             return plots.build_bin_influence(positions, influence, trend, model.name, genes, spec=model.spec)
@@ -186,7 +188,7 @@ class Explanation:
         for label, signal, attribution, value, file in self._genes.values():
             if file == name:
                 return plots.build_attribution(label, signal, attribution, model.marks, model.spec, model.name,
-                                               value, model.target.label, self.seen, limit=limit,
+                                               value, model.target.report.label, self.seen, limit=limit,
                                                genes=len(self._genes))  # fmt: skip
         raise UserError(f"no figure {name!r} in this explanation; it has {', '.join(self._figure_names())}")
 
@@ -242,13 +244,13 @@ def _class_maps(result: Explanation, net, maps: MapSettings, report: Report) -> 
 
     model = result.model
     marks, spec = model.marks, model.spec
-    total = len(model.target.classes) * maps.steps
+    total = len(model.target.report.classes) * maps.steps
     report.info(f"class optimisation: {maps.restarts} restarts × {maps.steps} steps, λ = {maps.lam}")
     with report.progress("class optimisation (steps)", total) as advance:
         found = nets.class_maps(net, len(marks), spec.n_bins, marks, maps.lam, maps.steps, maps.lr,
                                 maps.restarts, maps.seed, progress=advance)  # fmt: skip
     result._maps = found
-    classes = model.target.classes
+    classes = model.target.report.classes
     n_marks, n_bins = len(marks), spec.n_bins
     counts, flagged, stability = found.active_bins(), found.flagged(), found.flag_stability()
     class_names, mark_names = np.array(classes), np.array(marks)
@@ -265,7 +267,7 @@ def _class_maps(result: Explanation, net, maps: MapSettings, report: Report) -> 
     restarts = found.reached.shape[1]
     result.class_map_restarts = pd.DataFrame(
         {"class": np.repeat(class_names, restarts), "restart": np.tile(np.arange(1, restarts + 1), 2),
-         model.target.reached_column: found.reached.ravel()}
+         model.target.report.reached_column: found.reached.ravel()}
     )  # fmt: skip
     for c, name in enumerate(classes):
         result.summary["classes"][name] = {

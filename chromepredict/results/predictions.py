@@ -10,6 +10,8 @@ import pandas as pd
 
 from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
+from chromepredict.io.expression import Matched
+from chromepredict.models.targets import Report
 from chromepredict.system.files import (
     OutputKind,
     atomic_path,
@@ -22,7 +24,11 @@ BED_COLOURS = {"high": "215,48,39", "low": "69,117,180"}
 
 
 def predictions_table(
-    genes: pd.DataFrame, values: np.ndarray, target, threshold: float = 0.5, matched=None
+    genes: pd.DataFrame,
+    values: np.ndarray,
+    report: Report,
+    threshold: float = 0.5,
+    matched: Matched | None = None,
 ) -> pd.DataFrame:
     """gene_id, gene_name, chrom, tss, strand and the target's columns (p_high + call, or level).
 
@@ -30,7 +36,7 @@ def predictions_table(
     high/low/NA, or ``measured_level``: log2(1 + value), NA when the table has none).
     """
     table = genes[GENE_COLUMNS].copy().reset_index(drop=True)
-    for column, data in target.table_columns(values, threshold, matched).items():
+    for column, data in report.table_columns(values, threshold, matched).items():
         table[column] = data
     return table
 
@@ -55,7 +61,7 @@ def about(model, data, threshold: float | None = None) -> dict:
             "assembly": data.provenance.assembly,
             "signal": {m: {"kind": p.kind, "resolution_bp": p.resolution} for m, p in data.profiles.items()},
         },
-        "values": model.target.header(threshold, card),
+        "values": model.target.report.header(threshold, card.level_units_or_default),
         "warnings": list(data.provenance.warnings),
     }  # fmt: skip
 
@@ -93,7 +99,7 @@ def write_bed(table: pd.DataFrame, path: str | Path, model, chroms: dict[str, st
     the GTF's name → the tracks', so that ``1`` is written ``chr1`` for the UCSC browser when the
     tracks say ``chr1``). A gene's line depends on its own prediction only."""
     tss = table["tss"].to_numpy()
-    score, high, what = model.target.bed(table, model.card)
+    score, high, what = model.target.report.bed(table, model.card.level_scale)
     bed = pd.DataFrame(
         {
             "chrom": table["chrom"].map(lambda c: (chroms or {}).get(c, c)),

@@ -45,10 +45,11 @@ def resolve_threshold(model, threshold: float | None, report: Report) -> float:
     training levels' mean, whatever the threshold)."""
     if threshold is None:
         return DEFAULT_THRESHOLD
-    if not model.target.classifier:
+    rule = model.target.report.own_call_rule(threshold, model.card.level_scale)
+    if rule is not None:
         report.info(
             f"--threshold {threshold} is for class models; model {model.name} predicts a {model.target.name} "
-            f"(high: {model.target.call_rule(threshold, model.card)}): ignored"
+            f"(high: {rule}): ignored"
         )
     return threshold
 
@@ -116,11 +117,11 @@ def score_sample(
         score, note = agreement(model, data, values, expression, matched, report)
     for warning in data.provenance.warnings:
         report.warn(warning)
-    table = predictions_table(data.genes, values, model.target, threshold, matched)
+    table = predictions_table(data.genes, values, model.target.report, threshold, matched)
     chroms = {}
     for profile in data.profiles.values():  # the tracks' spelling, for genome browsers
         chroms.update(match_chroms(table["chrom"].unique().tolist(), set(profile.chrom_sizes)))
     warnings = list(data.provenance.warnings)
-    summary = summary_row(table, model.target, score, note, warnings)
+    summary = summary_row(table, model.target.report, score, note, warnings)
     how = {**about(model, data, threshold), "summary": summary}
     return Scored(table, how, warnings, score, note, chroms)
