@@ -201,12 +201,10 @@ def labelled(
 ) -> tuple[FeatureSet, str]:
     """The genes to score with their truth, through the gate: a sample's tracks with an expression
     table, or a DeepChrome CSV (with the GTF of its genes for a 5′→3′ model)."""
-    if (csv is None) == (sample is None):
-        raise UserError("give either bigWig tracks with --gtf/--expression, or --csv")
-    if csv is not None:
+    if csv is not None and sample is None:
         data = gate.admit(model.loaded, from_csv(str(csv), str(gtf) if gtf else None), str(csv))
         source = str(csv)
-    else:
+    elif sample is not None and csv is None:
         table = expression if expression is not None else sample.expression
         if table is None:
             raise UserError(
@@ -215,6 +213,8 @@ def labelled(
         values = read_expression_for(str(table), expression_column, sample.gtf)
         data = gate.read(model.loaded, sample.inputs, report, str(table), values)
         source = str(table)
+    else:
+        raise UserError("give either bigWig tracks with --gtf/--expression, or --csv")
     model.loaded.target.truth(data)  # a CSV holds labels only: a level model says what it needs
     report.provenance(data.provenance)
     return data, source

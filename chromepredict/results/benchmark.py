@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from chromepredict.io.features import FeatureSet, Paired
 from chromepredict.io.training_sets import TrainingSet
 from chromepredict.models.targets import Target, get_target
 from chromepredict.models.training import Settings
@@ -27,12 +29,20 @@ def _row(method: str, setting: str, truth: np.ndarray, scores: np.ndarray, targe
     return row
 
 
+def _one_sample(splits: Mapping[str, FeatureSet | Paired]) -> dict[str, FeatureSet]:
+    """The splits of one sample's genes: the methods compared learn from single windows, not pairs."""
+    single = {name: data for name, data in splits.items() if isinstance(data, FeatureSet)}
+    if len(single) != len(splits):
+        raise ValueError("benchmark compares methods on one sample's genes, not on pairs of samples")
+    return single
+
+
 def benchmark_set(training: TrainingSet, settings: Settings, architectures: tuple[str, ...]) -> list[dict]:
     """Test score of the CNN recipes and the baselines on one split."""
     from chromepredict.models.baselines import FLOORS, METHODS
     from chromepredict.models.training import TrainingArrays
 
-    splits, target = training.splits, get_target(settings.target)
+    splits, target = _one_sample(training.splits), get_target(settings.target)
     test = splits["test"]
     truth = target.truth(test)
     arrays = {k: TrainingArrays.stack([v]) for k, v in splits.items()}

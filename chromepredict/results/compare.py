@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
 from chromepredict.io.features import FeatureSet, align
 from chromepredict.models.metrics import regression_metrics
+from chromepredict.models.protocols import ScoringModel
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
 
@@ -86,7 +88,9 @@ def _mixed(first: np.ndarray, second: np.ndarray, subset: tuple[bool, ...], inde
     return out
 
 
-def mix_values(model, xa: np.ndarray, xb: np.ndarray, mask: np.ndarray, index: list[int]) -> dict:
+def mix_values(
+    model: ScoringModel, xa: np.ndarray, xb: np.ndarray, mask: np.ndarray, index: list[int]
+) -> dict:
     """The model's value for every mix of ``xa`` and ``xb`` (network inputs multiplied by ``mask``)
     in the marks at ``index``: subset (a tuple of bools over ``index``, True = from ``xb``) → values.
 
@@ -102,7 +106,7 @@ def mix_values(model, xa: np.ndarray, xb: np.ndarray, mask: np.ndarray, index: l
 
 
 def decompose(
-    model, first: FeatureSet, second: FeatureSet, marks: tuple[str, ...]
+    model: ScoringModel, first: FeatureSet, second: FeatureSet, marks: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(value in ``first``, value in ``second``, contributions [genes, model marks]) for genes in the
     same order in both sets, moving each of ``marks`` from the first window to the second.
@@ -122,8 +126,9 @@ def decompose(
 
 
 def _table(
-    genes: pd.DataFrame, model, names: tuple[str, str], a, b, contributions, threshold: float
-) -> pd.DataFrame:
+    genes: pd.DataFrame, model: ScoringModel, names: tuple[str, str], a: np.ndarray, b: np.ndarray,
+    contributions: np.ndarray, threshold: float,
+) -> pd.DataFrame:  # fmt: skip
     report = model.target.report
     column = report.column
     table = genes[GENE_COLUMNS].reset_index(drop=True).copy()
@@ -142,7 +147,7 @@ def _table(
 
 
 def compare_pair(
-    model, first: FeatureSet, second: FeatureSet, names: tuple[str, str], threshold: float = 0.5
+    model: ScoringModel, first: FeatureSet, second: FeatureSet, names: tuple[str, str], threshold: float = 0.5
 ) -> Comparison:
     """Compare two samples' features (each admitted by the gate) on the marks they share."""
     a, b, warnings = align(first, second, names)
@@ -177,7 +182,9 @@ def knocked_out(data: FeatureSet, marks: tuple[str, ...]) -> FeatureSet:
     return replace(data, features=features)
 
 
-def knockout(model, data: FeatureSet, marks: tuple[str, ...], threshold: float = 0.5) -> Comparison:
+def knockout(
+    model: ScoringModel, data: FeatureSet, marks: tuple[str, ...], threshold: float = 0.5
+) -> Comparison:
     """The sample against itself with ``marks`` knocked out."""
     missing = [m for m in marks if m not in data.marks]
     if missing:
@@ -257,7 +264,7 @@ def change_at_tss(first: FeatureSet, second: FeatureSet, mark: str, flank: int =
 # --------------------------------------------------------------------------- reports
 
 
-def about(model, comparison: Comparison, what: str, threshold: float) -> dict:
+def about(model: ScoringModel, comparison: Comparison, what: str, threshold: float) -> dict:
     """How a comparison's table was made, for its JSON sidecar."""
     column = model.target.report.column
     return {
@@ -326,7 +333,7 @@ def summary_row(comparison: Comparison) -> dict:
     return {**row, **comparison.extra}
 
 
-def write(folder, model, comparison: Comparison, what: str, threshold: float) -> None:
+def write(folder: Path, model: ScoringModel, comparison: Comparison, what: str, threshold: float) -> None:
     """``NAME.tsv`` (one header row, then data) with its JSON sidecar ``NAME.json``, ``NAME.bedgraph``
     (delta at each TSS, chromosomes named as the tracks name them) and ``NAME.png``."""
     from chromepredict.results.plots import comparison_figure
@@ -349,7 +356,7 @@ def write(folder, model, comparison: Comparison, what: str, threshold: float) ->
                       folder / f"{name}.png", f"{model.name}: {name}")  # fmt: skip
 
 
-def measured(model, comparison: Comparison, expressions: dict, report: Report) -> dict:
+def measured(model: ScoringModel, comparison: Comparison, expressions: dict, report: Report) -> dict:
     """With both samples' expression values: the measured change of log2(1 + expression) per gene,
     and how delta ranks it (:func:`agreement`: Spearman over all genes and over the expressed ones,
     sign AUC on 2-fold changes, genes tied at zero; flagged when the genes include the model's
@@ -410,7 +417,9 @@ def measured(model, comparison: Comparison, expressions: dict, report: Report) -
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()}
 
 
-def extra_marks(model, comparison: Comparison, first: FeatureSet, second: FeatureSet, report: Report) -> dict:
+def extra_marks(
+    model: ScoringModel, comparison: Comparison, first: FeatureSet, second: FeatureSet, report: Report
+) -> dict:
     """For each mark both samples have and the model does not use, one number on what a model
     trained with it might add: the Spearman of its change at the TSS (:func:`change_at_tss`) with the
     measured change, on the genes with measured expression, or else with the model's delta."""

@@ -13,15 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chromepredict.system.errors import UserError
 
+if TYPE_CHECKING:
+    from chromepredict.models.networks import Ensemble
+    from chromepredict.models.onnx_io import LoadedModel
+
 ACTIVE_THRESHOLD = 0.25
 
 
-def torch_network(model) -> object:
+def torch_network(model: LoadedModel) -> Ensemble:
     """The model's ensemble rebuilt in torch from the ONNX weights, checked against onnxruntime.
 
     Mask-aware networks are exported folded (the mask as a per-gene bias, see
@@ -77,6 +82,7 @@ def seen_bins(ensemble, n_marks: int, n_bins: int, probes: int = 64) -> np.ndarr
     x.requires_grad_(True)
     out = ensemble(x, torch.ones(probes, n_marks))
     ensemble.target.value(out).sum().backward()
+    assert x.grad is not None  # set by backward()
     return (x.grad.abs().sum(dim=(0, 1)) > 0).numpy()
 
 
@@ -188,6 +194,7 @@ def integrated_gradients(
     for alpha in (np.arange(steps) + 0.5) / steps:  # midpoint rule
         point = (base + float(alpha) * (x - base)).requires_grad_(True)
         ensemble.target.value(ensemble(point, present)).sum().backward()
+        assert point.grad is not None  # set by backward()
         total += point.grad
     return ((x - base) * total / steps).numpy()
 

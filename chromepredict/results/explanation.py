@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,10 @@ from chromepredict.io.features import FeatureSet
 from chromepredict.io.ids import normalise_gene_id
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
+
+if TYPE_CHECKING:
+    from chromepredict.models.onnx_io import LoadedModel
+    from chromepredict.results.explain import ClassMaps
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ def attribution_tracks(
         table = pd.concat(segments)
         # the GTF's chromosome names in the tracks' spelling (chr1 ↔ 1), as the tracks were read
         table["chrom"] = table["chrom"].map(match_chroms(table["chrom"].unique().tolist(), set(chrom_sizes)))
-        records = []
+        records: list[tuple[str, int, int, float]] = []
         for chrom in sorted(table["chrom"].unique()):
             part = table[(table["chrom"] == chrom) & (table["end"] > 0)]
             points = np.unique(
@@ -144,7 +149,7 @@ class Explanation:
     ``bin_influence``, ``attributions``: None when not computed) and what their figures need;
     :meth:`write` writes them, :meth:`plot` draws one."""
 
-    model: object
+    model: LoadedModel
     summary: dict
     class_maps: pd.DataFrame | None = None
     active_bins: pd.DataFrame | None = None
@@ -152,7 +157,7 @@ class Explanation:
     bin_influence: pd.DataFrame | None = None
     attributions: pd.DataFrame | None = None
     seen: np.ndarray | None = None  # bins the network sees
-    _maps: object = field(default=None, repr=False)  # explain.ClassMaps
+    _maps: ClassMaps | None = field(default=None, repr=False)
     _influence: tuple | None = field(default=None, repr=False)  # positions, influence, trend, genes
     _genes: dict = field(default_factory=dict, repr=False)  # row → (label, signal, attribution, value, file)
     _data: FeatureSet | None = field(default=None, repr=False)
@@ -216,7 +221,7 @@ class Explanation:
 
 
 def explain(
-    model,
+    model: LoadedModel,
     data: FeatureSet | None,
     rows: dict[int, str],
     report: Report,

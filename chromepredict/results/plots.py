@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -269,7 +270,7 @@ def _unseen(ax, seen, spec):
     if seen is None or seen.all():
         return None
     edges = spec.edges() / 1000
-    style = {"facecolor": "white", "edgecolor": "gray", "hatch": "///", "linewidth": 0}
+    style: dict[str, Any] = {"facecolor": "white", "edgecolor": "gray", "hatch": "///", "linewidth": 0}
     for i in np.flatnonzero(~seen):
         ax.axvspan(edges[i], edges[i + 1], **style)
     return Patch(**style, label="bins the network never sees (its pooling drops the last positions)")
@@ -586,7 +587,7 @@ def _label_points(ax, x: np.ndarray, y: np.ndarray, names: list[str], most: int)
     fig.canvas.draw()  # the final layout: labels are measured where they will be drawn
     renderer = fig.canvas.get_renderer()
     placed: list = []
-    labelled = []
+    labelled: list[int] = []
     for i in range(len(x)):
         if len(labelled) >= most:
             break

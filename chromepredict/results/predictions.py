@@ -11,6 +11,8 @@ import pandas as pd
 from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
 from chromepredict.io.expression import Matched
+from chromepredict.io.features import FeatureSet
+from chromepredict.models.protocols import ScoringModel
 from chromepredict.models.targets import Report
 from chromepredict.system.files import (
     OutputKind,
@@ -41,7 +43,7 @@ def predictions_table(
     return table
 
 
-def about(model, data, threshold: float | None = None) -> dict:
+def about(model: ScoringModel, data: FeatureSet, threshold: float | None = None) -> dict:
     """How a table of predictions was made, for its JSON sidecar: chromepredict's version, the model
     (and its integrity hash), window, transform, the marks used, the tracks' assembly and signal
     kinds, what the value columns mean and every warning."""
@@ -92,7 +94,9 @@ def write_table(table: pd.DataFrame, path: str | Path, how: dict, kind: OutputKi
             write_sidecar(sidecar, {**how, "table": Path(path).name})
 
 
-def write_bed(table: pd.DataFrame, path: str | Path, model, chroms: dict[str, str] | None = None) -> None:
+def write_bed(
+    table: pd.DataFrame, path: str | Path, model: ScoringModel, chroms: dict[str, str] | None = None
+) -> None:
     """BED9 for genome browsers: the TSS (1 bp) of each gene, scored and coloured by the model's
     target (class: p_high × 1000, red high / blue low; level: the level's percentile on the
     training levels' normal scale), on the chromosomes named as the tracks name them (``chroms``:
