@@ -88,7 +88,7 @@ def benchmark(
     ) as tmp:  # the folder is locked from the start of the run
         sets = training_sets(report, tracks, labels.expression, labels.expression_column, csvs.csv_dir,
                              csvs.remc_root, fitting.split_seed, need_test=True)  # fmt: skip
-        rows = []
+        rows: list[dict] = []
         with report.progress("cell types", len(sets)) as advance:
             for name, training in sets.items():
                 report.info(f"{name}: split {training.split}")

@@ -24,7 +24,7 @@ def demo(
     output: Annotated[
         str, typer.Option("--output", "-o", metavar="DIR", help="Folder for the demo's outputs.")
     ] = "chromepredict-demo",
-    export: text_option("--export", "DIR", "Instead, copy the example data and a samples.csv into this folder.") = None,
+    export: Annotated[str | None, text_option("--export", "DIR", "Instead, copy the example data and a samples.csv into this folder.")] = None,
 ) -> None:  # fmt: skip
     """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003
     model; or, with --export, copy the example data (E003 and E123) and a samplesheet."""

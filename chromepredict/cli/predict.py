@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,13 @@ from chromepredict.cli.options import ExpressionOptions, ModelOption, Sampleshee
 from chromepredict.cli.rules import FREE, Rule
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from chromepredict.io.annotation import GeneTable
+    from chromepredict.io.samplesheet import Sample as SheetSample
+    from chromepredict.io.sources import TrackInputs
 
 _SHEET_NAMES_ALL = (
     "--samplesheet names every track and expression table; give no bigWigs, --mark or --expression"
@@ -40,7 +47,7 @@ class PredictRequest:
     output: str
     threshold: float | None
     bed: bool
-    inputs: object | None = None  # TrackInputs of one sample's tracks
+    inputs: TrackInputs | None = None  # one sample's tracks
     expression: str | None = None
     expression_column: str | None = None
     samplesheet: str | None = None
@@ -105,16 +112,19 @@ def run(request: PredictRequest, report: Report):
     from chromepredict.results.predictions import BED_TRACK, PREDICTIONS, write_bed, write_table
     from chromepredict.system.files import SIDECAR, check_outputs, delivered_together, sidecar_path
 
+    inputs = request.inputs
+    if inputs is None:
+        raise ValueError("run predicts one sample's tracks")
     with api.reporting_to(report):
         model = api.load_model(request.model, threads=request.threads)
         output = request.output
         bed_file = bed_path(output) if request.bed else None
         check_outputs(
-            [*request.inputs.paths, request.expression, *model.loaded.paths],
+            [*inputs.paths, request.expression, *model.loaded.paths],
             files=[("-o", output, PREDICTIONS), ("its JSON sidecar", sidecar_path(output), SIDECAR),
                    ("--bed", bed_file, BED_TRACK)],
         )  # fmt: skip
-        sample = api.Sample(request.inputs)
+        sample = api.Sample(inputs)
         scored = model.score(sample, threshold=request.threshold, expression=request.expression,
                              expression_column=request.expression_column)  # fmt: skip
     with delivered_together():  # the TSV, its sidecar and the BED track, or none
@@ -133,9 +143,9 @@ class SampleTask:
     """Everything one samplesheet sample's worker process needs (any start method works)."""
 
     model_path: Path
-    sample: object  # a samplesheet Sample
+    sample: SheetSample
     gtf: str
-    genes: object  # the GTF parsed once, for every worker
+    genes: GeneTable  # the GTF parsed once, for every worker
     gene_type: str | None
     folder: Path
     threshold: float | None
@@ -147,7 +157,7 @@ class SampleResult:
     """What one sample's worker sends back: its summary row, its values per gene and its warnings."""
 
     row: dict
-    values: object | None  # pd.Series of the sample's values per gene
+    values: pd.Series | None  # the sample's values per gene
     warnings: list[str]
     system_error: OSError | None = None  # what the system refused (a full disk): it stops the run
 
@@ -217,7 +227,7 @@ def run_samplesheet(request: PredictRequest, report: Report):
 
     from chromepredict import api
     from chromepredict.io.annotation import read_genes
-    from chromepredict.io.samplesheet import read_samplesheet, sheet_files
+    from chromepredict.io.samplesheet import read_samplesheet, sheet_files, sheet_gtf
     from chromepredict.results.plots import sample_heatmap
     from chromepredict.results.samples import multiqc_table, summary_table
     from chromepredict.results.scoring import resolve_threshold
@@ -227,8 +237,9 @@ def run_samplesheet(request: PredictRequest, report: Report):
     with api.reporting_to(report):
         model = api.load_model(request.model)
     threshold = resolve_threshold(model.loaded, request.threshold, report)
-    if gtf is None:
-        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    if sheet is None:
+        raise ValueError("run_samplesheet predicts a samplesheet's samples")
+    gtf = sheet_gtf(gtf)
     samples = read_samplesheet(sheet)
     check_outputs([*sheet_files(sheet), gtf, *model.loaded.paths], folders=[("-o", outdir)])
     check_output_dir(outdir, "predict --samplesheet")
