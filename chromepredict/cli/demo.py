@@ -94,8 +94,8 @@ def export_example(folder: str) -> str:
             for path in example["tracks"]:
                 _copy(path, tmp / path.name)
                 names[mark_from_filename(path.name)] = path.name
-            for key in ("gtf", "expression"):
-                _copy(example[key], tmp / example[key].name)
+            for file in (example["gtf"], example["expression"]):
+                _copy(file, tmp / file.name)
             for i, mark in enumerate(marks):
                 table = example["expression"].name if with_expression and i == 0 else ""
                 rows.append(f"{sample},{mark},{names[mark]},{table}")

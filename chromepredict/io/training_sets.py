@@ -44,7 +44,9 @@ def fully_measured(data: Examples) -> Examples:
         return data
     keep = np.all(data.present, axis=1)
     if keep.all():
-        return replace(data, present=None) if isinstance(data, FeatureSet) else data
+        if isinstance(data, Paired):  # its presence is its samples'
+            return data
+        return replace(data, present=None)
     data.provenance.notes.append(
         f"{int((~keep).sum())} genes left out of training: a track holds no data on their chromosome"
     )
