@@ -619,18 +619,13 @@ def build_comparison(table, first: str, second: str, report: Report, shares, tit
     else:
         ax = fig.subplots()
     flips = table["flip"].to_numpy()
-    ax.scatter(
-        mean[flips == "none"],
-        delta[flips == "none"],
-        s=6,
-        color="lightgray",
-        edgecolors="none",
-        label="same call",
-    )
+    # markers of one line each (drawn at once, far faster than a scatter of 20,000 genes)
+    same = flips == "none"
+    ax.plot(mean[same], delta[same], "o", ms=2.2, color="lightgray", mec="none", label="same call")
     for kind, colour in (("up", "tab:red"), ("down", "tab:blue")):
         pick = flips == kind
-        ax.scatter(mean[pick], delta[pick], s=12, color=colour, edgecolors="none",
-                   label=f"flips {kind} ({int(pick.sum())})")  # fmt: skip
+        ax.plot(mean[pick], delta[pick], "o", ms=3, color=colour, mec="none",
+                label=f"flips {kind} ({int(pick.sum())})")  # fmt: skip
     ax.axhline(0, color="gray", linestyle="--", linewidth=1)
     ax.set(xlabel=f"mean of {report.label} in {first} and {second}",
            ylabel=f"delta: {second} − {first}", title=f"{len(table)} genes")  # fmt: skip
