@@ -76,8 +76,51 @@ def test_marks_by_name_and_warnings_kept_on_the_result(h1):
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         table = cp.load_model("E003-E123").predict(sample)
-    mine = [str(w.message) for w in said if issubclass(w.category, cp.ChromepredictWarning)]
-    assert any("scoring from 2 of 5 marks" in m for m in mine) and mine == table.attrs["warnings"]
+    mine = [w for w in said if issubclass(w.category, cp.ChromepredictWarning)]
+    assert any("scoring from 2 of 5 marks" in str(m.message) for m in mine)
+    assert [str(m.message) for m in mine] == table.attrs["warnings"]
+    assert {m.filename for m in mine} == {__file__}  # the warning points at the user's line
+
+
+def test_api_messages_name_what_the_user_passed(h1):
+    """Mistakes in ``marks=`` are said as ``marks=``, not as the command line's ``--mark``."""
+    with pytest.raises(cp.UserError, match=r"^marks=\{'foo': .*'foo' is not recognised as a mark"):
+        cp.read_sample(marks={"foo": h1["tracks"][0]}, gtf=h1["gtf"])
+    h3k4me3 = next(t for t in h1["tracks"] if "H3K4me3" in t.name)
+    with pytest.raises(cp.UserError, match="given twice, as H3K4me3 .its name. and with marks= H3K27me3"):
+        cp.read_sample([h3k4me3], marks={"H3K27me3": h3k4me3}, gtf=h1["gtf"])
+
+
+def test_two_samples_under_one_name_are_refused_not_merged(h1, tmp_path):
+    """Tracks of two conditions in files of the same names give two samples of one default name:
+    a pair of them is refused (their expression tables would be keyed by that one name), and
+    named apart they compare."""
+    example = cp.example_data("E123")
+    for folder, data in (("condA", h1), ("condB", example)):
+        (tmp_path / folder).mkdir()
+        for track in data["tracks"]:
+            mark = track.name.split("-")[1].split(".")[0]
+            (tmp_path / folder / f"{mark}_rep1.bw").symlink_to(track)
+    tracks = {c: sorted((tmp_path / c).glob("*.bw")) for c in ("condA", "condB")}
+    a = cp.read_sample(tracks["condA"], gtf=h1["gtf"], expression=h1["expression"])
+    b = cp.read_sample(tracks["condB"], gtf=h1["gtf"], expression=example["expression"])
+    assert a.name == b.name == "rep1"
+    model = cp.load_model("E003-E123-difference")
+    for call in (lambda: cp.compare(model, a, b), lambda: cp.evaluate_pairs(model, [(a, b)])):
+        with pytest.raises(cp.UserError, match="two different samples are named rep1"):
+            call()
+    b = cp.read_sample(tracks["condB"], gtf=h1["gtf"], expression=example["expression"], name="rep1_B")
+    table = quietly(cp.compare, model, a, b)
+    assert table.attrs["summary"]["spearman_measured"] > 0.3
+
+
+def test_a_difference_model_is_refused_where_one_sample_is_predicted(cli, sample, h1, tmp_path):
+    model = cp.load_model("E003-E123-difference")
+    with pytest.raises(cp.UserError, match="predicts the change between two samples"):
+        model.predict(sample)
+    out = tmp_path / "p.tsv"
+    code, _, err = cli("predict", "-m", model.name, *h1["tracks"], "--gtf", h1["gtf"], "-o", out)
+    assert code == 2 and "predicts the change between two samples" in err and not list(tmp_path.iterdir())
 
 
 def test_strict_and_errors_raise_the_command_lines_one_line(cli, h1, tmp_path):

@@ -41,8 +41,20 @@ class Read:
         )
 
 
+def distinct_names(samples: Sequence[Sample]) -> None:
+    """Refuse two different samples under one name (their tables and results are keyed by it)."""
+    named: dict[str, Sample] = {}
+    for sample in samples:
+        if named.setdefault(sample.name, sample) is not sample:
+            raise UserError(
+                f"two different samples are named {sample.name}; name them apart "
+                "(read_sample(..., name=...), or one samplesheet row per sample)"
+            )
+
+
 def check_pair(model: Model, first: Sample, second: Sample) -> None:
-    """Refuse, before reading, two samples that share no mark of the model."""
+    """Refuse, before reading, two samples under one name or that share no mark of the model."""
+    distinct_names([first, second])
     shared = [m for m in model.marks if m in first.tracks and m in second.tracks]
     if not shared:
         raise UserError(
@@ -208,7 +220,8 @@ def labelled(
         table = expression if expression is not None else sample.expression
         if table is None:
             raise UserError(
-                "--expression is required with bigWig tracks; give a table of gene ids and TPM/RPKM/counts"
+                "--expression is required with bigWig tracks (in Python, expression=); give a table of "
+                "gene ids and TPM/RPKM/counts"
             )
         values = read_expression_for(str(table), expression_column, sample.gtf)
         data = gate.read(model.loaded, sample.inputs, report, str(table), values)
@@ -267,7 +280,8 @@ def paired(model: Model, pairs: Sequence[tuple[Sample, Sample]], report: Report)
     """The genes both samples of each pair hold, labelled with both expression tables, each read
     for the model through the gate (several pairs pooled, in order), and the pairs' names."""
     if not pairs:
-        raise UserError("give the samples to compare: --pair A:B (repeatable)")
+        raise UserError("give the samples to compare: --pair A:B (repeatable; in Python, pairs=[(a, b)])")
+    distinct_names([s for pair in pairs for s in pair])
     samples = {s.name: s for pair in pairs for s in pair}
     wanted = [(a.name, b.name) for a, b in pairs]
     tables = {name: sample.expression for name, sample in samples.items()}

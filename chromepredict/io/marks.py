@@ -134,7 +134,7 @@ def same_file(path: str | Path) -> str:
     return os.path.realpath(path)
 
 
-def assign_marks(files: list[str], explicit: list[str]) -> dict[str, str]:
+def assign_marks(files: list[str], explicit: list[str], how: str = "--mark") -> dict[str, str]:
     """Map every given bigWig to its mark (mark → path), from ``MARK=PATH`` pairs and file names.
 
     ``explicit`` (``--mark``) pairs win over file names; each of ``files`` not named there is
@@ -143,7 +143,8 @@ def assign_marks(files: list[str], explicit: list[str]) -> dict[str, str]:
     the fix, for no files at all, a malformed or unrecognised ``--mark``, a file whose mark
     cannot be told, two files for one mark, or one file (however spelled, see :func:`same_file`)
     given for two marks — also a file given positionally, whose name says one mark, and with
-    ``--mark`` as another.
+    ``--mark`` as another. ``how``: how the pairs were given, for the messages (``--mark``, or the
+    Python API's ``marks=``).
     """
     assigned: dict[str, str] = {}
     owners: dict[str, str] = {}
@@ -163,9 +164,8 @@ def assign_marks(files: list[str], explicit: list[str]) -> dict[str, str]:
             raise UserError(f"--mark {pair!r} is not MARK=PATH; write e.g. --mark H3K4me3=sample.bw")
         mark = canonical_mark(name)
         if mark is None:
-            raise UserError(
-                f"--mark {pair!r}: {name.strip()!r} is not recognised as a mark; write it like {EXAMPLES}"
-            )
+            said = f"--mark {pair!r}" if how == "--mark" else f"{how}{{{name!r}: {path!r}}}"
+            raise UserError(f"{said}: {name.strip()!r} is not recognised as a mark; write it like {EXAMPLES}")
         add(mark, path)
     for path in files:
         given = owners.get(same_file(path))
@@ -173,7 +173,7 @@ def assign_marks(files: list[str], explicit: list[str]) -> dict[str, str]:
             named = mark_from_filename(path)
             if named not in (None, given):
                 raise UserError(
-                    f"{path} is given twice, as {named} (its name) and with --mark {given}={path}; "
+                    f"{path} is given twice, as {named} (its name) and with {how} {given}={path}; "
                     "give it once, under the mark it holds"
                 )
             continue

@@ -157,7 +157,7 @@ class TrackInputs:
         ``how``: ``--mark``, or the API's ``marks=``)."""
         if not tracks and not marks:
             raise UserError("no bigWig tracks given; pass one bigWig per mark (e.g. marks/*.bw)")
-        files = assign_marks(tracks, marks)
+        files = assign_marks(tracks, marks, how)
         if gtf is None:
             raise UserError("--gtf is required with bigWig tracks; give the gene annotation (GTF)")
         return cls(files, gtf, gene_type, threads, name_conflicts(files, how))

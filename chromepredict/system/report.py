@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Callable, Iterator
 
 from rich.console import Console
@@ -106,4 +108,14 @@ class PythonReport(Report):
             raise UserError(f"{line} (strict: a warning is an error)")
         if line not in self.warnings:
             self.warnings.append(line)
-        warnings.warn(line, ChromepredictWarning, stacklevel=3)
+        warnings.warn(line, ChromepredictWarning, stacklevel=_callers_level())
+
+
+def _callers_level() -> int:
+    """The ``stacklevel`` of the first frame outside this package (the user's line that called the
+    API), for a warning issued from within it."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
