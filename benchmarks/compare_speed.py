@@ -13,7 +13,10 @@ S02 is sample 2 of benchmarks/samples_speed.py (other random signal over the sam
 once into WORK/samples/.
 
     python -m benchmarks.compare_speed [--work /tmp/chromepredict-bench] [--repeats 3]
-                                       [--skip ratio,memory,phases]
+                                       [--skip ratio,memory,phases] [--model NAME|PATH]
+
+``--model`` compares with another model than compare's default (a pretrained name, or a folder or
+``.onnx`` of another version of a model, to time its cost in the same run).
 """
 
 from __future__ import annotations
@@ -57,12 +60,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/chromepredict-bench"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: ratio, memory, phases")
+    parser.add_argument("--model", help="compare's model (default: compare's default)")
     args = parser.parse_args()
     skip, work = set(args.skip.split(",")), args.work
     if not (work / "genes.gtf").is_file():
         build(work)
     sheet, gtf, out = pair_sheet(work), str(work / "genes.gtf"), work / "compare-out"
     compare = ["compare", "--samplesheet", str(sheet), "--gtf", gtf, "--pair", "S01:S02", "-o", str(out)]
+    if args.model:
+        compare += ["--model", args.model]
     predict = ["predict", *synthetic_tracks(work), "--gtf", gtf, "-o", str(work / "predictions-compare.tsv")]
     cli = [sys.executable, "-m", "chromepredict", "-q"]
 

@@ -158,7 +158,7 @@ def cross_validate(sets: dict, target: str, seed: int, components: list[Componen
     n = len(first.genes)
     # folds balanced on the labels (class) or on the genes' own median level (level) or change (difference)
     truth = truth_of(first, target)
-    strata = (truth > np.median(truth)).astype(int) if get_target(target).scaled else truth
+    strata = get_target(target).fit.strata(truth)
     out_of_fold = {(eid, view): np.full(n, np.nan) for eid, views in sets.items() for view in views}
     subsets = {}
     epochs = [[] for _ in components]
@@ -230,7 +230,7 @@ def build(
         for names, networks in spec.get("blend", [(None, None)])
     ]
     sets = {eid: load(data, views_dir, eid, tuple(views)) for eid in eids}
-    if get_target(target).paired:  # one "condition": the change from the first cell type to the second
+    if get_target(target).fit.pairs:  # one "condition": the change from the first cell type to the second
         pair = "_vs_".join(eids)
         sets = {pair: {v: Paired(sets[eids[0]][v], sets[eids[1]][v]) for v in views}}
     genes = [part.genes["gene_id"].tolist() for views_of in sets.values() for part in views_of.values()]
@@ -262,7 +262,7 @@ def build(
         metrics=metrics,
         genome_builds=("hg19", "hg38"),  # windows are TSS-relative: hg38 tracks take the same model
         level_units="RPKM",
-        pairs=(tuple(eids),) if get_target(target).paired else (),
+        pairs=(tuple(eids),) if get_target(target).fit.pairs else (),
         description=f"DeepChrome-style {what}, Roadmap {' + '.join(f'{e} ({CELL_TYPES[e]})' for e in eids)}, "
         + trained_on(components),
         cell_types=eids,

@@ -81,3 +81,32 @@ def test_importing_chromepredict_is_light(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     took, light, torch = result.stdout.split()
     assert light == "True" and torch == "False" and float(took) < 0.5, result.stdout
+
+
+def _mypy(*args: str) -> tuple[str, int]:
+    """mypy, configured by pyproject.toml, in this process (its cache kept beside the package)."""
+    api = pytest.importorskip("mypy.api")
+    config = ["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(ROOT / ".mypy_cache")]
+    stdout, stderr, status = api.run([*config, *args])
+    return stdout + stderr, status
+
+
+def test_the_package_type_checks():
+    """mypy finds no error in the package: every annotation holds, the model protocols among them
+    (the ONNX model is a ScoringModel, the torch one a Predictor)."""
+    output, status = _mypy(str(ROOT / "chromepredict"))
+    assert status == 0, output
+
+
+def test_a_model_without_what_scoring_needs_is_refused(tmp_path, monkeypatch):
+    """The check can fail: a torch model passed where scoring needs a card, marks and inputs is an error."""
+    code = tmp_path / "misuse.py"
+    code.write_text(
+        "from chromepredict.models.protocols import ScoringModel\n"
+        "from chromepredict.models.training import TrainedModel\n\n\n"
+        "def scored(model: TrainedModel) -> ScoringModel:\n"
+        "    return model\n"
+    )
+    monkeypatch.setenv("MYPYPATH", str(ROOT))  # this checkout's package, whatever is installed
+    output, status = _mypy(str(code))
+    assert status == 1 and 'got "TrainedModel", expected "ScoringModel"' in output, output

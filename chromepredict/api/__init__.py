@@ -2,7 +2,7 @@
 :data:`chromepredict.__all__` and docs/api.md). The command line is built on them."""
 
 from chromepredict.api.analysis import compare, evaluate, evaluate_pairs, knockout, plot_comparison
-from chromepredict.api.explain import explain
+from chromepredict.api.explanations import explain
 from chromepredict.api.models import Model, load_model, pretrained_models
 from chromepredict.api.reporting import reporting_to
 from chromepredict.api.samples import Sample, read_sample, read_samplesheet

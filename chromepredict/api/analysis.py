@@ -177,10 +177,15 @@ def plot_comparison(table: pd.DataFrame, model: Model):
     change (a :class:`matplotlib.figure.Figure`)."""
     from chromepredict.results.plots import build_comparison
 
-    first, second = (c.removeprefix(f"{model.loaded.target.column}_") for c in table.columns[5:7])
+    first, second = (c.removeprefix(f"{model.loaded.target.report.column}_") for c in table.columns[5:7])
     shares = changes.shares_of(table, model.marks)
     return build_comparison(
-        table, first, second, model.loaded.target, shares, f"{model.name}: {table.attrs.get('name', '')}"
+        table,
+        first,
+        second,
+        model.loaded.target.report,
+        shares,
+        f"{model.name}: {table.attrs.get('name', '')}",
     )
 
 
@@ -196,12 +201,10 @@ def labelled(
 ) -> tuple[FeatureSet, str]:
     """The genes to score with their truth, through the gate: a sample's tracks with an expression
     table, or a DeepChrome CSV (with the GTF of its genes for a 5′→3′ model)."""
-    if (csv is None) == (sample is None):
-        raise UserError("give either bigWig tracks with --gtf/--expression, or --csv")
-    if csv is not None:
+    if csv is not None and sample is None:
         data = gate.admit(model.loaded, from_csv(str(csv), str(gtf) if gtf else None), str(csv))
         source = str(csv)
-    else:
+    elif sample is not None and csv is None:
         table = expression if expression is not None else sample.expression
         if table is None:
             raise UserError(
@@ -210,6 +213,8 @@ def labelled(
         values = read_expression_for(str(table), expression_column, sample.gtf)
         data = gate.read(model.loaded, sample.inputs, report, str(table), values)
         source = str(table)
+    else:
+        raise UserError("give either bigWig tracks with --gtf/--expression, or --csv")
     model.loaded.target.truth(data)  # a CSV holds labels only: a level model says what it needs
     report.provenance(data.provenance)
     return data, source
@@ -217,7 +222,7 @@ def labelled(
 
 def require_single(model: Model) -> None:
     """Refuse a difference model where one sample is scored."""
-    if model.loaded.target.paired:
+    if model.loaded.target.fit.pairs:
         raise UserError(
             f"model {model.name} predicts the change between two samples: evaluate it with --samplesheet S --pair A:B"
         )
@@ -225,7 +230,7 @@ def require_single(model: Model) -> None:
 
 def require_pairs(model: Model) -> None:
     """Refuse a one-sample model where pairs are scored."""
-    if not model.loaded.target.paired:
+    if not model.loaded.target.fit.pairs:
         raise UserError(
             f"--pair: model {model.name} predicts one sample's {model.target}, not a change between two; "
             "evaluate it per sample (without --pair) or give a difference model"

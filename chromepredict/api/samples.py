@@ -3,14 +3,15 @@ table), read lazily — the windows are read when a model asks for them, in that
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from chromepredict.io.marks import sample_name
 from chromepredict.io.samplesheet import read_samplesheet as _read_sheet
+from chromepredict.io.samplesheet import sheet_gtf
 from chromepredict.io.sources import TrackInputs
-from chromepredict.system.errors import UserError
 from chromepredict.system.workers import usable_cores
 
 
@@ -66,7 +67,7 @@ def _threads(threads: int | None) -> int:
 
 
 def read_sample(
-    tracks: list[str | Path] | None = None,
+    tracks: Sequence[str | Path] | None = None,
     *,
     gtf: str | Path,
     marks: dict[str, str | Path] | None = None,
@@ -101,7 +102,7 @@ def read_sample(
 def read_samplesheet(
     path: str | Path,
     *,
-    gtf: str | Path,
+    gtf: str | Path | None,
     gene_type: str | None = "protein_coding",
     all_genes: bool = False,
     threads: int | None = None,
@@ -113,14 +114,13 @@ def read_samplesheet(
     >>> samples["E003"]                                                      # doctest: +SKIP
     <Sample E003: 369 genes, marks H3K27me3, H3K36me3, H3K4me1, H3K4me3, H3K9me3, build hg19>
     """
-    if gtf is None:
-        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    gtf = sheet_gtf(gtf)
     sheet = _read_sheet(path)
     shared = None
     samples = {}
     for entry in sheet:
         inputs = TrackInputs.from_sample(
-            entry, str(gtf), None if all_genes else gene_type, _threads(threads), shared
+            entry, gtf, None if all_genes else gene_type, _threads(threads), shared
         )
         shared = inputs.genes()  # the GTF parsed once for every sample
         samples[entry.name] = Sample(inputs, entry.name, entry.expression)

@@ -84,7 +84,7 @@ def train(
     report = run_report(strict)
     kind = get_target(target)
     settings = Settings(architecture, target, seed, device, transform, max_epochs, members).check()
-    if kind.paired:
+    if kind.fit.pairs:
         if not pairs or samples is not None:
             raise UserError(
                 f"target {target!r} learns from pairs of samples: give pairs=[(A, B), …] and no samples"

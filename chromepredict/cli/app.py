@@ -29,8 +29,9 @@ from chromepredict.cli.rules import Rule, validate
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
 
-#: click's base exception, whichever click (typer's own copy, or click itself) this typer uses.
-_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+#: click's base exception, whichever click (typer's own copy, or click itself) this typer uses: no
+#: one static type.
+_ClickException: typing.Any = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 #: OS errors a run can meet on the way that are the system's, not a mistake in the inputs.
 _SYSTEM_ERRORS = {
     errno.ENOSPC: "no space left on the device",
@@ -50,7 +51,7 @@ def _fail(message: str, code: int) -> typing.NoReturn:
 
 
 def _system_error(exc: OSError) -> str:
-    what = _SYSTEM_ERRORS.get(exc.errno, exc.strerror or str(exc))
+    what = _SYSTEM_ERRORS.get(exc.errno or 0, exc.strerror or str(exc))
     where = f" ({exc.filename})" if exc.filename else ""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         fix = "free space or choose another output location"
@@ -105,6 +106,11 @@ class _Group(typer.core.TyperGroup):
         sys.exit(code or 0)
 
 
+def _no_type(ctx: object = None) -> None:
+    """An argument's type, as shown in its help: none."""
+    return None
+
+
 class _Command(typer.core.TyperCommand):
     """Arguments show their placeholder alone (typer would add the Python type, ``<list[str]>``)."""
 
@@ -112,7 +118,7 @@ class _Command(typer.core.TyperCommand):
         params = super().get_params(ctx)
         for param in params:
             if isinstance(param, typer.core.TyperArgument) and param.metavar:
-                param.display_type_rich = lambda ctx=None: None
+                param.display_type_rich = _no_type  # type: ignore[method-assign]  # typer has no setting for it
         return params
 
 
@@ -166,7 +172,7 @@ def command(rules: Mapping[str, Rule], helps: Mapping[str, str] | None = None, *
             kind = hints[name]
             if kind is Report:
                 report_name = name
-            elif dataclasses.is_dataclass(kind):
+            elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
                 groups[name] = kind
                 types = typing.get_type_hints(kind, include_extras=True)
                 for field in dataclasses.fields(kind):
@@ -195,7 +201,7 @@ def command(rules: Mapping[str, Rule], helps: Mapping[str, str] | None = None, *
                     )
             quiet = values.pop("quiet") or bool(ctx.find_root().params.get("quiet"))
             validate(values, rules)
-            call = {
+            call: dict[str, object] = {
                 name: kind(**{f.name: values.pop(f.name) for f in dataclasses.fields(kind)})
                 for name, kind in groups.items()
             }
@@ -209,7 +215,7 @@ def command(rules: Mapping[str, Rule], helps: Mapping[str, str] | None = None, *
             return func(**call, **values)
 
         wrapper.__name__, wrapper.__doc__, wrapper.__module__ = func.__name__, func.__doc__, func.__module__
-        wrapper.__signature__ = inspect.Signature(params)
+        wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # what inspect reads (PEP 362)
         wrapper.__annotations__ = {p.name: p.annotation for p in params}
         RULES[func.__name__] = rules
         return app.command(cls=_Command, **settings)(wrapper)

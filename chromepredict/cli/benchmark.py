@@ -21,14 +21,24 @@ from chromepredict.cli.options import (
 from chromepredict.cli.rules import FREE, Rule
 from chromepredict.system.report import Report
 
+
+def _target_rule(values) -> str | None:
+    """benchmark compares methods on one sample's genes: not for a target learnt from pairs."""
+    from chromepredict.models.targets import get_target
+
+    target = str(values["target"].value)
+    if get_target(target).fit.pairs:
+        return (
+            f"--target {target} learns from pairs of samples: benchmark compares methods on one sample's "
+            f"genes; use --target level, or train --target {target} --pair A:B"
+        )
+    return None
+
+
 RULES = {
     "tracks": FREE, "gtf": FREE, "mark": FREE, "gene_type": FREE, "all_genes": FREE, "threads": FREE, "strict": FREE,
     "expression": FREE, "expression_column": FREE, "csv_dir": FREE, "remc_root": FREE,
-    "target": Rule(
-        check=lambda v: "--target difference learns from pairs of samples: benchmark compares methods on one "
-        "sample's genes; use --target level, or train --target difference --pair A:B"
-        if str(v["target"].value) == "difference" else None
-    ),
+    "target": Rule(check=_target_rule),
     "seed": FREE, "split_seed": FREE, "device": FREE, "output": FREE, "architecture": FREE, "tsv": FREE,
 }  # fmt: skip
 
@@ -66,7 +76,7 @@ def benchmark(
     settings = Settings(target=fitting.target.value, seed=fitting.seed, device=fitting.device.value).check()
     target = get_target(settings.target)
     recipes = tuple(a.value for a in architecture or ()) or tuple(
-        RECIPES if target.classifier else ("deepchrome",)
+        name for name, recipe in RECIPES.items() if recipe.network in target.fit.networks
     )
     for recipe in recipes:
         replace(settings, architecture=recipe).check()
@@ -78,7 +88,7 @@ def benchmark(
     ) as tmp:  # the folder is locked from the start of the run
         sets = training_sets(report, tracks, labels.expression, labels.expression_column, csvs.csv_dir,
                              csvs.remc_root, fitting.split_seed, need_test=True)  # fmt: skip
-        rows = []
+        rows: list[dict] = []
         with report.progress("cell types", len(sets)) as advance:
             for name, training in sets.items():
                 report.info(f"{name}: split {training.split}")

@@ -46,8 +46,8 @@ def compare(
     chosen: CompareModelOption,
     output: OutputFolder = "comparison",
     samplesheet: Samplesheet = None,
-    pair: pairs_option("Samples A and B of --samplesheet: B compared with A (repeatable).") = None,
-    reference: text_option("--reference", "A", "Compare every other sample of --samplesheet with A.") = None,
+    pair: Annotated[list[str] | None, pairs_option("Samples A and B of --samplesheet: B compared with A (repeatable).")] = None,
+    reference: Annotated[str | None, text_option("--reference", "A", "Compare every other sample of --samplesheet with A.")] = None,
     knockout: Annotated[
         list[str] | None,
         typer.Option(
@@ -84,18 +84,17 @@ def run_pairs(report: Report, model_spec: str, sheet: str, inputs: TrackOptions,
     with api.reporting_to(report):
         model = api.load_model(model_spec, threads=inputs.cores)
         threshold = resolve_threshold(model.loaded, threshold, report)
-        if inputs.gtf is None:
-            raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
-        from chromepredict.io.samplesheet import read_samplesheet
+        from chromepredict.io.samplesheet import read_samplesheet, sheet_gtf
 
+        gtf = sheet_gtf(inputs.gtf)
         names = [s.name for s in read_samplesheet(sheet)]
         wanted = parse_pairs(pairs, reference, names, sheet)
-        check_outputs([*sheet_files(sheet), inputs.gtf, *model.loaded.paths], folders=[("-o", outdir)])
+        check_outputs([*sheet_files(sheet), gtf, *model.loaded.paths], folders=[("-o", outdir)])
         check_output_dir(outdir, RUN)
         with atomic_dir(
             outdir, RUN, report.warnings
         ) as tmp:  # the folder is locked from the start of the run
-            samples = api.read_samplesheet(sheet, gtf=inputs.gtf, gene_type=inputs.gene_type,
+            samples = api.read_samplesheet(sheet, gtf=gtf, gene_type=inputs.gene_type,
                                            all_genes=inputs.all_genes, threads=inputs.cores)  # fmt: skip
             for first, second in wanted:
                 check_pair(model, samples[first], samples[second])

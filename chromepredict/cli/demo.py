@@ -24,7 +24,7 @@ def demo(
     output: Annotated[
         str, typer.Option("--output", "-o", metavar="DIR", help="Folder for the demo's outputs.")
     ] = "chromepredict-demo",
-    export: text_option("--export", "DIR", "Instead, copy the example data and a samples.csv into this folder.") = None,
+    export: Annotated[str | None, text_option("--export", "DIR", "Instead, copy the example data and a samples.csv into this folder.")] = None,
 ) -> None:  # fmt: skip
     """Predict on the bundled real example data (Roadmap E003, 369 genes) with the pretrained E003
     model; or, with --export, copy the example data (E003 and E123) and a samplesheet."""
@@ -94,8 +94,8 @@ def export_example(folder: str) -> str:
             for path in example["tracks"]:
                 _copy(path, tmp / path.name)
                 names[mark_from_filename(path.name)] = path.name
-            for key in ("gtf", "expression"):
-                _copy(example[key], tmp / example[key].name)
+            for file in (example["gtf"], example["expression"]):
+                _copy(file, tmp / file.name)
             for i, mark in enumerate(marks):
                 table = example["expression"].name if with_expression and i == 0 else ""
                 rows.append(f"{sample},{mark},{names[mark]},{table}")

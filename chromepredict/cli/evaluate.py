@@ -3,6 +3,8 @@ are flagged; whenever there are any, the held-out figure leads (stdout, metrics.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from chromepredict.cli.app import command
@@ -38,7 +40,7 @@ def evaluate(
     csv: Csv = None,
     output: OutputFolder = "evaluation",
     samplesheet: Samplesheet = None,
-    pair: pairs_option("Samples A and B of --samplesheet (difference models): B against A (repeatable; pooled).") = None,
+    pair: Annotated[list[str] | None, pairs_option("Samples A and B of --samplesheet (difference models): B against A (repeatable; pooled).")] = None,
 ) -> None:  # fmt: skip
     """A model's ROC/PR AUC (class), Spearman/Pearson/R² (level) on genes with known expression, or
     the Spearman of the change (difference models, on pairs of samples of --samplesheet)."""
@@ -59,7 +61,7 @@ def evaluate(
             with atomic_dir(output, "evaluate", report.warnings) as tmp:  # locked from the run's start
                 samples = api.read_samplesheet(samplesheet, gtf=inputs.gtf, gene_type=inputs.gene_type,
                                                all_genes=inputs.all_genes, threads=inputs.cores)  # fmt: skip
-                wanted = parse_pairs(pair, None, list(samples), samplesheet)
+                wanted = parse_pairs(pair or [], None, list(samples), samplesheet)
                 found = api.evaluate_pairs(model, [(samples[a], samples[b]) for a, b in wanted])
                 found.write(tmp)
         else:

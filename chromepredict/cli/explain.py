@@ -56,7 +56,7 @@ def explain(
     maps: ClassMapOptions,
     output: OutputFolder = "explanations",
     csv: Csv = None,
-    genes: text_option("--genes", "IDS|@FILE", "Per-gene attributions: comma-separated ids/names, or @FILE.") = None,
+    genes: Annotated[str | None, text_option("--genes", "IDS|@FILE", "Per-gene attributions: comma-separated ids/names, or @FILE.")] = None,
     bigwig: Annotated[
         bool,
         typer.Option("--bigwig", help="Also write the --genes attributions as one bigWig per mark (genome browsers)."),

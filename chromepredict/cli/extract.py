@@ -25,9 +25,10 @@ def extract(
     output: Annotated[
         str, typer.Option("--output", "-o", metavar="FILE", help="Output .npz (array + gene table).")
     ] = "features.npz",
-    tsv: text_option(
-        "--tsv", "FILE", "Also write a long-format TSV here (its JSON sidecar beside it)."
-    ) = None,
+    tsv: Annotated[
+        str | None,
+        text_option("--tsv", "FILE", "Also write a long-format TSV here (its JSON sidecar beside it)."),
+    ] = None,
 ) -> None:
     """Read TSS-centred bins from bigWigs into an array [genes, marks, bins] (.npz, and a long TSV)."""
     from chromepredict.io.features import FEATURES_NPZ, FEATURES_TSV

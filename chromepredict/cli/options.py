@@ -10,14 +10,16 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from typer.models import OptionInfo
 
 from chromepredict import DEFAULT_COMPARE_MODEL, DEFAULT_MODEL
 from chromepredict.system.workers import usable_cores
 
 
-def text_option(flag: str, metavar: str, help: str):
-    """An optional text option (a path, a name, a list): None unless given."""
-    return Annotated[str | None, typer.Option(flag, metavar=metavar, help=help)]
+def text_option(flag: str, metavar: str, help: str) -> OptionInfo:
+    """An optional text option (a path, a name, a list), ``Annotated[str | None, text_option(…)]``:
+    None unless given."""
+    return typer.Option(flag, metavar=metavar, help=help)
 
 
 #: Choices of options, listed in --help.
@@ -51,7 +53,7 @@ class TrackOptions:
             show_default=False,
         ),
     ] = None
-    gtf: text_option("--gtf", "FILE", "Gene annotation (GTF, may be gzipped).") = None
+    gtf: Annotated[str | None, text_option("--gtf", "FILE", "Gene annotation (GTF, may be gzipped).")] = None
     mark: Annotated[
         list[str] | None,
         typer.Option(
@@ -112,38 +114,46 @@ class TrackOptions:
         )
 
 
-def _model(help: str = "Pretrained name (chromepredict models), .onnx file or train output folder."):
-    return Annotated[str, typer.Option("--model", "-m", metavar="NAME|PATH", help=help)]
+def _model(
+    help: str = "Pretrained name (chromepredict models), .onnx file or train output folder.",
+) -> OptionInfo:
+    return typer.Option("--model", "-m", metavar="NAME|PATH", help=help)
 
 
 @dataclass
 class ModelOption:
-    model: _model() = DEFAULT_MODEL
+    model: Annotated[str, _model()] = DEFAULT_MODEL
 
 
 @dataclass
 class CompareModelOption:
-    model: _model(
-        "Pretrained name, .onnx file or train output folder (default: the model that ranked measured "
-        "changes best, docs/benchmarks.md)."
-    ) = DEFAULT_COMPARE_MODEL
+    model: Annotated[
+        str,
+        _model(
+            "Pretrained name, .onnx file or train output folder (default: the model that ranked measured "
+            "changes best, docs/benchmarks.md)."
+        ),
+    ] = DEFAULT_COMPARE_MODEL
 
 
 @dataclass
 class RequiredModelOption:
-    model: _model()
+    model: Annotated[str, _model()]
 
 
 @dataclass
 class ExpressionOptions:
-    expression: text_option(
-        "--expression",
-        "FILE",
-        "Expression table (RSEM, salmon, kallisto, featureCounts, gene id + value, or 0/1 labels).",
-    ) = None
-    expression_column: text_option(
-        "--expression-column", "NAME", "The table's value column (when ambiguous)."
-    ) = None
+    expression: Annotated[
+        str | None,
+        text_option(
+            "--expression",
+            "FILE",
+            "Expression table (RSEM, salmon, kallisto, featureCounts, gene id + value, or 0/1 labels).",
+        ),
+    ] = None
+    expression_column: Annotated[
+        str | None, text_option("--expression-column", "NAME", "The table's value column (when ambiguous).")
+    ] = None
 
 
 @dataclass
@@ -165,12 +175,16 @@ class WindowOptions:
 
 @dataclass
 class CsvSourceOptions:
-    csv_dir: text_option("--csv-dir", "DIR", "Folder with DeepChrome train.csv, valid.csv (, test.csv).") = (
-        None
-    )
-    remc_root: text_option(
-        "--remc-root", "DIR", "Folder of <EID>/classification/ folders: one model per cell type."
-    ) = None
+    csv_dir: Annotated[
+        str | None,
+        text_option("--csv-dir", "DIR", "Folder with DeepChrome train.csv, valid.csv (, test.csv)."),
+    ] = None
+    remc_root: Annotated[
+        str | None,
+        text_option(
+            "--remc-root", "DIR", "Folder of <EID>/classification/ folders: one model per cell type."
+        ),
+    ] = None
 
 
 @dataclass
@@ -217,8 +231,13 @@ class ClassMapOptions:
 
 
 OutputFolder = Annotated[str, typer.Option("--output", "-o", metavar="DIR", help="Output folder.")]
-Csv = text_option("--csv", "FILE", "A DeepChrome CSV (genomic order; with --gtf for 5′→3′ models).")
-Samplesheet = text_option("--samplesheet", "FILE", "CSV sample,mark,bigwig[,expression]: one row per track.")
+Csv = Annotated[
+    str | None, text_option("--csv", "FILE", "A DeepChrome CSV (genomic order; with --gtf for 5′→3′ models).")
+]
+Samplesheet = Annotated[
+    str | None,
+    text_option("--samplesheet", "FILE", "CSV sample,mark,bigwig[,expression]: one row per track."),
+]
 TsvFlag = Annotated[
     bool, typer.Option("--tsv", help="Tab-separated output even on a terminal (the default when piped).")
 ]
@@ -234,6 +253,7 @@ Threshold = Annotated[
 ]
 
 
-def pairs_option(help: str):
-    """``--pair A:B`` (repeatable), with what it means in the command at hand."""
-    return Annotated[list[str] | None, typer.Option("--pair", metavar="A:B", show_default=False, help=help)]
+def pairs_option(help: str) -> OptionInfo:
+    """``--pair A:B`` (repeatable), ``Annotated[list[str] | None, pairs_option(…)]``, with what it means
+    in the command at hand."""
+    return typer.Option("--pair", metavar="A:B", show_default=False, help=help)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,13 @@ from chromepredict.cli.options import ExpressionOptions, ModelOption, Sampleshee
 from chromepredict.cli.rules import FREE, Rule
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from chromepredict.io.annotation import GeneTable
+    from chromepredict.io.samplesheet import Sample as SheetSample
+    from chromepredict.io.sources import TrackInputs
 
 _SHEET_NAMES_ALL = (
     "--samplesheet names every track and expression table; give no bigWigs, --mark or --expression"
@@ -40,7 +47,7 @@ class PredictRequest:
     output: str
     threshold: float | None
     bed: bool
-    inputs: object | None = None  # TrackInputs of one sample's tracks
+    inputs: TrackInputs | None = None  # one sample's tracks
     expression: str | None = None
     expression_column: str | None = None
     samplesheet: str | None = None
@@ -105,24 +112,29 @@ def run(request: PredictRequest, report: Report):
     from chromepredict.results.predictions import BED_TRACK, PREDICTIONS, write_bed, write_table
     from chromepredict.system.files import SIDECAR, check_outputs, delivered_together, sidecar_path
 
+    inputs = request.inputs
+    if inputs is None:
+        raise ValueError("run predicts one sample's tracks")
     with api.reporting_to(report):
         model = api.load_model(request.model, threads=request.threads)
         output = request.output
         bed_file = bed_path(output) if request.bed else None
         check_outputs(
-            [*request.inputs.paths, request.expression, *model.loaded.paths],
+            [*inputs.paths, request.expression, *model.loaded.paths],
             files=[("-o", output, PREDICTIONS), ("its JSON sidecar", sidecar_path(output), SIDECAR),
                    ("--bed", bed_file, BED_TRACK)],
         )  # fmt: skip
-        sample = api.Sample(request.inputs)
+        sample = api.Sample(inputs)
         scored = model.score(sample, threshold=request.threshold, expression=request.expression,
                              expression_column=request.expression_column)  # fmt: skip
     with delivered_together():  # the TSV, its sidecar and the BED track, or none
         write_table(scored.table, output, scored.about)
         if bed_file is not None:
             write_bed(scored.table, bed_file, model.loaded, scored.chroms)
-    target = model.loaded.target
-    report.info(target.summary(scored.table, model.name) + ("" if output == "-" else f" → {output}"))
+    report.info(
+        model.loaded.target.report.summary(scored.table, model.name)
+        + ("" if output == "-" else f" → {output}")
+    )
     return scored
 
 
@@ -131,9 +143,9 @@ class SampleTask:
     """Everything one samplesheet sample's worker process needs (any start method works)."""
 
     model_path: Path
-    sample: object  # a samplesheet Sample
+    sample: SheetSample
     gtf: str
-    genes: object  # the GTF parsed once, for every worker
+    genes: GeneTable  # the GTF parsed once, for every worker
     gene_type: str | None
     folder: Path
     threshold: float | None
@@ -145,7 +157,7 @@ class SampleResult:
     """What one sample's worker sends back: its summary row, its values per gene and its warnings."""
 
     row: dict
-    values: object | None  # pd.Series of the sample's values per gene
+    values: pd.Series | None  # the sample's values per gene
     warnings: list[str]
     system_error: OSError | None = None  # what the system refused (a full disk): it stops the run
 
@@ -175,7 +187,7 @@ def _predict_sample(task: SampleTask) -> SampleResult:
         return SampleResult({"sample": sample.name, "status": "failed", "error": str(exc)}, None, [], exc)
     except Exception as exc:  # a defect must not take the other samples down with it
         return _failed(sample.name, f"unexpected error {type(exc).__name__}: {exc}")
-    values = scored.table.set_index("gene_id")[model.loaded.target.column].rename(sample.name)
+    values = scored.table.set_index("gene_id")[model.loaded.target.report.column].rename(sample.name)
     return SampleResult({"sample": sample.name, **scored.summary}, values, scored.warnings)
 
 
@@ -215,7 +227,7 @@ def run_samplesheet(request: PredictRequest, report: Report):
 
     from chromepredict import api
     from chromepredict.io.annotation import read_genes
-    from chromepredict.io.samplesheet import read_samplesheet, sheet_files
+    from chromepredict.io.samplesheet import read_samplesheet, sheet_files, sheet_gtf
     from chromepredict.results.plots import sample_heatmap
     from chromepredict.results.samples import multiqc_table, summary_table
     from chromepredict.results.scoring import resolve_threshold
@@ -225,8 +237,9 @@ def run_samplesheet(request: PredictRequest, report: Report):
     with api.reporting_to(report):
         model = api.load_model(request.model)
     threshold = resolve_threshold(model.loaded, request.threshold, report)
-    if gtf is None:
-        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    if sheet is None:
+        raise ValueError("run_samplesheet predicts a samplesheet's samples")
+    gtf = sheet_gtf(gtf)
     samples = read_samplesheet(sheet)
     check_outputs([*sheet_files(sheet), gtf, *model.loaded.paths], folders=[("-o", outdir)])
     check_output_dir(outdir, "predict --samplesheet")
@@ -248,8 +261,8 @@ def run_samplesheet(request: PredictRequest, report: Report):
                 if row["status"] == "failed":
                     report.error(f"{row['sample']}: {row['error']}")
                 else:
-                    score = row.get(target.score_column)
-                    shown = f"; {target.score_column} {score:.4f}" if isinstance(score, float) else ""
+                    score = row.get(target.report.score_column)
+                    shown = f"; {target.report.score_column} {score:.4f}" if isinstance(score, float) else ""
                     report.info(f"{row['sample']}: {row['genes']} genes{shown}")
                 results.append(result)
                 advance(1)
@@ -260,10 +273,10 @@ def run_samplesheet(request: PredictRequest, report: Report):
         if matrix:
             values = pd.concat(matrix, axis=1)
             values.reset_index().to_csv(
-                tmp / f"{target.column}.tsv", sep="\t", index=False, float_format="%.6f"
+                tmp / f"{target.report.column}.tsv", sep="\t", index=False, float_format="%.6f"
             )
             sample_heatmap(
-                values, tmp / "samples.png", f"model {model.name}: {target.label} per gene and sample",
-                label=target.label, value_range=target.value_range,
+                values, tmp / "samples.png", f"model {model.name}: {target.report.label} per gene and sample",
+                label=target.report.label, value_range=target.report.value_range,
             )  # fmt: skip
     return summary

@@ -27,8 +27,10 @@ from chromepredict.system.report import Report
 
 def _target_rule(values) -> str | None:
     """The target and the way samples are given must agree: pairs for the difference target only."""
+    from chromepredict.models.targets import get_target
+
     target = str(values["target"].value)
-    paired = target == "difference"
+    paired = get_target(target).fit.pairs
     if paired and not (values["pair"] and values["samplesheet"]):
         return f"--target {target} learns from pairs of samples: give --samplesheet S and --pair A:B"
     if paired and values["pooled"]:
@@ -84,13 +86,13 @@ def train(
         int | None,
         typer.Option("--members", min=1, metavar="INT", help="Networks in the seed ensemble (default: the recipe's, 5)."),
     ] = None,
-    genome_build: text_option("--genome-build", "NAME", "Recorded in the card (default: recognised from the tracks).") = None,
-    name: text_option("--name", "TEXT", "Model name for the card (default: output folder name).") = None,
+    genome_build: Annotated[str | None, text_option("--genome-build", "NAME", "Recorded in the card (default: recognised from the tracks).")] = None,
+    name: Annotated[str | None, text_option("--name", "TEXT", "Model name for the card (default: output folder name).")] = None,
     samplesheet: Samplesheet = None,
     pooled: Annotated[
         bool, typer.Option("--pooled", help="With --samplesheet: one model on all samples (cross-cell-type).")
     ] = False,
-    pair: pairs_option("With --target difference: samples A and B of --samplesheet, the change from A to B (repeatable; pooled into one model).") = None,
+    pair: Annotated[list[str] | None, pairs_option("With --target difference: samples A and B of --samplesheet, the change from A to B (repeatable; pooled into one model).")] = None,
 ) -> None:  # fmt: skip
     """Train a model from tracks + expression, a samplesheet, a CSV folder, or every REMC cell type."""
     from chromepredict.models.training import Settings
@@ -112,10 +114,11 @@ def train(
 
     def sets_of():
         from chromepredict.io import training_sets as sets
+        from chromepredict.io.samplesheet import sheet_gtf
 
         if samplesheet is not None:
             if pair:
-                reader = sets.SampleReader(inputs.gtf, inputs.genes, inputs.cores, spec, report)
+                reader = sets.SampleReader(sheet_gtf(inputs.gtf), inputs.genes, inputs.cores, spec, report)
                 return sets.pair_training_sets(samplesheet, pair, reader, fitting.split_seed)
             return sets.samplesheet_training_sets(report, samplesheet, inputs.gtf, inputs.genes, inputs.cores,
                                                   fitting.split_seed, pooled, spec)  # fmt: skip

@@ -186,7 +186,8 @@ def _parse(path: Path, records: list[str]) -> pd.DataFrame:
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))  # pyranges 0.1 on new pandas
+            warnings.simplefilter("ignore", DeprecationWarning)  # pyranges 0.1 on new pandas
+            warnings.simplefilter("ignore", FutureWarning)
             return read_gtf_full(io.StringIO("".join(records)), as_df=True)
     except Exception as exc:  # pyranges raises bare exceptions on malformed attributes
         raise UserError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,7 @@ def split_valid_halves(splits: dict[str, FeatureSet], seed: int) -> dict[str, Fe
 
     valid = splits["valid"]
     keep, test = train_test_split(
-        np.arange(len(valid.labels)), test_size=0.5, stratify=valid.labels, random_state=seed
+        np.arange(len(valid.genes)), test_size=0.5, stratify=valid.labels, random_state=seed
     )
     return {
         "train": splits["train"],
@@ -174,7 +175,15 @@ def split_by_chromosome(
     )
 
 
-def example_data(cell_type: str = "E003") -> dict[str, Path]:
+class ExampleData(TypedDict):
+    """The bundled example data of one cell type (:func:`example_data`)."""
+
+    tracks: list[Path]
+    gtf: Path
+    expression: Path
+
+
+def example_data(cell_type: str = "E003") -> ExampleData:
     """Paths of the bundled real example data of one cell type (Roadmap E003, H1 cells, or E123,
     K562: 371 genes, 369 protein-coding): ``tracks`` (its five bigWigs), ``gtf`` and ``expression``
     (its RNA-seq RPKM table).

@@ -482,7 +482,7 @@ def _layout(table: pd.DataFrame, path: Path, column: str | None) -> _Layout:
             )
         return _Layout("featureCounts", cols[0], samples[0], "its only sample column", length_col=cols[5])
 
-    lower = {}
+    lower: dict[str, str] = {}
     for c in cols:
         lower.setdefault(c.lower(), c)
     id_col = next((lower[c] for c in ID_COLUMNS if c in lower), cols[0])
@@ -520,10 +520,11 @@ def _layout(table: pd.DataFrame, path: Path, column: str | None) -> _Layout:
             f"{path}: no numeric expression column{skipped}; give a gene id column and a value column "
             "(e.g. TPM), or name the column with --expression-column NAME"
         )
-    ranked = [c for c in candidates if _unit_rank(c) is not None]
+    ranks = {c: rank for c in candidates if (rank := _unit_rank(c)) is not None}
+    ranked = list(ranks)
     if ranked:
-        best = min(_unit_rank(c) for c in ranked)
-        top = [c for c in ranked if _unit_rank(c) == best]
+        best = min(ranks.values())
+        top = [c for c in ranked if ranks[c] == best]
         if len(top) == 1:
             passed = [c for c in ranked if c != top[0]]
             why = "named like an expression unit" + (

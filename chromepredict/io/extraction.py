@@ -104,10 +104,10 @@ def _read_chunk(
                             chrom, lo, lo + width, bins=spec.n_bins, summary="mean", exact=True,
                             uncovered=0.0, fillna=np.nan, oob=0.0, arr=out[row],
                         )  # fmt: skip
-            for row in np.flatnonzero(np.isnan(out).any(axis=1)):  # a chromosome end, or pybigtools 0.2
-                chrom, lo = windows[row]
+            for gap in np.flatnonzero(np.isnan(out).any(axis=1)):  # a chromosome end, or pybigtools 0.2
+                chrom, lo = windows[gap]
                 bases = _bases_from_values(handle, chrom, lo, width, lengths[chrom])
-                out[row] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
+                out[gap] = bases.reshape(spec.n_bins, spec.bin_size).mean(axis=1)
     except BaseException as exc:
         if not is_read_error(exc):
             raise

@@ -277,15 +277,14 @@ class FeatureSet:
             }
         )
         zipped = str(path).endswith(".gz")  # a .gz name gets gzip, as predict's (no time stamp: same bytes)
-        with (
-            atomic_path(path, FEATURES_TSV) as tmp,
-            open(tmp, "wb") as raw,
-            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="")
-            if zipped
-            else contextlib.nullcontext(raw) as out,
-            io.TextIOWrapper(out, encoding="utf-8") as handle,
-        ):
-            table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
+        with atomic_path(path, FEATURES_TSV) as tmp, open(tmp, "wb") as raw:
+            stream: contextlib.AbstractContextManager[gzip.GzipFile | io.BufferedWriter]
+            if zipped:
+                stream = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="")
+            else:
+                stream = contextlib.nullcontext(raw)
+            with stream as out, io.TextIOWrapper(out, encoding="utf-8") as handle:
+                table.to_csv(handle, sep="\t", index=False, float_format="%.6g")
         sidecar = sidecar_path(path)
         if sidecar is not None:
             write_sidecar(sidecar, self.about(Path(path).name))

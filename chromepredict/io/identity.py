@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -135,7 +136,7 @@ class Reference:
         return re.sub(r"[\[{][^\[\]{}]*[\]}]", lambda m: " ".join(m.group(0).split()), text) + "\n"
 
 
-def calibrate(samples: list[list[Checked]], subsets: list[list[Checked]] = ()) -> Reference:
+def calibrate(samples: list[list[Checked]], subsets: Sequence[list[Checked]] = ()) -> Reference:
     """A reference from samples of correctly named tracks (one sample: the tracks of one cell type
     through one pipeline): each mark's range per family, and the orders with a least gap ≥ MIN_GAP
     that put a mark a statistic characterises where it belongs (:data:`CHARACTERISTIC`). The
@@ -338,7 +339,7 @@ def warnings_for(checked: list[Checked], ref: Reference | None = None) -> list[s
         for up, down, _ in left:
             for t in (up, down):
                 counts[t.name] = counts.get(t.name, 0) + 1
-        name = max(counts, key=counts.get)
+        name = max(counts, key=lambda n: counts[n])
         mine = _involving(left, {name})
         track = next(t for t in (mine[0][0], mine[0][1]) if t.name == name)
         statistic = mine[0][2]

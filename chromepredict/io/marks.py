@@ -196,9 +196,9 @@ def sample_name(paths: Iterable[str | Path]) -> str | None:
     """The sample a set of tracks is of, from their file names: what every name shares once its mark
     and extensions are taken out (``E003-H3K4me3.fc.signal.bigwig`` and ``E003-H3K27me3.bw`` →
     ``E003``), else their common folder (``K562/H3K4me3.bw`` → ``K562``); None when neither says."""
-    paths = [Path(p) for p in paths]
+    files = [Path(p) for p in paths]
     stems = []
-    for path in paths:
+    for path in files:
         stem = _TRACK_SUFFIX.sub("", path.name)
         if not _IN_NAME.search(stem):  # the mark is in a folder name: the file's name is no sample's
             stems.append("")
@@ -207,7 +207,7 @@ def sample_name(paths: Iterable[str | Path]) -> str | None:
         stems.append(re.sub(r"^[-_. ]+|[-_. ]+$", "", re.sub(r"[-_. ]{2,}", "_", stem)))
     if stems and stems[0] and all(s == stems[0] for s in stems):
         return stems[0]
-    folders = {p.resolve().parent.name for p in paths}
+    folders = {p.resolve().parent.name for p in files}
     if len(folders) == 1:
         folder = folders.pop()
         if folder and not marks_in(folder):

@@ -56,6 +56,14 @@ def sheet_files(path: str | Path) -> list[str]:
     return files
 
 
+def sheet_gtf(gtf: str | Path | None) -> str:
+    """The gene annotation a samplesheet's samples are read with: a samplesheet names none, so it is
+    required."""
+    if gtf is None:
+        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
+    return str(gtf)
+
+
 def read_samplesheet(path: str | Path) -> list[Sample]:
     """The samples of a samplesheet, in the order they first appear; every mistake is a UserError."""
     path = Path(path)

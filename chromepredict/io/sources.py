@@ -107,7 +107,7 @@ def _coverage_warnings(
     """Warnings for genes on chromosomes where tracks hold no data, and the genes to keep (those
     that at least one track covers)."""
     warnings = []
-    none = ~covered.any(axis=1)
+    none = ~np.any(covered, axis=1)
     if none.any():
         chroms = genes.loc[none, "chrom"]
         warnings.append(
@@ -136,7 +136,7 @@ class TrackInputs:
     lead the warnings of :meth:`read`."""
 
     files: dict[str, str]
-    gtf: str | None
+    gtf: str
     gene_type: str | None = "protein_coding"
     threads: int = 1
     warnings: list[str] = field(default_factory=list)

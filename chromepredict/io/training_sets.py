@@ -3,9 +3,12 @@ for DeepChrome CSV folders, per sample or pooled for samplesheets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
 
 from chromepredict.io import datasets
 from chromepredict.io.expression import units_mismatch
@@ -15,26 +18,35 @@ from chromepredict.io.sources import TrackInputs
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
 
+if TYPE_CHECKING:
+    from chromepredict.io.annotation import GeneTable
+    from chromepredict.io.samplesheet import Sample as SheetSample
+
+#: Labelled genes of one sample, or of pairs of samples (the difference target's).
+Examples = TypeVar("Examples", FeatureSet, Paired)
+
 
 @dataclass
 class TrainingSet:
     """Labelled genes split for training, with a one-line account of where they came from."""
 
-    splits: dict[str, FeatureSet]  # train, valid (, test); Paired feature sets for the difference target
+    splits: Mapping[str, FeatureSet | Paired]  # train, valid (, test); Paired for the difference target
     split: str  # how the genes were split
     description: str
     data_provenance: Provenance
     pairs: tuple[tuple[str, str], ...] = ()  # the difference target's (A, B) samples
 
 
-def fully_measured(data: FeatureSet) -> FeatureSet:
+def fully_measured(data: Examples) -> Examples:
     """The genes every track covers: a gene on a chromosome where a track holds no data would
     teach the network an empty window for a mark that was never measured there."""
     if data.present is None:
         return data
-    keep = data.present.all(axis=1)
+    keep = np.all(data.present, axis=1)
     if keep.all():
-        return replace(data, present=None) if isinstance(data, FeatureSet) else data
+        if isinstance(data, Paired):  # its presence is its samples'
+            return data
+        return replace(data, present=None)
     data.provenance.notes.append(
         f"{int((~keep).sum())} genes left out of training: a track holds no data on their chromosome"
     )
@@ -46,7 +58,7 @@ def fully_measured(data: FeatureSet) -> FeatureSet:
 MIN_TRAINING_GENES = 30
 
 
-def split_tracks(data: FeatureSet, split_seed: int) -> TrainingSet:
+def split_tracks(data: Examples, split_seed: int) -> TrainingSet:
     """Labelled track features split by whole chromosome (or, failing that, by gene; it says which)."""
     data = fully_measured(data)
     if len(data.genes) < MIN_TRAINING_GENES:
@@ -68,9 +80,12 @@ def csv_training_sets(
 
     With ``need_test`` and no test.csv, half of valid.csv (stratified, seeded) becomes the test set.
     """
-    folders = (
-        {Path(csv_dir).name: Path(csv_dir)} if csv_dir is not None else datasets.find_cell_types(remc_root)
-    )
+    if csv_dir is not None:
+        folders = {Path(csv_dir).name: Path(csv_dir)}
+    elif remc_root is not None:
+        folders = datasets.find_cell_types(remc_root)
+    else:
+        raise ValueError("csv_training_sets needs csv_dir or remc_root")
     sets = {}
     for cell_type, folder in folders.items():
         splits = datasets.read_csv_dir(folder)
@@ -127,10 +142,11 @@ def samplesheet_training_sets(
     by chromosome together, so a gene is on one side of the split in every sample)."""
     from chromepredict.io.annotation import read_genes
 
-    samples = list(_samples_of(sheet, gtf).values())
-    genes = read_genes(gtf, gene_type)
+    samples, gtf_path = _samples_of(sheet, gtf)
+    genes = read_genes(gtf_path, gene_type)
     entries = {
-        s.name: (TrackInputs.from_sample(s, gtf, gene_type, threads, genes), s.expression) for s in samples
+        s.name: (TrackInputs.from_sample(s, gtf_path, gene_type, threads, genes), s.expression)
+        for s in samples.values()
     }
     return sample_training_sets(report, entries, split_seed, pooled, spec, f"{sheet}")
 
@@ -146,14 +162,15 @@ def sample_training_sets(
     """One TrainingSet per sample (name → its tracks and expression table), or with ``pooled`` one
     over all of them (split by chromosome together, so a gene is on one side of the split in every
     sample); ``where`` names their source (a samplesheet) in messages."""
-    lacking = [name for name, (_, table) in samples.items() if table is None]
+    tables = {name: table for name, (_, table) in samples.items() if table is not None}
+    lacking = [name for name in samples if name not in tables]
     if lacking:
         raise UserError(
             f"{where}: training needs an expression table per sample; add an expression column for {', '.join(lacking[:5])}"
         )
     labelled = {}
-    for name, (inputs, table) in samples.items():
-        values = read_expression_for(table, None, inputs.gtf)
+    for name, (inputs, _) in samples.items():
+        values = read_expression_for(tables[name], None, inputs.gtf)
         labelled[name] = fully_measured(with_expression(inputs.read(spec, report=report), values))
         report_sample(report, name, labelled[name])
     if not pooled:
@@ -188,14 +205,15 @@ def labelled_pairs(
                 "antisymmetric); give one of them"
             )
     names = list(dict.fromkeys(n for pair in wanted for n in pair))
-    lacking = [n for n in names if tables[n] is None]
+    given = {n: table for n in names if (table := tables[n]) is not None}
+    lacking = [n for n in names if n not in given]
     if lacking:
         raise UserError(
             f"{where}: a change needs an expression table for both samples of each pair; add one for {', '.join(lacking)}"
         )
     labelled, expressions = {}, {}
     for name in names:
-        expressions[name] = values = read_expression_for(tables[name], None, gtf)
+        expressions[name] = values = read_expression_for(given[name], None, gtf)
         labelled[name] = with_expression(read(name), values)
         report_sample(report, name, labelled[name])  # what reading and labelling found
     aligned = [align(labelled[a], labelled[b], (a, b)) for a, b in wanted]
@@ -227,12 +245,12 @@ def report_sample(report: Report, name: str, data: FeatureSet) -> None:
         report.warn(f"{name}: {warning}")
 
 
-def _samples_of(sheet: str, gtf: str | None) -> dict:
-    from chromepredict.io.samplesheet import read_samplesheet
+def _samples_of(sheet: str, gtf: str | None) -> tuple[dict[str, SheetSample], str]:
+    """The samplesheet's samples by name, and the GTF they are read with."""
+    from chromepredict.io.samplesheet import read_samplesheet, sheet_gtf
 
-    if gtf is None:
-        raise UserError("--gtf is required with --samplesheet; give the gene annotation (GTF)")
-    return {s.name: s for s in read_samplesheet(sheet)}
+    gtf = sheet_gtf(gtf)
+    return {s.name: s for s in read_samplesheet(sheet)}, gtf
 
 
 @dataclass
@@ -245,7 +263,7 @@ class SampleReader:
     spec: WindowSpec
     report: Report
 
-    def __call__(self, sample, genes) -> FeatureSet:
+    def __call__(self, sample: SheetSample, genes: GeneTable) -> FeatureSet:
         inputs = TrackInputs.from_sample(sample, self.gtf, self.gene_type, self.threads, genes)
         return fully_measured(inputs.read(self.spec, report=self.report))
 
@@ -258,7 +276,7 @@ def pair_training_sets(
     from chromepredict.io.annotation import read_genes
     from chromepredict.io.samplesheet import parse_pairs
 
-    samples = _samples_of(sheet, reader.gtf)
+    samples, _ = _samples_of(sheet, reader.gtf)
     wanted = parse_pairs(pairs, None, list(samples), sheet)
     genes = read_genes(reader.gtf, reader.gene_type)
     tables = {name: sample.expression for name, sample in samples.items()}

@@ -64,6 +64,8 @@ class _Grid(BaseEstimator):
         self.value = value
 
     def fit(self, x, y):
+        if self.make is None:
+            raise ValueError("_Grid needs make: the estimator of a value")
         self.model_ = self.make(self.value).fit(x, y)
         return self
 
@@ -78,7 +80,14 @@ def _result(valid_auc: float, labels: np.ndarray, scores: np.ndarray, setting: s
     return {"valid_auc": valid_auc, "test_auc": roc_auc(labels, scores), "setting": setting, "scores": scores}
 
 
-def _score(model, x: np.ndarray) -> np.ndarray:
+def _labels(data: FeatureSet) -> np.ndarray:
+    """The high/low labels a classifier learns (every set of a class benchmark has them)."""
+    if data.labels is None:
+        raise ValueError("the classification baselines need labelled genes")
+    return data.labels
+
+
+def _score(model: BaseEstimator, x: np.ndarray) -> np.ndarray:
     return model.predict_proba(x)[:, 1] if hasattr(model, "predict_proba") else model.decision_function(x)
 
 
@@ -93,18 +102,18 @@ def _svm(c: float):
 def svm_best_bin(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int = 0) -> dict:
     xt, xv, xs = _log(train), _log(valid), _log(test)
     bin_aucs = [
-        roc_auc(valid.labels, _score(_svm(1.0).fit(xt[:, :, b], train.labels), xv[:, :, b]))
+        roc_auc(_labels(valid), _score(_svm(1.0).fit(xt[:, :, b], _labels(train)), xv[:, :, b]))
         for b in range(xt.shape[2])
     ]
     b = int(np.nanargmax(bin_aucs))
-    auc, model, c = _tune(_svm, SVM_C, xt[:, :, b], train.labels, xv[:, :, b], valid.labels)
-    return _result(auc, test.labels, _score(model, xs[:, :, b]), f"bin={b + 1} C={c}")
+    auc, model, c = _tune(_svm, SVM_C, xt[:, :, b], _labels(train), xv[:, :, b], _labels(valid))
+    return _result(auc, _labels(test), _score(model, xs[:, :, b]), f"bin={b + 1} C={c}")
 
 
 def svm_bin_average(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int = 0) -> dict:
     xt, xv, xs = (_log(d).mean(axis=2) for d in (train, valid, test))
-    auc, model, c = _tune(_svm, SVM_C, xt, train.labels, xv, valid.labels)
-    return _result(auc, test.labels, _score(model, xs), f"C={c}")
+    auc, model, c = _tune(_svm, SVM_C, xt, _labels(train), xv, _labels(valid))
+    return _result(auc, _labels(test), _score(model, xs), f"C={c}")
 
 
 def rf_best_bins(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int = 0) -> dict:
@@ -112,7 +121,7 @@ def rf_best_bins(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: i
 
     xt, xv, xs = _log(train), _log(valid), _log(test)
     best = [
-        int(np.nanargmax([abs(roc_auc(train.labels, xt[:, m, b]) - 0.5) for b in range(xt.shape[2])]))
+        int(np.nanargmax([abs(roc_auc(_labels(train), xt[:, m, b]) - 0.5) for b in range(xt.shape[2])]))
         for m in range(xt.shape[1])
     ]
     pick = (np.arange(len(best)), best)
@@ -121,10 +130,10 @@ def rf_best_bins(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: i
         return RandomForestClassifier(n_estimators=300, max_depth=depth, random_state=seed, n_jobs=1)
 
     auc, model, depth = _tune(
-        make, RF_DEPTH, xt[:, pick[0], pick[1]], train.labels, xv[:, pick[0], pick[1]], valid.labels
+        make, RF_DEPTH, xt[:, pick[0], pick[1]], _labels(train), xv[:, pick[0], pick[1]], _labels(valid)
     )
     bins = ",".join(str(b + 1) for b in best)
-    return _result(auc, test.labels, _score(model, xs[:, pick[0], pick[1]]), f"bins={bins} depth={depth}")
+    return _result(auc, _labels(test), _score(model, xs[:, pick[0], pick[1]]), f"bins={bins} depth={depth}")
 
 
 def logistic(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int = 0) -> dict:
@@ -132,13 +141,13 @@ def logistic(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: int =
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    xt, xv, xs = (_log(d).reshape(len(d.labels), -1) for d in (train, valid, test))
+    xt, xv, xs = (_log(d).reshape(len(d.genes), -1) for d in (train, valid, test))
 
     def make(c):
         return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
 
-    auc, model, c = _tune(make, LOGISTIC_C, xt, train.labels, xv, valid.labels)
-    return _result(auc, test.labels, _score(model, xs), f"C={c}")
+    auc, model, c = _tune(make, LOGISTIC_C, xt, _labels(train), xv, _labels(valid))
+    return _result(auc, _labels(test), _score(model, xs), f"C={c}")
 
 
 def h3k4me3_at_tss(data: FeatureSet) -> np.ndarray:
@@ -206,5 +215,5 @@ def forest_level(train: FeatureSet, valid: FeatureSet, test: FeatureSet, seed: i
 
 REGRESSORS = {"Ridge regression": ridge_level, "Random forest regression (block means)": forest_level}
 
-#: The comparison methods of each target family (:attr:`chromepredict.models.targets.Target.baseline_family`).
+#: The comparison methods of each target family (:attr:`chromepredict.models.targets.Fit.baselines`).
 METHODS = {"classifiers": BASELINES, "regressors": REGRESSORS}

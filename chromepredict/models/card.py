@@ -37,6 +37,11 @@ from typing import Any
 from chromepredict import __version__
 from chromepredict.system.errors import UserError
 
+if typing.TYPE_CHECKING:
+    from chromepredict.io.features import FeatureSet, Paired, WindowSpec
+    from chromepredict.models.targets import Target
+    from chromepredict.models.training import TrainedModel
+
 CARD_FORMAT = 3
 READABLE_FORMATS = (2, 3)
 
@@ -176,13 +181,13 @@ class ModelCard:
     integrity: str = ""
 
     @property
-    def spec(self):
+    def spec(self) -> WindowSpec:
         from chromepredict.io.features import WindowSpec
 
         return WindowSpec(self.inputs.flank, self.inputs.bin_size, self.inputs.orientation)
 
     @property
-    def target_kind(self):
+    def target_kind(self) -> Target:
         from chromepredict.models.targets import get_target
 
         return get_target(self.target)
@@ -263,7 +268,7 @@ def _load(kind, value, where, path: str):
             return None
         (inner,) = [a for a in args if a is not type(None)]
         return _load(inner, value, where, path)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         if not isinstance(value, dict):
             raise _bad(where, path or "card", "should be an object")
         hints = typing.get_type_hints(kind)
@@ -400,8 +405,8 @@ def read_card(onnx_path: Path) -> tuple[ModelCard, bytes]:
 
 
 def build_card(
-    model,
-    data,
+    model: TrainedModel,
+    data: FeatureSet | Paired,
     *,
     name: str,
     training_profile: dict[str, MarkRange],
@@ -420,6 +425,7 @@ def build_card(
     target = model.target
     ensemble = model.ensemble
     spec = data.spec
+    scale = target.fit.level_scale(ensemble.level_mean, ensemble.level_sd)
     return ModelCard(
         name=name,
         target=target.name,
@@ -438,8 +444,8 @@ def build_card(
         training_profile=training_profile,
         training_data=training_data,
         metrics=metrics,
-        level_scale=LevelScale(ensemble.level_mean, ensemble.level_sd) if target.scaled else None,
-        level_units=(level_units or "expression") if target.scaled else None,
+        level_scale=None if scale is None else LevelScale(*scale),
+        level_units=None if scale is None else (level_units or "expression"),
         pairs=tuple(tuple(p) for p in pairs),
         description=description,
         cell_types=tuple(cell_types),

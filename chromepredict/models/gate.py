@@ -11,16 +11,19 @@ provenance, which the CLI always prints.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from chromepredict.io.assembly import SPECIES, canonical_build
 from chromepredict.io.expression import Expression
-from chromepredict.io.features import FeatureSet
+from chromepredict.io.features import FeatureSet, Paired
 from chromepredict.io.labelling import with_expression
 from chromepredict.io.marks import CORE_MARKS
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models.card import MarkRange
-from chromepredict.models.onnx_io import LoadedModel
+from chromepredict.models.protocols import ScoringModel
+from chromepredict.models.transform import InputTransform
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
 
@@ -32,7 +35,7 @@ def subset_key(marks) -> str:
     return SUBSET_SEPARATOR.join(marks)
 
 
-def choose_marks(model: LoadedModel, available: list[str], source: str) -> tuple[list[str], list[str]]:
+def choose_marks(model: ScoringModel, available: list[str], source: str) -> tuple[list[str], list[str]]:
     """(the model's marks present in ``available``, in card order; notes for the user).
 
     Missing marks are an error for a model that needs all of them, and a mark beyond the five core
@@ -64,7 +67,7 @@ def choose_marks(model: LoadedModel, available: list[str], source: str) -> tuple
     return used, notes
 
 
-def subset_quality(model: LoadedModel, used: list[str]) -> str:
+def subset_quality(model: ScoringModel, used: list[str]) -> str:
     """The card's cross-validated score for this subset of marks and for all of them, as a phrase."""
     subsets = model.card.metrics.subsets
     scores, full = subsets.get(subset_key(used)), subsets.get(subset_key(model.marks))
@@ -78,7 +81,7 @@ def subset_quality(model: LoadedModel, used: list[str]) -> str:
 
 
 def read(
-    model: LoadedModel,
+    model: ScoringModel,
     inputs: TrackInputs,
     report: Report,
     source: str | None = None,
@@ -97,14 +100,14 @@ def read(
     return _admitted(model, data, source or str(inputs.gtf), used)
 
 
-def admit(model: LoadedModel, data: FeatureSet, source: str) -> FeatureSet:
+def admit(model: ScoringModel, data: FeatureSet, source: str) -> FeatureSet:
     """Features read whole (a DeepChrome CSV) as the model needs them: marks in card order, window
     checked, windows oriented."""
     used, _ = choose_marks(model, list(data.marks), source)
     return _admitted(model, data, source, used)
 
 
-def _admitted(model: LoadedModel, data: FeatureSet, source: str, used: list[str]) -> FeatureSet:
+def _admitted(model: ScoringModel, data: FeatureSet, source: str, used: list[str]) -> FeatureSet:
     data = data.select_marks(tuple(used))
     if len(used) < len(model.marks):
         missing = [m for m in model.marks if m not in used]
@@ -120,7 +123,7 @@ def _admitted(model: LoadedModel, data: FeatureSet, source: str, used: list[str]
             "use a model trained on this window"
         )
     if data.present is not None and not model.mark_subsets:
-        whole = data.present.all(axis=1)
+        whole = np.all(data.present, axis=1)
         data.provenance.warnings.append(
             f"{int((~whole).sum())} genes left out: model {model.name} needs every mark, and some tracks hold "
             "no data on their chromosomes"
@@ -138,10 +141,9 @@ def _admitted(model: LoadedModel, data: FeatureSet, source: str, used: list[str]
     return data
 
 
-def _check_assembly(model: LoadedModel, data: FeatureSet) -> None:
+def _check_assembly(model: ScoringModel, data: FeatureSet) -> None:
     assembly = data.provenance.assembly
-    builds = {canonical_build(b) for b in model.card.genome_builds}
-    builds.discard(None)
+    builds = {build for b in model.card.genome_builds if (build := canonical_build(b)) is not None}
     if assembly is None or not builds or assembly in builds:
         return
     same_species = {SPECIES[b] for b in builds} == {SPECIES[assembly]}
@@ -160,7 +162,7 @@ def _check_assembly(model: LoadedModel, data: FeatureSet) -> None:
 WINDOW_CHECK_GENES = 100
 
 
-def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
+def _check_signal(model: ScoringModel, data: FeatureSet) -> None:
     """Warn, naming the marks, when tracks look unlike everything the model was trained on."""
     seen = model.card.training_profile
     transform = model.transform.select([model.marks.index(m) for m in data.marks])
@@ -196,21 +198,24 @@ def _check_signal(model: LoadedModel, data: FeatureSet) -> None:
         )
 
 
-def training_profile(parts: list[FeatureSet], transform) -> dict[str, MarkRange]:
+def training_profile(parts: Sequence[FeatureSet | Paired], transform: InputTransform) -> dict[str, MarkRange]:
     """What training saw, per mark, for the card (compared by :func:`_check_signal` at prediction):
     signal kinds, resolution range, the range of per-track empty-bin shares and of the median
     window signal after the transform's log (with a margin of half a unit)."""
-    parts = [sample for part in parts for sample in part.samples()]  # a pooled set: each of its samples
+    samples = [sample for part in parts for sample in part.samples()]  # a pooled set: each of its samples
     profile = {}
-    for m, mark in enumerate(parts[0].marks):
-        kinds, resolutions, empty, level = set(), [], [], []
-        for part in parts:
-            track = part.profiles.get(mark)
+    for m, mark in enumerate(samples[0].marks):
+        kinds: set[str] = set()
+        resolutions: list[int] = []
+        empty: list[float] = []
+        level: list[float] = []
+        for sample in samples:
+            track = sample.profiles.get(mark)
             if track is not None:
                 kinds.add(track.kind)
                 resolutions.append(track.resolution)
-            empty.append(float((part.features[:, m] == 0).mean()))
-            logged = transform.logged(part.features[:, [m]], part.scales[..., [m]])
+            empty.append(float((sample.features[:, m] == 0).mean()))
+            logged = transform.logged(sample.features[:, [m]], sample.scales[..., [m]])
             level.append(float(np.median(logged.mean(axis=(1, 2)))))
         profile[mark] = MarkRange(
             kinds=tuple(sorted(kinds)),

@@ -35,7 +35,7 @@ def gene_table(genes: pd.DataFrame, predicted: np.ndarray, truth: np.ndarray | N
     """gene_id (and sample, for pooled samples) with the target's prediction and truth columns."""
     columns = ["sample", "gene_id"] if "sample" in genes else ["gene_id"]
     table = genes[columns].reset_index(drop=True)
-    for column, values in target.gene_columns(predicted, truth).items():
+    for column, values in target.report.gene_columns(predicted, truth).items():
         table[column] = values
     return table
 

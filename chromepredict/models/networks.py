@@ -5,9 +5,14 @@ of the mask-aware network that the export writes (:func:`folded`, :func:`unfold_
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from chromepredict.models.targets import Target
 
 
 class DeepChrome(nn.Module):
@@ -76,10 +81,12 @@ class Ensemble(nn.Module):
     probabilities (low, high) averaged, or levels averaged and mapped back from the standardised
     scale they were trained on (``level_mean``, ``level_sd``). What is exported to ONNX."""
 
-    def __init__(self, members: list[nn.Module], target, level_mean: float = 0.0, level_sd: float = 1.0):
+    def __init__(
+        self, members: Sequence[nn.Module], target: Target, level_mean: float = 0.0, level_sd: float = 1.0
+    ):
         super().__init__()
         self.members = nn.ModuleList(members)
-        self.target = target  # a chromepredict.models.targets.Target
+        self.target = target
         self.level_mean, self.level_sd = float(level_mean), float(level_sd)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -108,7 +115,7 @@ def rebased(
         marks = net.conv.weight[:, :n_marks].detach()
         out.conv.weight[:, :n_marks] = marks * scale[None, :, None]
         out.conv.weight[:, n_marks:] += marks * shift[None, :, None]
-        last = out.head[-1]
+        last = cast(nn.Linear, out.head[-1])
         last.weight /= out_scale
         last.bias.sub_(out_shift).div_(out_scale)
     return out.eval()
@@ -145,13 +152,14 @@ class FoldedChrome(nn.Module):
         weight = net.conv.weight.detach()
         filters, channels, kernel = weight.shape
         n_marks = channels // 2
-        first, last = net.head[0], net.head[3]
-        pool, pooled = net.features[1].kernel_size, first.in_features // filters
+        first, last = cast(nn.Linear, net.head[0]), cast(nn.Linear, net.head[3])
+        pool = cast(int, cast(nn.MaxPool1d, net.features[1]).kernel_size)  # built from an int
+        pooled = first.in_features // filters
         folded = cls(n_marks, filters, kernel, pool, pooled, first.out_features, last.out_features)
         with torch.no_grad():
             folded.conv.weight.copy_(weight[:, :n_marks])
             folded.mask.weight.copy_(weight[:, n_marks:].sum(dim=-1))
-            folded.mask.bias.copy_(net.conv.bias.detach())
+            folded.mask.bias.copy_(cast(torch.Tensor, net.conv.bias).detach())
             folded.head[0].load_state_dict(first.state_dict())
             folded.head[3].load_state_dict(last.state_dict())
         return folded.eval()

@@ -9,10 +9,12 @@ says how to build the inputs; it is verified together with the model before use.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +25,14 @@ from chromepredict.models.targets import Target
 from chromepredict.models.transform import InputTransform
 from chromepredict.system.errors import UserError, require_file
 from chromepredict.system.files import atomic_path
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
+
+    from chromepredict.models.subsets import MixScorer
+
+#: What a batch's work returns (:meth:`LoadedModel._map`).
+Block = TypeVar("Block")
 
 #: Genes per onnxruntime call: the model's tensors for a batch stay in the CPU's caches.
 BATCH = 256
@@ -65,10 +75,10 @@ class LoadedModel:
 
     path: Path
     card: ModelCard
-    session: object
+    session: InferenceSession
     graph: bytes = field(repr=False)  # the verified ONNX bytes the session was built from
     threads: int = 1  # batches scored at once
-    _mixers: dict = field(default_factory=dict, repr=False)
+    _mixers: dict[tuple[int, ...], MixScorer | None] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -183,14 +193,14 @@ class LoadedModel:
         )
         return np.concatenate(blocks).astype(np.float64) if blocks else np.zeros(0)
 
-    def _map(self, function, starts: range) -> list:
+    def _map(self, function: Callable[[int], Block], starts: range) -> list[Block]:
         """``function`` of each start, ``threads`` at a time, in order."""
         if self.threads > 1 and len(starts) > 1:
             with ThreadPoolExecutor(self.threads) as pool:
                 return list(pool.map(function, starts))
         return [function(start) for start in starts]
 
-    def mixer(self, index: tuple[int, ...]):
+    def mixer(self, index: tuple[int, ...]) -> MixScorer | None:
         """A :class:`~chromepredict.models.subsets.MixScorer` for the marks at ``index`` (positions
         among the model's marks), built once per model and marks; None for a graph
         :func:`~chromepredict.models.subsets.derive` cannot read."""
@@ -198,12 +208,16 @@ class LoadedModel:
             from chromepredict.models.subsets import MixScorer, derive
 
             derived = derive(self.graph, len(self.marks), self.spec.n_bins, list(index))
-            self._mixers[index] = derived and MixScorer(
-                _session(derived),
-                len(index),
-                "mask" in {i.name for i in self.session.get_inputs()},
-                lambda output: self.target.floor(self.target.value(output)),
-                self.threads,
+            self._mixers[index] = (
+                None
+                if derived is None
+                else MixScorer(
+                    _session(derived),
+                    len(index),
+                    "mask" in {i.name for i in self.session.get_inputs()},
+                    lambda output: self.target.floor(self.target.value(output)),
+                    self.threads,
+                )
             )
         return self._mixers[index]
 

@@ -11,8 +11,13 @@ nothing.
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 import numpy as np
+
+#: A message of the ONNX format (ModelProto, NodeProto, TensorProto…): its class is built at run time
+#: (:func:`messages`), so it has no static type.
+Message = Any
 
 #: TensorProto.DataType → numpy dtype, for the types a network's constants use.
 DTYPES = {1: np.float32, 6: np.int32, 7: np.int64, 11: np.float64}
@@ -76,14 +81,14 @@ def messages() -> dict[str, type]:
     return {name: classes[name] for name in _MESSAGES}
 
 
-def load(data: bytes):
+def load(data: bytes) -> Message:
     """A ModelProto from serialized bytes."""
     model = messages()["ModelProto"]()
     model.ParseFromString(data)
     return model
 
 
-def to_array(tensor) -> np.ndarray:
+def to_array(tensor: Message) -> np.ndarray:
     """A TensorProto's values."""
     dtype = DTYPES.get(tensor.data_type)
     if dtype is None:
@@ -96,7 +101,7 @@ def to_array(tensor) -> np.ndarray:
     return values.reshape(tuple(tensor.dims))
 
 
-def from_array(values: np.ndarray, name: str = ""):
+def from_array(values: np.ndarray, name: str = "") -> Message:
     """A TensorProto holding ``values`` (float32, float64, int32 or int64)."""
     values = np.asarray(values)
     code = next(c for c, d in DTYPES.items() if np.dtype(d) == values.dtype)
@@ -108,7 +113,7 @@ def from_array(values: np.ndarray, name: str = ""):
     )
 
 
-def attribute(node, name: str, default=None):
+def attribute(node: Message, name: str, default: Any = None) -> Any:
     """The value of ``node``'s attribute ``name`` (a number, list, bytes or TensorProto)."""
     for entry in node.attribute:
         if entry.name == name:
@@ -117,7 +122,7 @@ def attribute(node, name: str, default=None):
     return default
 
 
-def node(op_type: str, inputs: list[str], outputs: list[str], **attributes):
+def node(op_type: str, inputs: list[str], outputs: list[str], **attributes: Any) -> Message:
     """A NodeProto; attributes are ints, floats, lists of ints or numpy arrays (tensors)."""
     proto = messages()["NodeProto"](op_type=op_type, input=inputs, output=outputs)
     for key, value in attributes.items():
@@ -135,7 +140,7 @@ def node(op_type: str, inputs: list[str], outputs: list[str], **attributes):
     return proto
 
 
-def value_info(name: str, elem_type: int, shape: list):
+def value_info(name: str, elem_type: int, shape: list[int | str]) -> Message:
     """A ValueInfoProto of a tensor; ``shape`` holds numbers and names of dimensions."""
     proto = messages()["ValueInfoProto"](name=name)
     tensor = proto.type.tensor_type

@@ -23,12 +23,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chromepredict.models import onnx_proto
+from chromepredict.models.onnx_proto import Message
 from chromepredict.models.onnx_proto import attribute as _attribute
 from chromepredict.models.onnx_proto import node as _node
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
 
 #: Rows (gene × mix) per onnxruntime call: small enough that a call's tensors stay in the CPU's
 #: caches, large enough that the call overhead does not count.
@@ -51,19 +56,19 @@ class _Unsupported(Exception):
 class _Layer:
     """One network's first layer and the chain after it, up to where the head starts."""
 
-    conv: object  # the Conv node
+    conv: Message  # the Conv node
     weight: np.ndarray  # [filters, marks, kernel]
     biases: list[str]  # per-gene bias tensors [genes, filters, 1] added before the pool's maximum
-    pool: object  # the MaxPool node
+    pool: Message  # the MaxPool node
     relu: bool
-    chain: list  # the nodes from the Conv to the cut, the Conv included
+    chain: list[Message]  # the nodes from the Conv to the cut, the Conv included
     cut: str  # the tensor the head reads [genes, filters, pooled]
 
 
 class _Graph:
     """The original graph with lookups by tensor name."""
 
-    def __init__(self, model):
+    def __init__(self, model: Message):
         self.graph = model.graph
         self.nodes = list(model.graph.node)
         self.initializers = {i.name: onnx_proto.to_array(i) for i in model.graph.initializer}
@@ -73,7 +78,7 @@ class _Graph:
             for name in node.input:
                 self.consumers.setdefault(name, []).append(node)
 
-    def only_consumer(self, name: str):
+    def only_consumer(self, name: str) -> Message:
         consumers = self.consumers.get(name, [])
         if len(consumers) != 1:
             raise _Unsupported(f"{name} feeds {len(consumers)} nodes")
@@ -107,7 +112,7 @@ def _unsqueeze_axes(graph: _Graph, node) -> list[int]:
     return list(axes) if axes is not None else graph.constant(node.input[1]).tolist()
 
 
-def _is_masking(graph: _Graph, node) -> bool:
+def _is_masking(graph: _Graph, node: Message) -> bool:
     """``features × Unsqueeze(mask, 2)``: a no-op on windows already multiplied by their mask."""
     if node.op_type != "Mul" or "features" not in node.input:
         return False
@@ -176,7 +181,7 @@ def derive(model_bytes: bytes, n_marks: int, n_bins: int, index: list[int]) -> b
         return None
 
 
-def _length(size: int, node) -> int:
+def _length(size: int, node: Message) -> int:
     """Output length of a 1-D Conv or MaxPool over ``size`` positions."""
     kernel = _attribute(node, "kernel_shape")[0]
     stride = (_attribute(node, "strides") or [1])[0]
@@ -185,7 +190,7 @@ def _length(size: int, node) -> int:
     return (size + pads[0] + pads[1] - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _derive(model, n_marks: int, n_bins: int, index: list[int]):
+def _derive(model: Message, n_marks: int, n_bins: int, index: list[int]) -> Message:
     graph = _Graph(model)
     inputs = [i.name for i in model.graph.input if i.name not in graph.initializers]
     if "features" not in inputs or not set(inputs) <= {"features", "mask"}:
@@ -284,7 +289,10 @@ def _derive(model, n_marks: int, n_bins: int, index: list[int]):
             bias_nodes.append(node)
             wanted.update(node.input)
     bias_nodes.reverse()
-    shapes = {"features_a": ["genes", n_marks, "bins"], "features_b": ["genes", n_marks, "bins"]}
+    shapes: dict[str, list[int | str]] = {
+        "features_a": ["genes", n_marks, "bins"],
+        "features_b": ["genes", n_marks, "bins"],
+    }
     if "mask" in inputs:
         shapes["mask"] = ["genes", n_marks]
     out = onnx_proto.messages()["ModelProto"](ir_version=model.ir_version)
@@ -306,7 +314,7 @@ def _derive(model, n_marks: int, n_bins: int, index: list[int]):
 class MixScorer:
     """A derived graph in onnxruntime: the model's value for every mix of two windows, per gene."""
 
-    session: object  # onnxruntime session of :func:`derive`'s graph, one intra-op thread
+    session: InferenceSession  # of :func:`derive`'s graph, one intra-op thread
     n: int  # marks mixed
     masked: bool  # the graph takes a mask
     value: Callable[[np.ndarray], np.ndarray]  # the target's value per row of the graph's output

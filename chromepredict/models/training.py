@@ -13,6 +13,7 @@ import contextlib
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,11 @@ from chromepredict.models.card import Recipe
 from chromepredict.models.targets import Target, get_target
 from chromepredict.models.transform import InputTransform
 from chromepredict.system.errors import UserError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from chromepredict.models.networks import Ensemble
 
 #: ``deepchrome-2016`` is the published recipe; ``deepchrome`` (the default) the one measured best
 #: in docs/benchmarks.md.
@@ -114,7 +120,7 @@ class EpochLog:
 class TrainedModel:
     """A fitted ensemble with its transform, recipe and per-member epoch logs."""
 
-    ensemble: object  # chromepredict.models.networks.Ensemble (torch), untyped so this imports without torch
+    ensemble: Ensemble  # (torch) imported for type checking only: this module imports without torch
     transform: InputTransform
     architecture: str
     recipe: Recipe
@@ -147,14 +153,14 @@ class TrainedModel:
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
 
-def _network(recipe: Recipe, n_marks: int, n_bins: int, target: Target):
+def _network(recipe: Recipe, n_marks: int, n_bins: int, target: Target) -> nn.Module:
     from chromepredict.models.networks import DeepChrome, MaskedChrome
 
+    if recipe.network not in target.fit.networks:
+        raise UserError(
+            f"--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target {target.name}"
+        )
     if recipe.network == "deepchrome":
-        if not target.classifier:
-            raise UserError(
-                f"--architecture deepchrome-2016 is a classifier; use --architecture deepchrome for --target {target.name}"
-            )
         return DeepChrome(n_marks, n_bins)
     outputs = target.outputs(recipe.level_weight > 0)
     return MaskedChrome(n_marks, n_bins, hidden=recipe.hidden, dropout=recipe.dropout, outputs=outputs)
@@ -216,7 +222,7 @@ def _predict(
         for start in range(0, len(rows), batch_size):
             x, mask = inputs.batch(torch.from_numpy(rows[start : start + batch_size]))
             result = net(x, mask)
-            out.append(target.network_value(result).cpu().numpy())
+            out.append(target.fit.network_value(result).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -247,70 +253,82 @@ def fit(
         transform=transform or recipe.transform,
         members=members or recipe.members,
         max_epochs=max_epochs or recipe.max_epochs,
-        select_by=kind.select_by(recipe.select_by),
+        select_by=kind.fit.select_by(recipe.select_by),
     )  # the card records the recipe as run
     if valid is None and max_epochs is None:
         raise ValueError("without validation genes, give max_epochs")
-    if isinstance(train, PairArrays) != kind.paired:
+    pairs = isinstance(train, PairArrays)
+    if pairs != kind.fit.pairs:
         raise UserError(
             f"--target {kind.name} learns from "
-            + (
-                "pairs of samples: give --samplesheet with --pair A:B"
-                if kind.paired
-                else "one sample at a time"
-            )
+            + ("one sample at a time" if pairs else "pairs of samples: give --samplesheet with --pair A:B")
         )
     for name, arrays in (("training", train), ("validation", valid)):
         if arrays is not None:
             kind.check_truth(kind.truth(arrays), name)
     device = resolve_device(device)
     with one_torch_thread():
-        problem = (_Pairs if kind.paired else _Windows)(train, valid, recipe, kind, seed, device)
+        problem = (_Pairs if pairs else _Windows)(train, valid, recipe, kind, seed, device)
         return _fit(problem, architecture, recipe, kind, seed, device, on_epoch)
 
 
 class _Windows:
     """One window per example (class and level targets): batches, losses and scores."""
 
-    def __init__(self, train, valid, recipe: Recipe, target: Target, seed: int, device: str):
+    def __init__(
+        self, train: TrainingArrays, valid: TrainingArrays | None, recipe: Recipe, target: Target, seed: int,
+        device: str,
+    ):  # fmt: skip
         import torch
 
         self.target, self.recipe = target, recipe
         self.y_train = target.truth(train)
-        self.y_valid = None if valid is None else target.truth(valid)
         self.transform = InputTransform(recipe.transform).fit([(train.features, train.scales)])
         self.inputs = _Inputs(train, self.transform, device)
-        self.valid_inputs = None if valid is None else _Inputs(valid, self.transform, device)
-        levels = self.y_train if target.scaled else (train.levels if recipe.level_weight > 0 else None)
+        #: the validation genes' truth and inputs (None: no validation genes)
+        self.valid = None if valid is None else (target.truth(valid), _Inputs(valid, self.transform, device))
+        levels = target.fit.scale_levels(self.y_train, train.levels, recipe.level_weight)
         self.scale = (0.0, 1.0) if levels is None else (float(levels.mean()), float(levels.std() or 1.0))
-        self.y = torch.from_numpy(target.encode(self.y_train, *self.scale)).to(device)
+        self.y = torch.from_numpy(target.fit.encode(self.y_train, *self.scale)).to(device)
+        aux = target.fit.aux_levels(train.levels, recipe.level_weight)
         self.z_level = (
             None
-            if levels is None or target.scaled
-            else torch.from_numpy(((levels - self.scale[0]) / self.scale[1]).astype(np.float32)).to(device)
+            if aux is None
+            else torch.from_numpy(((aux - self.scale[0]) / self.scale[1]).astype(np.float32)).to(device)
         )
         self.n = len(self.y)
-        self.shape = train.features.shape[1:]
+        self.shape = _shape(train)
         # the training score each epoch is taken on at most 2,000 windows (a fixed, seeded sample)
         self.monitor = np.sort(np.random.default_rng(seed).permutation(self.n)[:2000])
 
     def loss(self, net, idx, generator):
         x, mask = self.inputs.batch(idx, generator, self.recipe)
         z_level = None if self.z_level is None else self.z_level[idx]
-        return self.target.loss(net(x, mask), self.y[idx], z_level, self.recipe.level_weight)
+        return self.target.fit.loss(net(x, mask), self.y[idx], z_level, self.recipe.level_weight)
 
     def train_score(self, net) -> float:
         return self.target.score(
             self.y_train[self.monitor], _predict(net, self.inputs, self.target, self.monitor)
         )
 
-    def validate(self, net) -> tuple[float, float]:
-        predicted = _predict(net, self.valid_inputs, self.target)
-        score = self.target.score(self.y_valid, predicted)
-        return score, self.target.validation_loss(self.y_valid, predicted, *self.scale)
+    def validate(self, net: nn.Module) -> tuple[float, float]:
+        """The score and loss on the validation genes (NaN without them)."""
+        if self.valid is None:
+            return np.nan, np.nan
+        truth, inputs = self.valid
+        predicted = _predict(net, inputs, self.target)
+        return self.target.score(truth, predicted), self.target.fit.validation_loss(
+            truth, predicted, *self.scale
+        )
 
 
-def training_arrays(data) -> TrainingArrays | PairArrays:
+def _shape(arrays: TrainingArrays) -> tuple[int, int]:
+    """(marks, bins) of the windows."""
+    _, marks, bins = arrays.features.shape
+    return marks, bins
+
+
+def training_arrays(data: FeatureSet | Paired) -> TrainingArrays | PairArrays:
     """What :func:`fit` takes for a feature set, or for paired feature sets (the difference target)."""
     if isinstance(data, Paired):
         return PairArrays.stack([(data.first, data.second)])
@@ -334,22 +352,35 @@ class _Pairs:
     trained on the change of level and, with the recipe's ``level_weight``, g on each level."""
 
     def __init__(
-        self, train: PairArrays, valid: PairArrays | None, recipe: Recipe, target: Target, seed, device
+        self,
+        train: PairArrays,
+        valid: PairArrays | None,
+        recipe: Recipe,
+        target: Target,
+        seed: int,
+        device: str,
     ):
         import torch
 
         self.target, self.recipe = target, recipe
         self.y_train = target.truth(train)
-        self.y_valid = None if valid is None else target.truth(valid)
         both = [(p.features, p.scales) for p in (train.first, train.second)]
         self.transform = InputTransform(recipe.transform).fit(both)
         self.first, self.second = (_Inputs(p, self.transform, device) for p in (train.first, train.second))
+        #: the validation pairs' change and inputs (None: no validation genes)
         self.valid = (
             None
             if valid is None
-            else tuple(_Inputs(p, self.transform, device) for p in (valid.first, valid.second))
+            else (
+                target.truth(valid),
+                (_Inputs(valid.first, self.transform, device), _Inputs(valid.second, self.transform, device)),
+            )
         )
-        levels = np.concatenate([train.first.levels, train.second.levels])
+        level_first, level_second = train.first.levels, train.second.levels
+        assert (
+            level_first is not None and level_second is not None
+        )  # the truth, a change of levels, needs them
+        levels = np.concatenate([level_first, level_second])
         # levels enter in the change's unit: g(B) − g(A) ≈ Δ / sd(Δ), g ≈ (level − mean) / sd(Δ)
         self.scale = (float(levels.mean()), float(self.y_train.std() or 1.0))
         mean, sd = self.scale
@@ -358,16 +389,16 @@ class _Pairs:
             return torch.from_numpy(values.astype(np.float32)).to(device)
 
         self.z = tensor(self.y_train / sd)
-        self.z_first, self.z_second = (tensor((p.levels - mean) / sd) for p in (train.first, train.second))
+        self.z_first, self.z_second = (tensor((levels - mean) / sd) for levels in (level_first, level_second))
         self.n = len(self.y_train)
-        self.shape = train.first.features.shape[1:]
+        self.shape = _shape(train.first)
         self.monitor = np.sort(np.random.default_rng(seed).permutation(self.n)[:2000])
 
     def loss(self, net, idx, generator):
         xa, mask = self.first.batch(idx, generator, self.recipe)  # one mask for both windows of a gene
         xb, _ = self.second.batch(idx)
         ga, gb = net(xa, mask)[:, 0], net(xb, mask)[:, 0]
-        return self.target.pair_loss(
+        return self.target.fit.pair_loss(
             ga, gb, self.z[idx], self.z_first[idx], self.z_second[idx], self.recipe.level_weight
         )
 
@@ -378,20 +409,29 @@ class _Pairs:
         predicted = self._delta(net, (self.first, self.second), self.monitor)
         return self.target.score(self.y_train[self.monitor], predicted)
 
-    def validate(self, net) -> tuple[float, float]:
-        predicted = self._delta(net, self.valid)  # in units of sd(Δ), as the loss takes it
-        return self.target.score(self.y_valid, predicted), self.target.validation_loss(
-            self.y_valid, predicted, 0.0, self.scale[1]
+    def validate(self, net: nn.Module) -> tuple[float, float]:
+        """The score and loss on the validation pairs (NaN without them)."""
+        if self.valid is None:
+            return np.nan, np.nan
+        truth, inputs = self.valid
+        predicted = self._delta(net, inputs)  # in units of sd(Δ), as the loss takes it
+        return self.target.score(truth, predicted), self.target.fit.validation_loss(
+            truth, predicted, 0.0, self.scale[1]
         )
 
 
-def _fit(problem, architecture, recipe, target: Target, seed, device, on_epoch) -> TrainedModel:
+def _fit(
+    problem: _Windows | _Pairs, architecture: str, recipe: Recipe, target: Target, seed: int, device: str,
+    on_epoch: Callable[[EpochLog], None] | None,
+) -> TrainedModel:  # fmt: skip
     """:func:`fit`'s member loop, the same for every kind of example."""
     import torch
 
     from chromepredict.models.networks import Ensemble
 
-    nets, log, best_epochs = [], [], []
+    nets: list[nn.Module] = []
+    log: list[EpochLog] = []
+    best_epochs: list[int] = []
     for member in range(recipe.members):
         member_seed = seed * 100 + member
         seed_torch(member_seed)
@@ -412,21 +452,20 @@ def _fit(problem, architecture, recipe, target: Target, seed, device, on_epoch) 
                 optimizer.step()
                 total += float(loss.detach()) * len(idx)
             train_score = problem.train_score(net)
-            valid_score, valid_loss = (
-                problem.validate(net) if problem.y_valid is not None else (np.nan, np.nan)
-            )
+            valid_score, valid_loss = problem.validate(net)
             criterion = -valid_loss if recipe.select_by == "loss" else valid_score
             log.append(EpochLog(member + 1, epoch, total / len(order), train_score, valid_score, valid_loss))
             if on_epoch is not None:
                 on_epoch(log[-1])
-            if problem.y_valid is None or criterion > best_score:
+            if problem.valid is None or criterion > best_score:
                 best_state, best_score, best_epoch = copy.deepcopy(net.state_dict()), criterion, epoch
             elif epoch - best_epoch >= recipe.patience:
                 break
+        assert best_state is not None  # kept at the first epoch, unless every validation score is NaN
         net.load_state_dict(best_state)
         nets.append(net.cpu().eval())
         best_epochs.append(best_epoch)
-    scale = problem.scale if target.scaled else (0.0, 1.0)
+    scale = target.fit.level_scale(*problem.scale) or (0.0, 1.0)
     ensemble = Ensemble(nets, target, *scale).eval()
     return TrainedModel(ensemble, problem.transform, architecture, recipe, target, log, best_epochs, device)
 
@@ -443,12 +482,14 @@ def blend(models: list[TrainedModel], base: TrainedModel) -> TrainedModel:
     from chromepredict.models.networks import Ensemble, MaskedChrome, rebased
 
     target = base.target
-    if not target.scaled or any(
+    if target.fit.level_scale(base.ensemble.level_mean, base.ensemble.level_sd) is None or any(
         m.target != target or m.transform.kind != base.transform.kind for m in models
     ):
         raise ValueError("a blend needs models of one level-scaled target and one kind of transform")
     to_mean, to_sd = np.array(base.transform.log_mean), np.array(base.transform.log_sd)
-    members, log, best_epochs = [], [], []
+    members: list[MaskedChrome] = []
+    log: list[EpochLog] = []
+    best_epochs: list[int] = []
     for model in models:
         mean, sd = np.array(model.transform.log_mean), np.array(model.transform.log_sd)
         # own input (l − mean) / sd = scale · (l − to_mean) / to_sd + shift

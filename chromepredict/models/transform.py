@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,7 +58,7 @@ class InputTransform:
         x += 1
         return np.log(x, out=x).mean(axis=(1, 2), dtype=np.float64)
 
-    def fit(self, parts: list[tuple[np.ndarray, np.ndarray | None]]) -> InputTransform:
+    def fit(self, parts: Sequence[tuple[np.ndarray, np.ndarray | None]]) -> InputTransform:
         """Fit the per-mark mean and sd on training parts, each (features, its tracks' scales)."""
         if self.kind != "raw":
             logged = np.concatenate([self.logged(f, s) for f, s in parts])

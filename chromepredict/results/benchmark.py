@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from chromepredict.io.features import FeatureSet, Paired
 from chromepredict.io.training_sets import TrainingSet
-from chromepredict.models.metrics import roc_auc_ci
 from chromepredict.models.targets import Target, get_target
 from chromepredict.models.training import Settings
 
@@ -22,9 +23,18 @@ def _row(method: str, setting: str, truth: np.ndarray, scores: np.ndarray, targe
         "setting": setting,
         "n_test": len(truth),
     }
-    if target.classifier:
-        row["test_score_low"], row["test_score_high"] = roc_auc_ci(truth, scores)
+    interval = target.interval(truth, scores)
+    if interval is not None:
+        row["test_score_low"], row["test_score_high"] = interval
     return row
+
+
+def _one_sample(splits: Mapping[str, FeatureSet | Paired]) -> dict[str, FeatureSet]:
+    """The splits of one sample's genes: the methods compared learn from single windows, not pairs."""
+    single = {name: data for name, data in splits.items() if isinstance(data, FeatureSet)}
+    if len(single) != len(splits):
+        raise ValueError("benchmark compares methods on one sample's genes, not on pairs of samples")
+    return single
 
 
 def benchmark_set(training: TrainingSet, settings: Settings, architectures: tuple[str, ...]) -> list[dict]:
@@ -32,7 +42,7 @@ def benchmark_set(training: TrainingSet, settings: Settings, architectures: tupl
     from chromepredict.models.baselines import FLOORS, METHODS
     from chromepredict.models.training import TrainingArrays
 
-    splits, target = training.splits, get_target(settings.target)
+    splits, target = _one_sample(training.splits), get_target(settings.target)
     test = splits["test"]
     truth = target.truth(test)
     arrays = {k: TrainingArrays.stack([v]) for k, v in splits.items()}
@@ -41,7 +51,7 @@ def benchmark_set(training: TrainingSet, settings: Settings, architectures: tupl
         model = replace(settings, architecture=architecture).fit(arrays["train"], arrays["valid"])
         epochs = ",".join(map(str, model.best_epochs))
         rows.append(_row(f"CNN {architecture}", f"epochs {epochs}", truth, model.predict(test), target))
-    methods = {**METHODS[target.baseline_family], **(FLOORS if "H3K4me3" in test.marks else {})}
+    methods = {**METHODS[target.fit.baselines], **(FLOORS if "H3K4me3" in test.marks else {})}
     for method, run in methods.items():
         result = run(splits["train"], splits["valid"], test, settings.seed)
         rows.append(_row(method, result["setting"], truth, result["scores"], target))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
 from chromepredict.io.features import FeatureSet, align
 from chromepredict.models.metrics import regression_metrics
+from chromepredict.models.protocols import ScoringModel
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
 
@@ -86,7 +88,9 @@ def _mixed(first: np.ndarray, second: np.ndarray, subset: tuple[bool, ...], inde
     return out
 
 
-def mix_values(model, xa: np.ndarray, xb: np.ndarray, mask: np.ndarray, index: list[int]) -> dict:
+def mix_values(
+    model: ScoringModel, xa: np.ndarray, xb: np.ndarray, mask: np.ndarray, index: list[int]
+) -> dict:
     """The model's value for every mix of ``xa`` and ``xb`` (network inputs multiplied by ``mask``)
     in the marks at ``index``: subset (a tuple of bools over ``index``, True = from ``xb``) → values.
 
@@ -102,7 +106,7 @@ def mix_values(model, xa: np.ndarray, xb: np.ndarray, mask: np.ndarray, index: l
 
 
 def decompose(
-    model, first: FeatureSet, second: FeatureSet, marks: tuple[str, ...]
+    model: ScoringModel, first: FeatureSet, second: FeatureSet, marks: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(value in ``first``, value in ``second``, contributions [genes, model marks]) for genes in the
     same order in both sets, moving each of ``marks`` from the first window to the second.
@@ -122,15 +126,17 @@ def decompose(
 
 
 def _table(
-    genes: pd.DataFrame, model, names: tuple[str, str], a, b, contributions, threshold: float
-) -> pd.DataFrame:
-    target = model.target
-    column = target.column
+    genes: pd.DataFrame, model: ScoringModel, names: tuple[str, str], a: np.ndarray, b: np.ndarray,
+    contributions: np.ndarray, threshold: float,
+) -> pd.DataFrame:  # fmt: skip
+    report = model.target.report
+    column = report.column
     table = genes[GENE_COLUMNS].reset_index(drop=True).copy()
     table[f"{column}_{names[0]}"] = np.round(a, 6)
     table[f"{column}_{names[1]}"] = np.round(b, 6)
     table["delta"] = np.round(b - a, 6)
-    calls_a, calls_b = target.calls(a, threshold, model.card), target.calls(b, threshold, model.card)
+    scale = model.card.level_scale
+    calls_a, calls_b = report.calls(a, threshold, scale), report.calls(b, threshold, scale)
     table[f"call_{names[0]}"], table[f"call_{names[1]}"] = calls_a, calls_b
     # "none" rather than an empty field: a spreadsheet, R and pandas read it as a word, not as missing
     table["flip"] = np.where(calls_a == calls_b, "none", np.where(calls_b == "high", "up", "down"))
@@ -141,7 +147,7 @@ def _table(
 
 
 def compare_pair(
-    model, first: FeatureSet, second: FeatureSet, names: tuple[str, str], threshold: float = 0.5
+    model: ScoringModel, first: FeatureSet, second: FeatureSet, names: tuple[str, str], threshold: float = 0.5
 ) -> Comparison:
     """Compare two samples' features (each admitted by the gate) on the marks they share."""
     a, b, warnings = align(first, second, names)
@@ -176,7 +182,9 @@ def knocked_out(data: FeatureSet, marks: tuple[str, ...]) -> FeatureSet:
     return replace(data, features=features)
 
 
-def knockout(model, data: FeatureSet, marks: tuple[str, ...], threshold: float = 0.5) -> Comparison:
+def knockout(
+    model: ScoringModel, data: FeatureSet, marks: tuple[str, ...], threshold: float = 0.5
+) -> Comparison:
     """The sample against itself with ``marks`` knocked out."""
     missing = [m for m in marks if m not in data.marks]
     if missing:
@@ -256,9 +264,9 @@ def change_at_tss(first: FeatureSet, second: FeatureSet, mark: str, flank: int =
 # --------------------------------------------------------------------------- reports
 
 
-def about(model, comparison: Comparison, what: str, threshold: float) -> dict:
+def about(model: ScoringModel, comparison: Comparison, what: str, threshold: float) -> dict:
     """How a comparison's table was made, for its JSON sidecar."""
-    column = model.target.column
+    column = model.target.report.column
     return {
         "chromepredict": __version__,
         "command": "compare",
@@ -267,7 +275,7 @@ def about(model, comparison: Comparison, what: str, threshold: float) -> dict:
         "delta": f"{column}({comparison.second}) − {column}({comparison.first})",
         "contributions": f"contribution_<MARK>: exact Shapley decomposition of delta over the marks compared "
         f"({', '.join(comparison.compared)}); they add up to delta",
-        "flip": f"up/down when the call changes (high: {model.target.call_rule(threshold, model.card)})",
+        "flip": f"up/down when the call changes (high: {model.target.report.call_rule(threshold, model.card.level_scale)})",
         "warnings": list(dict.fromkeys(comparison.warnings)),
     }
 
@@ -325,7 +333,7 @@ def summary_row(comparison: Comparison) -> dict:
     return {**row, **comparison.extra}
 
 
-def write(folder, model, comparison: Comparison, what: str, threshold: float) -> None:
+def write(folder: Path, model: ScoringModel, comparison: Comparison, what: str, threshold: float) -> None:
     """``NAME.tsv`` (one header row, then data) with its JSON sidecar ``NAME.json``, ``NAME.bedgraph``
     (delta at each TSS, chromosomes named as the tracks name them) and ``NAME.png``."""
     from chromepredict.results.plots import comparison_figure
@@ -344,11 +352,11 @@ def write(folder, model, comparison: Comparison, what: str, threshold: float) ->
     )
     track = f'track type=bedGraph name="{name}" description="chromepredict {model.name}: delta at each TSS"\n'
     (folder / f"{name}.bedgraph").write_text(track + bedgraph.to_csv(sep="\t", index=False, header=False))
-    comparison_figure(table, comparison.first, comparison.second, model.target, mark_shares(comparison),
+    comparison_figure(table, comparison.first, comparison.second, model.target.report, mark_shares(comparison),
                       folder / f"{name}.png", f"{model.name}: {name}")  # fmt: skip
 
 
-def measured(model, comparison: Comparison, expressions: dict, report: Report) -> dict:
+def measured(model: ScoringModel, comparison: Comparison, expressions: dict, report: Report) -> dict:
     """With both samples' expression values: the measured change of log2(1 + expression) per gene,
     and how delta ranks it (:func:`agreement`: Spearman over all genes and over the expressed ones,
     sign AUC on 2-fold changes, genes tied at zero; flagged when the genes include the model's
@@ -409,7 +417,9 @@ def measured(model, comparison: Comparison, expressions: dict, report: Report) -
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in stats.items()}
 
 
-def extra_marks(model, comparison: Comparison, first: FeatureSet, second: FeatureSet, report: Report) -> dict:
+def extra_marks(
+    model: ScoringModel, comparison: Comparison, first: FeatureSet, second: FeatureSet, report: Report
+) -> dict:
     """For each mark both samples have and the model does not use, one number on what a model
     trained with it might add: the Spearman of its change at the TSS (:func:`change_at_tss`) with the
     measured change, on the genes with measured expression, or else with the model's delta."""

@@ -7,11 +7,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from chromepredict.io.features import FeatureSet, Paired
 from chromepredict.models.metrics import gene_table
+from chromepredict.models.protocols import ScoringModel
+from chromepredict.models.targets import Target
 from chromepredict.system.report import Report
 
 #: The metrics' names in words, in the order the headline gives them.
@@ -34,7 +38,7 @@ class Evaluation:
     truth: np.ndarray
     predicted: np.ndarray
     seen: np.ndarray
-    target: object
+    target: Target
     title: str
     units: str
 
@@ -58,11 +62,13 @@ class Evaluation:
 
         (folder / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n")
         self.table.to_csv(folder / "predictions.tsv", sep="\t", index=False)
-        evaluation_figure(self.target, self.truth, self.predicted, self.seen, folder, self.title, self.metrics,
+        evaluation_figure(self.target.report, self.truth, self.predicted, self.seen, folder, self.title, self.metrics,
                           units=self.units)  # fmt: skip
 
 
-def evaluate(model, data, source: str, report: Report, sample: str | None = None) -> Evaluation:
+def evaluate(
+    model: ScoringModel, data: FeatureSet | Paired, source: str, report: Report, sample: str | None = None
+) -> Evaluation:
     """Metrics of ``model`` on labelled ``data`` (admitted by the gate; a Paired set for a
     difference model) on all genes and on those the model was not trained on (which lead); the
     caveat, when training genes are among them, is a warning on ``report``. ``sample`` names the
@@ -72,7 +78,12 @@ def evaluate(model, data, source: str, report: Report, sample: str | None = None
     target.check_truth(truth, "evaluation")
     predicted = model.predict(data)
     seen = model.training_genes(data.genes)
-    result = {"model": model.name, "data": str(source), "metric": target.metric_key, "genes": int(len(seen))}
+    result: dict[str, Any] = {
+        "model": model.name,
+        "data": str(source),
+        "metric": target.metric_key,
+        "genes": int(len(seen)),
+    }
     if seen.any():
         held = ~seen
         if held.sum() > 2:

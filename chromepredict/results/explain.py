@@ -13,15 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chromepredict.system.errors import UserError
 
+if TYPE_CHECKING:
+    from chromepredict.models.networks import Ensemble
+    from chromepredict.models.onnx_io import LoadedModel
+
 ACTIVE_THRESHOLD = 0.25
 
 
-def torch_network(model) -> object:
+def torch_network(model: LoadedModel) -> Ensemble:
     """The model's ensemble rebuilt in torch from the ONNX weights, checked against onnxruntime.
 
     Mask-aware networks are exported folded (the mask as a per-gene bias, see
@@ -77,6 +82,7 @@ def seen_bins(ensemble, n_marks: int, n_bins: int, probes: int = 64) -> np.ndarr
     x.requires_grad_(True)
     out = ensemble(x, torch.ones(probes, n_marks))
     ensemble.target.value(out).sum().backward()
+    assert x.grad is not None  # set by backward()
     return (x.grad.abs().sum(dim=(0, 1)) > 0).numpy()
 
 
@@ -131,16 +137,18 @@ def class_maps(
     import torch
 
     target = ensemble.target
+    classes = target.report.classes
     generator = torch.Generator().manual_seed(seed)
-    maps = np.zeros((len(target.classes), restarts, n_marks, n_bins), dtype=np.float32)
-    reached = np.zeros((len(target.classes), restarts), dtype=np.float32)
+    maps = np.zeros((len(classes), restarts, n_marks, n_bins), dtype=np.float32)
+    reached = np.zeros((len(classes), restarts), dtype=np.float32)
     ones = torch.ones(restarts, n_marks)
-    for c in range(len(target.classes)):
+    for c in range(len(classes)):
         x = torch.rand(restarts, n_marks, n_bins, generator=generator).requires_grad_(True)
         optimizer = torch.optim.RMSprop([x], lr=lr)
         for step in range(steps):
             optimizer.zero_grad()
-            loss = -(target.objective(ensemble(x, ones), c) - lam * (x**2).sum(dim=(1, 2))).sum()
+            out = ensemble(x, ones)
+            loss = -(target.report.objective(out, target.value(out), c) - lam * (x**2).sum(dim=(1, 2))).sum()
             loss.backward()
             optimizer.step()
             if progress is not None and (step + 1) % 50 == 0:
@@ -148,7 +156,8 @@ def class_maps(
         if progress is not None:
             progress(steps % 50)
         with torch.no_grad():
-            reached[c] = target.reached(ensemble(x, ones), c).numpy()
+            out = ensemble(x, ones)
+            reached[c] = target.report.reached(out, target.value(out), c).numpy()
             positive = x.clamp(min=0).numpy()
         maps[c] = positive / np.maximum(positive.max(axis=(1, 2), keepdims=True), 1e-12)
     return ClassMaps(maps, reached, tuple(marks))
@@ -185,6 +194,7 @@ def integrated_gradients(
     for alpha in (np.arange(steps) + 0.5) / steps:  # midpoint rule
         point = (base + float(alpha) * (x - base)).requires_grad_(True)
         ensemble.target.value(ensemble(point, present)).sum().backward()
+        assert point.grad is not None  # set by backward()
         total += point.grad
     return ((x - base) * total / steps).numpy()
 

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,10 @@ from chromepredict.io.features import FeatureSet
 from chromepredict.io.ids import normalise_gene_id
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
+
+if TYPE_CHECKING:
+    from chromepredict.models.onnx_io import LoadedModel
+    from chromepredict.results.explain import ClassMaps
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ def attribution_tracks(
         table = pd.concat(segments)
         # the GTF's chromosome names in the tracks' spelling (chr1 ↔ 1), as the tracks were read
         table["chrom"] = table["chrom"].map(match_chroms(table["chrom"].unique().tolist(), set(chrom_sizes)))
-        records = []
+        records: list[tuple[str, int, int, float]] = []
         for chrom in sorted(table["chrom"].unique()):
             part = table[(table["chrom"] == chrom) & (table["end"] > 0)]
             points = np.unique(
@@ -144,7 +149,7 @@ class Explanation:
     ``bin_influence``, ``attributions``: None when not computed) and what their figures need;
     :meth:`write` writes them, :meth:`plot` draws one."""
 
-    model: object
+    model: LoadedModel
     summary: dict
     class_maps: pd.DataFrame | None = None
     active_bins: pd.DataFrame | None = None
@@ -152,7 +157,7 @@ class Explanation:
     bin_influence: pd.DataFrame | None = None
     attributions: pd.DataFrame | None = None
     seen: np.ndarray | None = None  # bins the network sees
-    _maps: object = field(default=None, repr=False)  # explain.ClassMaps
+    _maps: ClassMaps | None = field(default=None, repr=False)
     _influence: tuple | None = field(default=None, repr=False)  # positions, influence, trend, genes
     _genes: dict = field(default_factory=dict, repr=False)  # row → (label, signal, attribution, value, file)
     _data: FeatureSet | None = field(default=None, repr=False)
@@ -164,7 +169,9 @@ class Explanation:
         return {name: self.plot(name) for name in self._figure_names()}
 
     def _figure_names(self) -> list[str]:
-        names = [f"class_map_{c}.png" for c in self.model.target.classes] if self._maps is not None else []
+        names = (
+            [f"class_map_{c}.png" for c in self.model.target.report.classes] if self._maps is not None else []
+        )
         names += ["bin_influence.png"] if self._influence is not None else []
         return names + [entry[4] for entry in self._genes.values()]
 
@@ -175,10 +182,10 @@ class Explanation:
 
         model = self.model
         if name.startswith("class_map_") and self._maps is not None:
-            c = list(model.target.classes).index(name.removeprefix("class_map_").removesuffix(".png"))
+            c = list(model.target.report.classes).index(name.removeprefix("class_map_").removesuffix(".png"))
             maps = self._maps
             return plots.build_class_map(maps.mean_maps[c], maps.active_bins()[c], maps.flagged()[c], model.marks,
-                                         model.target.classes[c], model.spec, model.name, self.seen)  # fmt: skip
+                                         model.target.report.classes[c], model.spec, model.name, self.seen)  # fmt: skip
         if name == "bin_influence.png" and self._influence is not None:
             positions, influence, trend, genes = self._influence
             return plots.build_bin_influence(positions, influence, trend, model.name, genes, spec=model.spec)
@@ -186,7 +193,7 @@ class Explanation:
         for label, signal, attribution, value, file in self._genes.values():
             if file == name:
                 return plots.build_attribution(label, signal, attribution, model.marks, model.spec, model.name,
-                                               value, model.target.label, self.seen, limit=limit,
+                                               value, model.target.report.label, self.seen, limit=limit,
                                                genes=len(self._genes))  # fmt: skip
         raise UserError(f"no figure {name!r} in this explanation; it has {', '.join(self._figure_names())}")
 
@@ -214,7 +221,7 @@ class Explanation:
 
 
 def explain(
-    model,
+    model: LoadedModel,
     data: FeatureSet | None,
     rows: dict[int, str],
     report: Report,
@@ -242,13 +249,13 @@ def _class_maps(result: Explanation, net, maps: MapSettings, report: Report) -> 
 
     model = result.model
     marks, spec = model.marks, model.spec
-    total = len(model.target.classes) * maps.steps
+    total = len(model.target.report.classes) * maps.steps
     report.info(f"class optimisation: {maps.restarts} restarts × {maps.steps} steps, λ = {maps.lam}")
     with report.progress("class optimisation (steps)", total) as advance:
         found = nets.class_maps(net, len(marks), spec.n_bins, marks, maps.lam, maps.steps, maps.lr,
                                 maps.restarts, maps.seed, progress=advance)  # fmt: skip
     result._maps = found
-    classes = model.target.classes
+    classes = model.target.report.classes
     n_marks, n_bins = len(marks), spec.n_bins
     counts, flagged, stability = found.active_bins(), found.flagged(), found.flag_stability()
     class_names, mark_names = np.array(classes), np.array(marks)
@@ -265,7 +272,7 @@ def _class_maps(result: Explanation, net, maps: MapSettings, report: Report) -> 
     restarts = found.reached.shape[1]
     result.class_map_restarts = pd.DataFrame(
         {"class": np.repeat(class_names, restarts), "restart": np.tile(np.arange(1, restarts + 1), 2),
-         model.target.reached_column: found.reached.ravel()}
+         model.target.report.reached_column: found.reached.ravel()}
     )  # fmt: skip
     for c, name in enumerate(classes):
         result.summary["classes"][name] = {

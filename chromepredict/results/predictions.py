@@ -10,6 +10,10 @@ import pandas as pd
 
 from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
+from chromepredict.io.expression import Matched
+from chromepredict.io.features import FeatureSet
+from chromepredict.models.protocols import ScoringModel
+from chromepredict.models.targets import Report
 from chromepredict.system.files import (
     OutputKind,
     atomic_path,
@@ -22,7 +26,11 @@ BED_COLOURS = {"high": "215,48,39", "low": "69,117,180"}
 
 
 def predictions_table(
-    genes: pd.DataFrame, values: np.ndarray, target, threshold: float = 0.5, matched=None
+    genes: pd.DataFrame,
+    values: np.ndarray,
+    report: Report,
+    threshold: float = 0.5,
+    matched: Matched | None = None,
 ) -> pd.DataFrame:
     """gene_id, gene_name, chrom, tss, strand and the target's columns (p_high + call, or level).
 
@@ -30,12 +38,12 @@ def predictions_table(
     high/low/NA, or ``measured_level``: log2(1 + value), NA when the table has none).
     """
     table = genes[GENE_COLUMNS].copy().reset_index(drop=True)
-    for column, data in target.table_columns(values, threshold, matched).items():
+    for column, data in report.table_columns(values, threshold, matched).items():
         table[column] = data
     return table
 
 
-def about(model, data, threshold: float | None = None) -> dict:
+def about(model: ScoringModel, data: FeatureSet, threshold: float | None = None) -> dict:
     """How a table of predictions was made, for its JSON sidecar: chromepredict's version, the model
     (and its integrity hash), window, transform, the marks used, the tracks' assembly and signal
     kinds, what the value columns mean and every warning."""
@@ -55,7 +63,7 @@ def about(model, data, threshold: float | None = None) -> dict:
             "assembly": data.provenance.assembly,
             "signal": {m: {"kind": p.kind, "resolution_bp": p.resolution} for m, p in data.profiles.items()},
         },
-        "values": model.target.header(threshold, card),
+        "values": model.target.report.header(threshold, card.level_units_or_default),
         "warnings": list(data.provenance.warnings),
     }  # fmt: skip
 
@@ -86,14 +94,16 @@ def write_table(table: pd.DataFrame, path: str | Path, how: dict, kind: OutputKi
             write_sidecar(sidecar, {**how, "table": Path(path).name})
 
 
-def write_bed(table: pd.DataFrame, path: str | Path, model, chroms: dict[str, str] | None = None) -> None:
+def write_bed(
+    table: pd.DataFrame, path: str | Path, model: ScoringModel, chroms: dict[str, str] | None = None
+) -> None:
     """BED9 for genome browsers: the TSS (1 bp) of each gene, scored and coloured by the model's
     target (class: p_high × 1000, red high / blue low; level: the level's percentile on the
     training levels' normal scale), on the chromosomes named as the tracks name them (``chroms``:
     the GTF's name → the tracks', so that ``1`` is written ``chr1`` for the UCSC browser when the
     tracks say ``chr1``). A gene's line depends on its own prediction only."""
     tss = table["tss"].to_numpy()
-    score, high, what = model.target.bed(table, model.card)
+    score, high, what = model.target.report.bed(table, model.card.level_scale)
     bed = pd.DataFrame(
         {
             "chrom": table["chrom"].map(lambda c: (chroms or {}).get(c, c)),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from chromepredict.models.targets import Report
+
 #: summary.tsv's columns, in this order in every run, whatever the model (README, "Samplesheets"):
 #: a value that does not apply or is missing is NA; counts are whole numbers.
 SUMMARY_COLUMNS = (
@@ -15,13 +17,13 @@ _COUNTS = ("genes", "high", "low", "n_warnings")
 
 
 def summary_row(
-    table: pd.DataFrame, target, score: float | None, note: str | None, warnings: list[str]
+    table: pd.DataFrame, report: Report, score: float | None, note: str | None, warnings: list[str]
 ) -> dict:
     """One sample's summary (without its name): status, genes, calls, the agreement with its
     expression table (or why there is none) and its warnings."""
-    row: dict = {"status": "warning" if warnings else "ok", "genes": len(table), **target.counts(table)}
+    row: dict = {"status": "warning" if warnings else "ok", "genes": len(table), **report.counts(table)}
     if score is not None:
-        row[target.score_column] = round(score, 4)
+        row[report.score_column] = round(score, 4)
     elif note is not None:
         row["score_note"] = note
     row["n_warnings"] = len(warnings)

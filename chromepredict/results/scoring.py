@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 
 from chromepredict.io.annotation import match_chroms
+from chromepredict.io.expression import Expression, Matched
+from chromepredict.io.features import FeatureSet
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models import gate
+from chromepredict.models.protocols import ScoringModel
 from chromepredict.results.predictions import about, predictions_table
 from chromepredict.results.samples import summary_row
 from chromepredict.system.errors import UserError
@@ -39,23 +42,25 @@ class Scored:
 DEFAULT_THRESHOLD = 0.5
 
 
-def resolve_threshold(model, threshold: float | None, report: Report) -> float:
+def resolve_threshold(model: ScoringModel, threshold: float | None, report: Report) -> float:
     """The threshold of class calls: ``threshold`` if given, else :data:`DEFAULT_THRESHOLD`; a note
     when it was given for a model without classes (level and difference models call high at the
     training levels' mean, whatever the threshold)."""
     if threshold is None:
         return DEFAULT_THRESHOLD
-    if not model.target.classifier:
+    rule = model.target.report.own_call_rule(threshold, model.card.level_scale)
+    if rule is not None:
         report.info(
             f"--threshold {threshold} is for class models; model {model.name} predicts a {model.target.name} "
-            f"(high: {model.target.call_rule(threshold, model.card)}): ignored"
+            f"(high: {rule}): ignored"
         )
     return threshold
 
 
 def agreement(
-    model, data, values: np.ndarray, expression, matched, report: Report
-) -> tuple[float | None, str | None]:
+    model: ScoringModel, data: FeatureSet, values: np.ndarray, expression: Expression, matched: Matched,
+    report: Report,
+) -> tuple[float | None, str | None]:  # fmt: skip
     """AUC or Spearman of the predictions against the expression table's genes (status lines on
     ``report``); warnings, added to the data's provenance, for genes the model was trained on and
     for every reason there is no score."""
@@ -98,8 +103,9 @@ def agreement(
 
 
 def score_sample(
-    model, inputs: TrackInputs, report: Report, threshold: float = 0.5, expression=None
-) -> Scored:
+    model: ScoringModel, inputs: TrackInputs, report: Report, threshold: float = 0.5,
+    expression: Expression | None = None,
+) -> Scored:  # fmt: skip
     """Read one sample's tracks through the gate and score its genes."""
     data = gate.read(model, inputs, report)
     matched = None if expression is None else expression.match(data.genes)
@@ -112,15 +118,15 @@ def score_sample(
         )
     for line in data.provenance.notes:
         report.info(line)
-    if matched is not None:
+    if expression is not None and matched is not None:
         score, note = agreement(model, data, values, expression, matched, report)
     for warning in data.provenance.warnings:
         report.warn(warning)
-    table = predictions_table(data.genes, values, model.target, threshold, matched)
+    table = predictions_table(data.genes, values, model.target.report, threshold, matched)
     chroms = {}
     for profile in data.profiles.values():  # the tracks' spelling, for genome browsers
         chroms.update(match_chroms(table["chrom"].unique().tolist(), set(profile.chrom_sizes)))
     warnings = list(data.provenance.warnings)
-    summary = summary_row(table, model.target, score, note, warnings)
+    summary = summary_row(table, model.target.report, score, note, warnings)
     how = {**about(model, data, threshold), "summary": summary}
     return Scored(table, how, warnings, score, note, chroms)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chromepredict.io.features import FeatureSet
+from chromepredict.io.features import FeatureSet, Paired
 from chromepredict.io.training_sets import TrainingSet
 from chromepredict.models import gate
 from chromepredict.models.card import Metrics, ModelCard, TrainingData, build_card, write_card
@@ -22,7 +22,7 @@ from chromepredict.models.training import Settings, TrainedModel
 from chromepredict.system.report import Report
 
 
-def subset_scores(model, data: FeatureSet, name: str) -> dict[str, dict[str, float]]:
+def subset_scores(model: TrainedModel, data: FeatureSet | Paired, name: str) -> dict[str, dict[str, float]]:
     """Score of ``data`` with every non-empty subset of the marks hidden from the network but those."""
     truth = model.target.truth(data)
     scores = {}

@@ -256,9 +256,9 @@ def check_outputs(
                 raise UserError(
                     f"{option} {name} and {other} {other_name} overlap; give them different paths"
                 )
-    for dest, name, earlier in kinds:  # before anything is read, not after the run's work
-        if dest.is_file() and dest.stat().st_size and not earlier.written_before(dest):
-            _refuse_replace(dest, name, earlier.what)
+    for dest, name, previous in kinds:  # before anything is read, not after the run's work
+        if dest.is_file() and dest.stat().st_size and not previous.written_before(dest):
+            _refuse_replace(dest, name, previous.what)
 
 
 def _check_readable(path: str) -> None:
@@ -299,10 +299,10 @@ def _stage(kind: str, dest: Path, suffix: str) -> Path:
     if kind == "replace":
         # a short prefix: the temporary name fits the file-name limit whatever the output's length
         short = dest.name.encode()[:100].decode(errors="ignore")
-        fd, tmp = tempfile.mkstemp(prefix=f".{short}.", suffix=".part" + suffix[:20], dir=dest.parent)
+        fd, staged = tempfile.mkstemp(prefix=f".{short}.", suffix=".part" + suffix[:20], dir=dest.parent)
         os.close(fd)
-        Path(tmp).chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
-        return Path(tmp)
+        Path(staged).chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
+        return Path(staged)
     tmp = Path(tempfile.mkdtemp()) / f"output{suffix}"
     tmp.touch()
     return tmp
@@ -354,16 +354,17 @@ def delivered_together() -> Iterator[None]:
         return
     staged: list = []
     token = _batch.set(staged)
+    reset = False
     try:
         yield
         _batch.reset(token)
-        token = None
+        reset = True
         for entry in staged:  # every target checked before any is replaced
             _check_replace(*entry)
         for tmp, kind, dest, name, _ in staged:
             _finish(tmp, kind, dest, name)
     finally:
-        if token is not None:
+        if not reset:
             _batch.reset(token)
         for tmp, kind, *_ in staged:
             _discard(tmp, kind)
@@ -542,7 +543,7 @@ def _locked_part(path: Path, name: str, run: str) -> Iterator[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            fd, held = None, fd  # another run's: never removed by this one
+            held, fd = fd, None  # another run's: never removed by this one
             os.close(held)
             raise UserError(
                 f"{name}: another chromepredict run is writing this folder now; wait for it to finish or "

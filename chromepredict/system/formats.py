@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import io
 import re
 import zlib
 from pathlib import Path
@@ -195,8 +194,9 @@ def open_text(path: str | Path, what: str, fix: str) -> tuple[TextIO, str | None
     note = (
         None if encoding.startswith("utf-8") else f"{path.name}: read as {encoding.upper()} text (not UTF-8)"
     )
-    raw = gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # noqa: SIM115 (the text wrapper closes it)
-    return io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=None), note
+    if is_gzip(path):
+        return gzip.open(path, "rt", encoding=encoding, errors="replace", newline=None), note
+    return open(path, encoding=encoding, errors="replace", newline=None), note  # noqa: SIM115 (the caller closes it)
 
 
 def read_text(path: str | Path, what: str, fix: str) -> tuple[str, str | None]:

@@ -79,7 +79,7 @@ class Report:
             task = bar.add_task(label, total=total)
 
             def advance(n: int, description: str | None = None) -> None:
-                bar.update(task, advance=n, **({"description": description} if description else {}))
+                bar.update(task, advance=n, description=description or None)
 
             yield advance
 

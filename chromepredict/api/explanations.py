@@ -70,7 +70,7 @@ def explain(
         data = gate.read(model.loaded, sample.inputs, report)
     if data is not None:
         report.provenance(data.provenance)
-    rows = find_genes(data, wanted, report) if wanted else {}  # checked before the optimisation
+    rows = find_genes(data, wanted, report) if wanted and data is not None else {}  # before the optimisation
     maps = MapSettings(lam, steps, lr, restarts, seed) if class_maps else None
     with one_torch_thread(threads):
         return _explain(model.loaded, data, rows, report, maps)
