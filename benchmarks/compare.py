@@ -23,11 +23,14 @@ the transformed signal (alpha by inner chromosome-grouped CV); the difference ta
 marks and scored from three.
 
 ``--views`` (issue 28): the same folds on the 15 pipeline views of the tracks (``scripts/views.py``):
-the floor, the pretrained difference model, difference models trained in the folds on the read
-counts (``counts100``) and on all views, and their blend (:func:`chromepredict.models.training.blend`,
-five networks of each in one ensemble, what ``scripts/build_pretrained.py`` ships), each scored on
+the floor, the pretrained difference model, difference models of ``--members`` networks trained in
+the folds on the read counts (``counts100``) and on all views, and two blends of them
+(:func:`chromepredict.models.training.blend`): all the networks of each (5 + 5), and the blend
+``scripts/build_pretrained.py`` ships (its networks per component, 3 + 2 today), each scored on
 every view's held-out genes; the table gives each view's pooled Spearman and the means per group
-of views.
+of views. The networks of a model are trained independently, each from its own seed (network i is
+the same whatever the number of networks: ``tests/test_training.py``), so a blend of fewer networks
+takes each model's first ones: one training per fold and component serves every column.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +48,10 @@ from benchmarks.roadmap import DEFAULT_DATA, load_cell_type
 from chromepredict.io.features import Paired
 from chromepredict.models.baselines import h3k4me3_at_tss
 from chromepredict.models.metrics import regression_metrics
-from chromepredict.models.training import PairArrays, TrainingArrays, fit
+from chromepredict.models.training import PairArrays, TrainedModel, TrainingArrays, blend, fit
 from chromepredict.models.transform import InputTransform
 from chromepredict.system.report import Report
+from scripts.build_pretrained import MODELS
 
 PAIR = ("E003", "E123")
 THREE_MARKS = ("H3K4me3", "H3K36me3", "H3K27me3")
@@ -226,6 +231,30 @@ def _fit_pairs(sets: dict, train_views: tuple[str, ...], train, seed, args):
 
 #: Difference models trained in the folds, by the views they learn from (``all``: every view loaded).
 COMPONENTS = {"counts": ("counts100",), "views": "all"}
+#: The shipped difference model's networks per component (scripts/build_pretrained.py).
+SHIPPED = {
+    {COMPONENTS["counts"]: "counts", None: "views"}[views]: networks
+    for views, networks in MODELS["E003-E123-difference"]["blend"]
+}
+
+
+def first_networks(model: TrainedModel, n: int) -> TrainedModel:
+    """The model of ``model``'s first ``n`` networks: the model :func:`fit` trains with ``n`` members
+    (each network is trained from its own seed, whatever the number of members)."""
+    from chromepredict.models.networks import Ensemble
+
+    if n > len(model.ensemble.members):
+        raise ValueError(f"the model has {len(model.ensemble.members)} networks, not {n}")
+    ensemble = Ensemble(
+        model.ensemble.members[:n], model.target, model.ensemble.level_mean, model.ensemble.level_sd
+    )
+    return replace(
+        model,
+        ensemble=ensemble.eval(),
+        recipe=replace(model.recipe, members=n),
+        log=[entry for entry in model.log if entry.member <= n],
+        best_epochs=model.best_epochs[:n],
+    )
 
 
 def _component(name: str):
@@ -235,10 +264,17 @@ def _component(name: str):
     return method
 
 
-def _blend(sets, train, test, seed, args, fitted):
-    from chromepredict.models.training import blend
+def _blend(networks: dict[str, int] | None):
+    """The blend of the components' first ``networks`` networks (None: all of them), expressed in the
+    all-views model's transform, as build_pretrained.py builds it."""
 
-    return blend([fitted("counts"), fitted("views")], base=fitted("views"))
+    def method(sets, train, test, seed, args, fitted):
+        models = [fitted(name) for name in COMPONENTS]
+        if networks is not None:
+            models = [first_networks(m, networks[name]) for name, m in zip(COMPONENTS, models, strict=True)]
+        return blend(models, base=models[-1])
+
+    return method
 
 
 def _pretrained_on_views(sets, train, test, seed, args, fitted):
@@ -253,10 +289,13 @@ def _floor_on_views(sets, train, test, seed, args, fitted):
 
 VIEW_METHODS = {
     "floor: Δ log H3K4me3 at TSS ± 1 kb": _floor_on_views,
-    "pretrained E003-E123-difference (counts only; trained on these genes)": _pretrained_on_views,
-    "difference model in the folds, trained on counts100 (today's default)": _component("counts"),
+    "pretrained E003-E123-difference as shipped (trained on these genes)": _pretrained_on_views,
+    "difference model in the folds, trained on counts100 (the default before issue 28)": _component("counts"),
     "difference model in the folds, trained on all views": _component("views"),
-    "blend: counts100 model + all-views model, 5 + 5 networks": _blend,
+    "blend: counts100 model + all-views model, all their networks (5 + 5 by default)": _blend(None),
+    "blend as shipped: the first {counts} + {views} networks of those models".format(**SHIPPED): _blend(
+        SHIPPED
+    ),
 }
 
 
@@ -398,6 +437,8 @@ def main() -> None:
     if args.table:
         print(summarise_views(pd.read_csv(args.table, sep="\t")))
         return
+    if args.views and args.members < max(SHIPPED.values()):
+        parser.error(f"--views: the shipped blend takes {max(SHIPPED.values())} networks of a model")
     if args.views:
         from benchmarks.transfer import load_all
         from scripts.views import VIEWS, build_views

@@ -16,8 +16,9 @@ view and cell type share its fold; inside each fold 20 % of the training genes p
 epoch by validation log loss); the card records the held-out score per cell type, per view and per
 subset of marks. The final model is trained on all genes for the median chosen epoch count.
 A model may be a *blend* (the difference model): one model per component (the views it trains
-on), each with its own epochs chosen so, their networks averaged in one ensemble
-(``chromepredict.models.training.blend``); the cross-validated scores are the blend's.
+on and how many networks it contributes), each with its own epochs chosen so, their networks
+averaged in one ensemble (``chromepredict.models.training.blend``: a component's weight is its share
+of the networks); the cross-validated scores are the blend's.
 Deterministic with its seed. Each model folder gets model.onnx, model.card.json and golden.npz
 (16 genes' raw input, scales and expected output, replayed by the tests).
 """
@@ -41,7 +42,7 @@ from chromepredict.models import gate
 from chromepredict.models.card import Metrics, TrainingData, build_card, write_card
 from chromepredict.models.onnx_io import export_onnx, load_model
 from chromepredict.models.targets import get_target
-from chromepredict.models.training import PairArrays, TrainingArrays, blend, fit
+from chromepredict.models.training import PairArrays, TrainingArrays, blend, fit, get_recipe
 from scripts.views import VIEWS, build_views, load_view
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,13 +54,14 @@ MODELS = {
     "E003-E123-level": {"cell_types": ("E003", "E123"), "target": "level"},
     "E003-level": {"cell_types": ("E003",), "target": "level"},
     "E123-level": {"cell_types": ("E123",), "target": "level"},
-    # the change from E003 to E123: a blend of 5 networks trained on the read counts and 5 on every
-    # view (None), one ensemble: alone, the views model ranked the change on read counts worse and
-    # the counts model on peak and fold-enrichment tracks (docs/benchmarks.md, benchmarks/compare.py --views)
+    # the change from E003 to E123: one ensemble of 3 networks trained on the read counts and 2 on
+    # every view (None): alone, the views model ranked the change on read counts worse and the counts
+    # model on peak and fold-enrichment tracks; 5 networks in all, the cost of one model in compare
+    # (docs/benchmarks.md, benchmarks/compare.py --views)
     "E003-E123-difference": {
         "cell_types": ("E003", "E123"),
         "target": "difference",
-        "blend": (("counts100",), None),
+        "blend": ((("counts100",), 3), (None, 2)),  # (views, networks) per component
     },
 }
 CELL_TYPES = {"E003": "H1 embryonic stem cells", "E123": "K562 (chronic myelogenous leukaemia)"}
@@ -107,13 +109,28 @@ def stack(parts: list, rows: np.ndarray):
     return TrainingArrays.stack([p.subset(rows) for p in parts])
 
 
-def fit_rows(parts: list, rows: np.ndarray, target: str, seed: int, max_epochs: int | None, validate: bool):
-    """The default recipe on the ``rows`` genes of every part (20 % of them pick epochs if ``validate``)."""
+#: What one model of a blend trains on: its views, and how many networks it contributes.
+Component = tuple[tuple[str, ...], int]
+
+
+def fit_rows(
+    parts: list,
+    rows: np.ndarray,
+    target: str,
+    seed: int,
+    max_epochs: int | None,
+    validate: bool,
+    networks: int,
+):
+    """The default recipe with ``networks`` networks on the ``rows`` genes of every part (20 % of them
+    pick epochs if ``validate``)."""
     valid = np.zeros(len(rows), dtype=bool)
     if validate:
         valid[np.random.default_rng(seed).permutation(len(rows))[: len(rows) // 5]] = True
     held = stack(parts, rows[valid]) if validate else None
-    return fit(stack(parts, rows[~valid]), held, "deepchrome", target, seed, "cpu", max_epochs)
+    return fit(
+        stack(parts, rows[~valid]), held, "deepchrome", target, seed, "cpu", max_epochs, members=networks
+    )
 
 
 def parts_of(sets: dict, views: tuple[str, ...]) -> list:
@@ -122,21 +139,19 @@ def parts_of(sets: dict, views: tuple[str, ...]) -> list:
 
 
 def fit_components(
-    sets: dict, components: list[tuple[str, ...]], rows, target: str, seed: int, epochs: list | None
+    sets: dict, components: list[Component], rows, target: str, seed: int, epochs: list | None
 ):
-    """One model per component (the views it trains on, every cell type's), blended into one when
-    there are several (expressed in the last one's transform); ``epochs`` per component for a final
-    model, else chosen on 20 % of the rows. Returns (the model, the components' models)."""
+    """One model per component (its networks trained on its views of every cell type), blended into
+    one when there are several (expressed in the last one's transform); ``epochs`` per component for
+    a final model, else chosen on 20 % of the rows. Returns (the model, the components' models)."""
     models = [
-        fit_rows(parts_of(sets, views), rows, target, seed, epochs and epochs[i], validate=epochs is None)
-        for i, views in enumerate(components)
+        fit_rows(parts_of(sets, views), rows, target, seed, epochs and epochs[i], epochs is None, networks)
+        for i, (views, networks) in enumerate(components)
     ]
     return (models[0] if len(models) == 1 else blend(models, base=models[-1])), models
 
 
-def cross_validate(
-    sets: dict, target: str, seed: int, components: list[tuple[str, ...]]
-) -> tuple[list, dict]:
+def cross_validate(sets: dict, target: str, seed: int, components: list[Component]) -> tuple[list, dict]:
     """Chosen epochs (per component) and held-out scores per cell type, view and (on the reference
     view) mark subset."""
     first = next(iter(sets.values()))[REFERENCE_VIEW]
@@ -209,7 +224,11 @@ def build(
 ):
     target, eids = spec["target"], spec["cell_types"]
     views = list(spec.get("views", views))
-    components = [tuple(views) if c is None else c for c in spec.get("blend", [None])]
+    default = get_recipe("deepchrome").members
+    components = [
+        (tuple(views) if names is None else names, networks or default)
+        for names, networks in spec.get("blend", [(None, None)])
+    ]
     sets = {eid: load(data, views_dir, eid, tuple(views)) for eid in eids}
     if get_target(target).fit.pairs:  # one "condition": the change from the first cell type to the second
         pair = "_vs_".join(eids)
@@ -245,7 +264,7 @@ def build(
         level_units="RPKM",
         pairs=(tuple(eids),) if get_target(target).fit.pairs else (),
         description=f"DeepChrome-style {what}, Roadmap {' + '.join(f'{e} ({CELL_TYPES[e]})' for e in eids)}, "
-        + trained_on(components, len(model.best_epochs)),
+        + trained_on(components),
         cell_types=eids,
         seed=seed,
         licence="model: MIT; training data: " + LICENCE,
@@ -259,7 +278,7 @@ def build(
     return card
 
 
-def trained_on(components: list[tuple[str, ...]], networks: int) -> str:
+def trained_on(components: list[Component]) -> str:
     """The card's words for what the networks were trained on."""
 
     def views(names: tuple[str, ...]) -> str:
@@ -268,9 +287,8 @@ def trained_on(components: list[tuple[str, ...]], networks: int) -> str:
         return f"{len(names)} pipeline views of the tracks"
 
     if len(components) == 1:
-        return f"trained on {views(components[0])}"
-    each = networks // len(components)
-    return "a blend of " + " and ".join(f"{each} networks trained on {views(c)}" for c in components)
+        return f"trained on {views(components[0][0])}"
+    return "a blend of " + " and ".join(f"{n} networks trained on {views(c)}" for c, n in components)
 
 
 def write_checksums(out: Path) -> None:

@@ -33,7 +33,11 @@ def test_pretrained_models_are_shipped_with_cards():
         assert card.target == (name.rpartition("-")[2] if name.endswith(("level", "difference")) else "class")
         if card.target == "difference":  # the change from E003 to E123: read-counts and all-views networks
             assert card.pairs == (("E003", "E123"),) and set(card.metrics.cross_validated) == {"E003_vs_E123"}
-            assert card.ensemble_members == 10 and "a blend of 5 networks trained on" in card.description
+            assert (
+                card.ensemble_members == 5
+                and "a blend of 3 networks trained on 1 pipeline view" in card.description
+            )
+            assert "and 2 networks trained on 15 pipeline views" in card.description
         else:
             assert set(card.metrics.cross_validated) == set(card.cell_types)
         assert len(card.training_data.views) >= 10  # trained on pipeline views, listed on the card

@@ -344,25 +344,31 @@ def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
         resolve_device("cuda")
 
 
-def test_a_blend_scores_exactly_as_its_models_together(tmp_path):
-    """Two difference models trained under different input standardisations (read counts, and the
-    same windows pooled to 1 kb and scaled ×7), blended into one ensemble of their three networks:
-    its value is the networks' average of the models' own values, for every subset of marks, in
-    torch and through ONNX in onnxruntime."""
+def example_pair():
+    """The bundled example's E003 and E123 windows, labelled with their expression."""
     from chromepredict.io.datasets import example_data
     from chromepredict.io.expression import read_expression
-    from chromepredict.io.features import Paired
     from chromepredict.io.labelling import with_expression
     from chromepredict.io.sources import from_tracks
-    from chromepredict.models.onnx_io import export_onnx
-    from chromepredict.models.training import PairArrays, blend, fit
 
     def cell(eid):
         data = example_data(eid)
         marks = {p.name.split("-")[1].split(".")[0]: str(p) for p in data["tracks"]}
         return with_expression(from_tracks(marks, data["gtf"]), read_expression(data["expression"]))
 
-    first, second = cell("E003"), cell("E123")
+    return cell("E003"), cell("E123")
+
+
+def test_a_blend_scores_exactly_as_its_models_together(tmp_path):
+    """Two difference models trained under different input standardisations (read counts, and the
+    same windows pooled to 1 kb and scaled ×7), blended into one ensemble of their three networks:
+    its value is the networks' average of the models' own values, for every subset of marks, in
+    torch and through ONNX in onnxruntime."""
+    from chromepredict.io.features import Paired
+    from chromepredict.models.onnx_io import export_onnx
+    from chromepredict.models.training import PairArrays, blend, fit
+
+    first, second = example_pair()
 
     def coarse(data):
         pooled = data.features.reshape(*data.features.shape[:2], 10, 10).mean(axis=3)
@@ -393,3 +399,34 @@ def test_a_blend_scores_exactly_as_its_models_together(tmp_path):
     present = np.array([True, False, True, True, True])
     expected = (2 * counts.predict(held.first, present) + views.predict(held.first, present)) / 3
     np.testing.assert_allclose(out[:, 0], expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("target", ["difference", "level"])
+def test_network_i_of_an_ensemble_is_the_same_whatever_the_number_of_networks(target):
+    """Each network trains from its own seed and keeps its own epoch: the first two networks of a
+    three-network ensemble are those of a two-network one, weight for weight (what lets
+    benchmarks/compare.py --views score blends of fewer networks from one training); another seed
+    gives other networks."""
+    from chromepredict.models.training import PairArrays, TrainingArrays, fit
+
+    first, second = example_pair()
+    rows, valid = np.arange(300), np.arange(300, 369)
+    if target == "difference":
+        train_set = PairArrays.stack([(first.subset(rows), second.subset(rows))])
+        valid_set = PairArrays.stack([(first.subset(valid), second.subset(valid))])
+    else:
+        train_set = TrainingArrays.stack([first.subset(rows), second.subset(rows)])
+        valid_set = TrainingArrays.stack([first.subset(valid), second.subset(valid)])
+
+    def trained(members, seed=0):
+        return fit(
+            train_set, valid_set, target=target, seed=seed, device="cpu", max_epochs=3, members=members
+        )
+
+    two, three, other = trained(2), trained(3), trained(2, seed=1)
+    assert three.best_epochs[:2] == two.best_epochs
+    for a, b, c in zip(two.ensemble.members, three.ensemble.members, other.ensemble.members):
+        for name, weight in a.state_dict().items():
+            assert torch.equal(weight, b.state_dict()[name]), name
+        assert not torch.equal(a.conv.weight, c.conv.weight)
+    assert [e.valid_score for e in three.log if e.member <= 2] == [e.valid_score for e in two.log]

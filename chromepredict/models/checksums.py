@@ -10,8 +10,8 @@ CHECKSUMS = {
         "card": "318a80967e54614a22e24a22226bb77a1910e3b2ca332aae096357ad724c9011",
     },
     "E003-E123-difference": {
-        "onnx": "017bdf6ede50017880eefea16b4d39e3341f197c44fa0644d3a34d9e34ac658c",
-        "card": "8ba385580454c8b181c51f0d09eca1a70c0931fa1450740cc39eb85fd6f61bf0",
+        "onnx": "e73c69ebf9a6ff9a092c8d82abe0cee02225fec1a12a863b5e1dbfd2ce3d4637",
+        "card": "8da1f88dee380565f611004bc57e980b2440ea0d01255d04579ca1433fd32703",
     },
     "E003-E123-level": {
         "onnx": "9ad5f700a81648630d0ec638de8573620cb21a3a539eeaf5e727c2c148206839",
