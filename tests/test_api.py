@@ -114,15 +114,6 @@ def test_two_samples_under_one_name_are_refused_not_merged(h1, tmp_path):
     assert table.attrs["summary"]["spearman_measured"] > 0.3
 
 
-def test_a_difference_model_is_refused_where_one_sample_is_predicted(cli, sample, h1, tmp_path):
-    model = cp.load_model("E003-E123-difference")
-    with pytest.raises(cp.UserError, match="predicts the change between two samples"):
-        model.predict(sample)
-    out = tmp_path / "p.tsv"
-    code, _, err = cli("predict", "-m", model.name, *h1["tracks"], "--gtf", h1["gtf"], "-o", out)
-    assert code == 2 and "predicts the change between two samples" in err and not list(tmp_path.iterdir())
-
-
 def test_strict_and_errors_raise_the_command_lines_one_line(cli, h1, tmp_path):
     three = [t for t in h1["tracks"] if "H3K4me1" not in t.name and "H3K9me3" not in t.name]
     code, _, err = cli("predict", *three, "--gtf", h1["gtf"], "--strict", "-o", tmp_path / "p.tsv")

@@ -15,7 +15,6 @@ from chromepredict.models.card import ModelCard
 from chromepredict.models.onnx_io import LoadedModel
 from chromepredict.models.zoo import available, open_model
 from chromepredict.results.scoring import Scored, resolve_threshold, score_sample
-from chromepredict.system.errors import UserError
 
 
 class Model:
@@ -71,11 +70,6 @@ class Model:
         """:meth:`predict`'s table with everything a report of it needs: how it was made (the JSON
         sidecar ``chromepredict predict`` writes beside it), the warnings, the agreement with the
         expression table, and the tracks' chromosome names (for BED tracks)."""
-        if self.loaded.target.fit.pairs:
-            raise UserError(
-                f"model {self.name} predicts the change between two samples, not one sample's expression: "
-                "score a pair with compare (--samplesheet S --pair A:B; in Python, cp.compare(model, a, b))"
-            )
         report = run_report(strict)
         threshold = resolve_threshold(self.loaded, threshold, report)
         table = expression if expression is not None else sample.expression
