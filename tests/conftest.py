@@ -11,6 +11,7 @@ from chromepredict.cli import app
 from chromepredict.io.datasets import example_data
 
 DATA = Path(__file__).parent / "data"
+SLOW_SECONDS = 1.5  # a test that runs longer on a quiet 2-core machine is marked slow (DEVELOPERS.md)
 
 try:  # torch work in the tests on one thread: these small networks run fastest so, and never spin-wait
     import torch
@@ -53,3 +54,20 @@ def trained_model(tmp_path_factory, example):
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     return out
+
+
+_unmarked: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report):
+    """Note the tests that ran ``SLOW_SECONDS`` or more without the ``slow`` mark."""
+    if report.when == "call" and report.duration >= SLOW_SECONDS and "slow" not in report.keywords:
+        _unmarked.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """List them, so the quick suite stays quick (a busy machine may list a few that are not slow)."""
+    if _unmarked:
+        terminalreporter.section(f"not marked slow, took {SLOW_SECONDS} s or more")
+        for seconds, nodeid in sorted(_unmarked, reverse=True):
+            terminalreporter.line(f"{seconds:5.1f} s  {nodeid}")

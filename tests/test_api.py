@@ -54,6 +54,7 @@ def test_objects_print_usefully(sample):
     assert model.target == "class" and model.window.flank == 5000 and sample.build == "hg19"
 
 
+@pytest.mark.slow
 def test_predict_equals_the_command_lines_table_value_for_value(cli, sample, h1, tmp_path):
     for name in ("E003-E123", "E003-E123-level"):
         out = tmp_path / f"{name}.tsv"
@@ -91,6 +92,7 @@ def test_api_messages_name_what_the_user_passed(h1):
         cp.read_sample([h3k4me3], marks={"H3K27me3": h3k4me3}, gtf=h1["gtf"])
 
 
+@pytest.mark.slow
 def test_two_samples_under_one_name_are_refused_not_merged(h1, tmp_path):
     """Tracks of two conditions in files of the same names give two samples of one default name:
     a pair of them is refused (their expression tables would be keyed by that one name), and
@@ -129,6 +131,7 @@ def test_strict_and_errors_raise_the_command_lines_one_line(cli, h1, tmp_path):
         cp.read_sample(["sample.bw"], gtf=h1["gtf"])
 
 
+@pytest.mark.slow
 def test_samplesheet_compare_and_knockout_tables(cli, tmp_path):
     assert cli("demo", "--export", tmp_path / "ex")[0] == 0
     samples = cp.read_samplesheet(tmp_path / "ex" / "samples.csv", gtf=tmp_path / "ex" / "genes.gtf.gz")
@@ -172,6 +175,7 @@ def test_explain_and_train(sample, h1, tmp_path):
     np.testing.assert_allclose(quietly(saved.predict, sample)["level"], levels, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_the_documented_example_runs(tmp_path, monkeypatch):
     """docs/api.md's code cells, run in order as a notebook would."""
     monkeypatch.chdir(tmp_path)

@@ -80,6 +80,7 @@ def test_user_errors_are_one_line_without_output(cli, tracks, example, tmp_path,
     assert list(out.parent.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_console_script_entry_point(tracks, example, tmp_path):
     exe = shutil.which("chromepredict")
     assert exe, "the package is not installed (pip install .)"

@@ -54,6 +54,7 @@ def exported(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_two_cell_types_compared(cli, exported, tmp_path):
     out = tmp_path / "changes"
     code, _, stderr = cli(
@@ -92,6 +93,7 @@ def test_two_cell_types_compared(cli, exported, tmp_path):
     np.testing.assert_allclose(three["delta"], 0, atol=1e-6)  # the same tracks: nothing changes
 
 
+@pytest.mark.slow
 def test_knockouts_move_genes_the_expected_way(cli, tracks, example, tmp_path):
     """Knocking out H3K4me3 lowers genes on average; knocking out H3K27me3 raises the genes that carry
     the most of it at the TSS (bivalent promoters in H1 cells)."""
@@ -233,6 +235,7 @@ def difference_model(exported, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_a_difference_model_learns_the_change_and_serves_compare(cli, exported, difference_model, tmp_path):
     import json
 
@@ -315,6 +318,7 @@ def _other_annotation(table):
     "rewrite, message",
     [(_labels, "holds 0/1 labels, not expression values"), (_other_annotation, "genes have a value in both")],
 )
+@pytest.mark.slow
 def test_a_measured_change_that_cannot_be_trusted_is_said(cli, exported, tmp_path, rewrite, message):
     sheet = _sheet_with_expression(exported, tmp_path / "sheet", rewrite)
     args = ["compare", "--samplesheet", sheet, "--gtf", exported / "genes.gtf.gz", "--pair", "E003:E123"]
@@ -369,6 +373,7 @@ def test_difference_training_refuses_samples_with_different_marks(cli, exported,
     assert code == 2 and "different marks" in stderr and not (tmp_path / "m").exists(), stderr
 
 
+@pytest.mark.slow
 def test_a_pair_samples_expression_warnings_are_said_and_strict_refuses(cli, exported, tmp_path):
     """E123's table with mouse-style ids (matched by name): the warning reaches train and evaluate
     --pair, and --strict turns it into a refusal."""
@@ -390,6 +395,7 @@ def test_a_difference_model_needs_pairs_to_be_evaluated(cli, tracks, example, tm
     assert code == 2 and "predicts the change between two samples" in stderr and not (tmp_path / "e").exists()
 
 
+@pytest.mark.slow
 def test_difference_training_is_byte_identical_with_the_same_seed(exported, difference_model, tmp_path):
     """The pair loop (two windows per gene, one mask for both) is as deterministic as the others."""
     from typer.testing import CliRunner
@@ -422,6 +428,7 @@ def _tpm(table):
     "rewrite, message",
     [(_counts, "raw read counts"), (_log2, "log scale"), (_tpm, None), (lambda table: table, None)],
 )
+@pytest.mark.slow
 def test_a_pair_in_different_units_is_said_wherever_pairs_are_scored(
     cli, exported, tmp_path, rewrite, message
 ):
@@ -446,6 +453,7 @@ def test_a_pair_in_different_units_is_said_wherever_pairs_are_scored(
         assert code == 2 and not (tmp_path / "strict").exists()
 
 
+@pytest.mark.slow
 def test_a_pair_is_scored_on_the_marks_both_samples_have(cli, exported, tmp_path):
     """evaluate --pair with one sample of three marks: both windows are scored on those three marks
     (as compare does), so the change is never one of marks; a warning says so."""
@@ -467,6 +475,7 @@ def test_a_pair_is_scored_on_the_marks_both_samples_have(cli, exported, tmp_path
     np.testing.assert_allclose(evaluated.loc[compared.index], compared, atol=2e-6)
 
 
+@pytest.mark.slow
 def test_the_derived_graph_gives_the_contributions_of_whole_windows(exported):
     """compare's mixes through the graph derived from the model (first layer once per gene) against
     each mix through the whole network (the path for graphs it cannot derive): the same values,
@@ -564,6 +573,7 @@ def sixth_mark(exported, tmp_path_factory):
     return sheets
 
 
+@pytest.mark.slow
 def test_the_measured_change_is_scored_on_all_and_on_expressed_genes(cli, exported, tmp_path):
     """Spearman over all genes and over the genes expressed in either sample (> 1 RPKM), the sign AUC
     on 2-fold changes and the genes tied at zero: each recomputed here from the tables."""
@@ -601,6 +611,7 @@ def test_the_measured_change_is_scored_on_all_and_on_expressed_genes(cli, export
     assert "does not use" not in stderr
 
 
+@pytest.mark.slow
 def test_an_unused_mark_says_what_it_might_add(cli, exported, sixth_mark, tmp_path):
     """A mark the model ignores gets one number: the Spearman of its change at the TSS with the
     measured change (high for a mark that carries the change, near 0 for noise), or without

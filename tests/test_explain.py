@@ -30,6 +30,7 @@ def run_explain(cli, model, out, *extra):
     return stdout
 
 
+@pytest.mark.slow
 def test_explain_files_columns_and_ranges(cli, small_model, tmp_path):
     out = tmp_path / "ex"
     stdout = run_explain(
@@ -57,10 +58,11 @@ def test_explain_files_columns_and_ranges(cli, small_model, tmp_path):
         assert (out / f"{name}.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_optimised_inputs_reach_their_class(cli, small_model, tmp_path):
     # without the L2 penalty (the paper's λ = 0.009 keeps the maps near the training average, see
     # docs/explanations.md) the optimiser itself must drive P(class) to near 1
-    run_explain(cli, small_model, tmp_path / "ex", "--lambda", "0", "--steps", "1000")
+    run_explain(cli, small_model, tmp_path / "ex", "--lambda", "0", "--steps", "200")
     restarts = pd.read_csv(tmp_path / "ex" / "class_map_restarts.tsv", sep="\t")
     assert len(restarts) == 4
     assert (restarts["probability"] > 0.99).all(), restarts
@@ -144,6 +146,7 @@ def test_unknown_gene_and_genes_without_data(cli, small_model, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_explain_pretrained_model_with_tracks(cli, tracks, example, tmp_path):
     out = tmp_path / "ex"
     code, stdout, stderr = cli(
@@ -159,6 +162,7 @@ def test_explain_pretrained_model_with_tracks(cli, tracks, example, tmp_path):
 
 
 @pytest.mark.parametrize("gtf_names", ["chr1", "1"])
+@pytest.mark.slow
 def test_attribution_bigwigs_read_back_with_an_independent_reader(
     cli, trained_model, tracks, example, tmp_path, gtf_names
 ):
@@ -200,6 +204,7 @@ def test_attribution_bigwigs_read_back_with_an_independent_reader(
             np.testing.assert_allclose(read, values, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_explain_a_level_model(cli, tracks, example, tmp_path):
     model = tmp_path / "level"
     code, _, stderr = cli(
@@ -218,6 +223,7 @@ def test_explain_a_level_model(cli, tracks, example, tmp_path):
     assert (out / "attribution_MIB2.png").is_file()
 
 
+@pytest.mark.slow
 def test_genes_are_checked_before_the_optimisation(cli, small_model, tmp_path, monkeypatch):
     """An unknown gene fails at once (the optimisation is never started); versioned ids and names
     are accepted, and the message counts genes, not their aliases."""
@@ -240,6 +246,7 @@ def test_genes_are_checked_before_the_optimisation(cli, small_model, tmp_path, m
     assert set(pd.read_csv(tmp_path / "y" / "attributions.tsv", sep="\t")["gene_id"]) == {"ENSG00000172936"}
 
 
+@pytest.mark.slow
 def test_explain_takes_the_subsets_of_marks_predict_scores(cli, tracks, example, tmp_path):
     """Three of five marks: explained like predict scores them (the others masked as not measured);
     their attributions are 0 and their signal empty; --no-class-maps skips the optimisation."""

@@ -371,6 +371,7 @@ def test_a_0_1_column_is_read_as_labels(tmp_path):
     assert expr.labels.sum() == 10 and (expr.labels == expr.values).all()
 
 
+@pytest.mark.slow
 def test_labels_give_an_auc_at_predict_and_refuse_a_level_model(cli, tracks, example, tmp_path):
     from chromepredict.io.expression import read_expression as read
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyBigWig
+import pytest
 from conftest import DATA
 
 from chromepredict.io.assembly import KNOWN_SIZES
@@ -85,6 +86,7 @@ def test_csv_needs_strands_for_a_five_to_three_model(cli, trained_model, example
     assert "ROC AUC" in stdout
 
 
+@pytest.mark.slow
 def test_csv_and_tracks_agree_once_oriented(cli, trained_model, tracks, example, tmp_path):
     """The same genes from the published CSV (genomic order, strands from the GTF) and from the
     bigWigs: the CSV's AUC is within 0.015 of the tracks' (before the gate, it was 0.05 lower)."""
@@ -209,6 +211,7 @@ def test_tracks_unlike_the_training_data_are_named(cli, tracks, trained_model, e
     assert "H3K4me3: a peak-signal track (trained on counts)" in warning and "chromepredict train" in warning
 
 
+@pytest.mark.slow
 def test_window_and_build_of_the_card_are_checked(cli, tracks, example, tmp_path):
     """A model trained on TSS ± 2.5 kb refuses CSV windows of ± 5 kb; a card of another build
     (hg38) warns on hg19 tracks; a split on two chromosomes is recorded as the random split it was."""

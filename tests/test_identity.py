@@ -27,6 +27,7 @@ def symbol_keyed(example, path, suffix: str = ""):
     return path
 
 
+@pytest.mark.slow
 def test_a_pretrained_models_own_genes_are_flagged_in_a_symbol_keyed_gtf(cli, tracks, example, tmp_path):
     gtf = symbol_keyed(example, tmp_path / "refgene.gtf")
     code, _, err = cli("predict", *tracks, "--gtf", gtf, "--model", "E003", "--expression", example["expression"],
@@ -40,6 +41,7 @@ def test_a_pretrained_models_own_genes_are_flagged_in_a_symbol_keyed_gtf(cli, tr
     assert metrics["training_genes"] == 369 and "caveat" in metrics
 
 
+@pytest.mark.slow
 def test_a_trained_models_genes_are_recognised_by_id_or_symbol_and_no_others(cli, tracks, example, tmp_path):
     """The card lists its training genes' ids and names: in an Ensembl-keyed and in a symbol-keyed
     GTF the same genes are flagged — its training and validation genes, never its test genes."""
@@ -66,6 +68,7 @@ def test_genes_of_another_annotation_are_not_flagged(cli, tracks, example, tmp_p
     assert code == 0 and "not a test" not in err
 
 
+@pytest.mark.slow
 def test_a_name_shared_by_two_genes_explains_both(cli, tracks, example, tmp_path):
     pytest.importorskip("torch")
     with gzip.open(example["gtf"], "rt") as handle:

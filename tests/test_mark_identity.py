@@ -146,6 +146,7 @@ def test_a_track_given_as_a_mark_it_is_not_is_said_without_the_right_one(cli, ex
 
 
 @pytest.mark.parametrize("cell", ["E003", "E123"])
+@pytest.mark.slow
 def test_correct_tracks_are_not_said_whatever_their_names_marks_or_scale(cli, example, tmp_path, cell):
     """The bundled tracks, under their own names or neutral ones, all five marks or every pair of
     them, and ×1e-6: no warning at all."""
@@ -302,6 +303,7 @@ def test_tracks_that_are_not_signal_are_recognised_from_the_track(tmp_path, what
 
 
 @pytest.mark.parametrize("what", ["a 0/1 peak mask", "a constant 5.0", "three values"])
+@pytest.mark.slow
 def test_a_track_that_is_not_signal_is_said_with_how_to_make_signal(cli, tracks, example, tmp_path, what):
     k27 = next(t for t in tracks if "H3K27me3" in t)
     odd = rewrite(k27, tmp_path / "E003-H3K27me3.bw", NOT_SIGNAL[what])

@@ -77,6 +77,7 @@ def test_every_mix_equals_the_whole_network(tmp_path, network, target):
         assert not np.array_equal(got[:, 0], got[:, -1])  # A and B differ: the test can fail
 
 
+@pytest.mark.slow
 def test_shipped_models_and_threads(tmp_path):
     """Every shipped model's graph is read; the values do not depend on the thread count."""
     from chromepredict.models.zoo import names

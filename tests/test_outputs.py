@@ -26,6 +26,7 @@ def rows(text):
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
+@pytest.mark.slow
 def test_stdout_by_default_and_with_dash(tracks, example, trained_model):
     for extra in ([], ["-o", "-"]):
         result = predict(tracks, example, trained_model, *extra)
@@ -33,6 +34,7 @@ def test_stdout_by_default_and_with_dash(tracks, example, trained_model):
         assert len(rows(result.stdout)) == 370  # header + 369 genes
 
 
+@pytest.mark.slow
 def test_dev_null_stays_a_device(tracks, example, trained_model):
     result = predict(tracks, example, trained_model, "-o", "/dev/null")
     assert result.returncode == 0, result.stderr
@@ -103,6 +105,7 @@ def test_truncated_bigwig_names_the_file(tracks, example, trained_model, tmp_pat
     assert "Traceback" not in result.stderr and not (tmp_path / "p.tsv").exists()
 
 
+@pytest.mark.slow
 def test_rerun_into_a_folder_leaves_only_this_runs_files(cli, trained_model, tracks, example, tmp_path):
     out = tmp_path / "ev"
     code, _, stderr = cli(
@@ -154,6 +157,7 @@ def test_a_foreign_folder_is_never_overwritten(cli, trained_model, tracks, examp
 
 
 @pytest.mark.parametrize("command", ["train", "benchmark", "explain"])
+@pytest.mark.slow
 def test_without_torch_one_line_up_front(command, tmp_path):
     code = "import sys; sys.modules['torch'] = None; from chromepredict.cli import main; sys.argv = ['chromepredict'] + sys.argv[1:]; main()"
     args = {"train": ["--csv-dir", "tests/data/toy", "-o", str(tmp_path / "m")],
@@ -186,6 +190,7 @@ def test_a_pretrained_name_wins_over_a_local_folder(
     )
 
 
+@pytest.mark.slow
 def test_same_values_whatever_the_threads(tracks, example, tmp_path):
     """A prediction depends on the gene's tracks and the model only: -p 1 and -p 2 give identical files."""
     texts = []

@@ -191,6 +191,7 @@ def test_roc_auc_ci_contains_point_and_narrows_with_more_genes():
     assert roc_auc_ci(*small, seed=7) == roc_auc_ci(*small, seed=7)  # seeded
 
 
+@pytest.mark.slow
 def test_roc_auc_ci_matches_slow_reference_bootstrap():
     labels, scores = classification(200, seed=11)
     high, low = np.flatnonzero(labels), np.flatnonzero(~labels)

@@ -124,6 +124,7 @@ def test_a_gene_does_not_depend_on_the_other_genes(cli, tracks, example, tmp_pat
     np.testing.assert_allclose(few["p_high"], full.loc[few.index, "p_high"], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_predict_without_torch_to_stdout(tracks, example):
     """The core path: onnxruntime only, torch import blocked, TSV on stdout."""
     code = (
@@ -220,6 +221,7 @@ def test_bed_tracks_name_chromosomes_as_the_tracks_do(cli, tracks, example, tmp_
     assert bed[0].str.startswith("chr").all() and len(bed) == len(table)
 
 
+@pytest.mark.slow
 def test_models_is_a_table_on_a_terminal_and_tsv_when_piped(tmp_path):
     import os
     import pty

@@ -53,6 +53,7 @@ def test_too_few_open_files_is_one_line_naming_the_limit(tracks, example, tmp_pa
     assert not (tmp_path / "p.tsv").exists()
 
 
+@pytest.mark.slow
 def test_a_low_soft_limit_of_open_files_is_raised_not_refused(tracks, example, tmp_path):
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if hard != resource.RLIM_INFINITY and hard < 256:
@@ -88,6 +89,7 @@ def test_a_failing_pool_kills_its_workers_at_once():
         assert not process.is_alive()
 
 
+@pytest.mark.slow
 def test_a_second_run_to_the_same_folder_is_refused_at_once(tracks, example, tmp_path):
     """The folder is held from the first run's start: a second run writing it is refused at once,
     not allowed to replace the first run's model when both finish."""
@@ -188,6 +190,7 @@ def test_a_threshold_that_does_nothing_is_said(cli, tracks, example, tmp_path):
         assert code == 0 and "is for class models" not in err
 
 
+@pytest.mark.slow
 def test_warnings_are_kept_in_what_each_command_writes(cli, tracks, example, tmp_path):
     """A pipeline reads files, not stderr: evaluate's metrics.json, every run folder's manifest and
     a trained model's card keep the run's warnings; a run without warnings keeps an empty list."""
@@ -214,6 +217,7 @@ def test_warnings_are_kept_in_what_each_command_writes(cli, tracks, example, tmp
     )
 
 
+@pytest.mark.slow
 def test_a_trained_models_card_keeps_the_warnings_of_its_training(cli, tracks, example, tmp_path):
     import gzip
 
@@ -230,6 +234,7 @@ def test_a_trained_models_card_keeps_the_warnings_of_its_training(cli, tracks, e
     assert any("chr5_no_data" in w for w in manifest["warnings"])
 
 
+@pytest.mark.slow
 def test_samplesheet_summary_has_one_fixed_column_set(cli, tracks, example, tmp_path):
     """Whatever the model and whatever fails, summary.tsv has the same columns in the same order;
     missing values are NA and counts whole numbers."""

@@ -82,6 +82,7 @@ def test_a_samplesheet_saved_by_excel_reads(tmp_path, tracks):
         read_samplesheet(path)
 
 
+@pytest.mark.slow
 def test_predict_samplesheet_equals_single_runs(cli, tmp_path, tracks, example, trained_model):
     path = sheet(
         tmp_path, tracks, expression=str(example["expression"]), extra_rows=["C,H3K4me3,data/missing.bw,"]
@@ -232,6 +233,7 @@ def sparser_copy(source, target):
     writer.close()
 
 
+@pytest.mark.slow
 def test_train_per_sample_and_pooled(cli, tmp_path, tracks, example):
     path = sheet(tmp_path, tracks, expression=str(example["expression"]))
     k4 = next(t for t in tracks if "H3K4me3" in t)
@@ -340,6 +342,7 @@ def test_level_bed_lines_do_not_depend_on_the_other_genes(cli, tmp_path, tracks,
     assert 0 < min(scores) < 500 < max(scores) < 1000
 
 
+@pytest.mark.slow
 def test_level_model_samplesheet(cli, tmp_path, tracks, example):
     """A level model over a samplesheet: level.tsv (genes × samples) equals single runs, and a heat map."""
     path = sheet(tmp_path, tracks, samples=("A", "B"))

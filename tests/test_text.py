@@ -104,6 +104,7 @@ def test_gtfs_and_samplesheets_in_other_encodings_are_read(cli, tracks, example,
     assert len(predictions) == 369 and "MIB2-é" in set(predictions["gene_name"])
 
 
+@pytest.mark.slow
 def test_gene_lists_in_other_encodings_are_read(cli, tracks, example, tmp_path):
     pytest.importorskip("torch")
     for encoding in ("utf-16", "latin-1"):

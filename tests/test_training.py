@@ -113,6 +113,7 @@ def test_same_seed_same_bytes_whatever_the_thread_count(tmp_path):
     pd.testing.assert_frame_equal(*logs)
 
 
+@pytest.mark.slow
 def test_train_from_tracks_records_the_split(tmp_path, cli, tracks, example):
     out = tmp_path / "m"
     code, _, stderr = cli(
@@ -137,6 +138,7 @@ def test_train_from_tracks_records_the_split(tmp_path, cli, tracks, example):
     assert len(test) == splits["test"]["genes"]
 
 
+@pytest.mark.slow
 def test_extra_marks_are_trained_on_and_recorded(tmp_path, cli, tracks, example):
     extra = tmp_path / "sample.H3K27ac.bw"
     shutil.copy(tracks[3], extra)
@@ -161,6 +163,7 @@ def test_extra_marks_are_trained_on_and_recorded(tmp_path, cli, tracks, example)
     assert code == 0 and "warning: scoring from 4 of 6 marks" in stderr and "no H3K4me1, H3K9me3" in stderr
 
 
+@pytest.mark.slow
 def test_remc_root_trains_every_cell_type(tmp_path, cli):
     root = tmp_path / "remc"
     for eid in ("E003", "E004"):
@@ -359,6 +362,7 @@ def example_pair():
     return cell("E003"), cell("E123")
 
 
+@pytest.mark.slow
 def test_a_blend_scores_exactly_as_its_models_together(tmp_path):
     """Two difference models trained under different input standardisations (read counts, and the
     same windows pooled to 1 kb and scaled ×7), blended into one ensemble of their three networks:
@@ -402,6 +406,7 @@ def test_a_blend_scores_exactly_as_its_models_together(tmp_path):
 
 
 @pytest.mark.parametrize("target", ["difference", "level"])
+@pytest.mark.slow
 def test_network_i_of_an_ensemble_is_the_same_whatever_the_number_of_networks(target):
     """Each network trains from its own seed and keeps its own epoch: the first two networks of a
     three-network ensemble are those of a two-network one, weight for weight (what lets

@@ -108,6 +108,7 @@ def test_infinite_values_count_as_zero_with_a_warning(cli, tracks, example, tmp_
     assert abs(both.loc["MIB2", "p_high"] - with_inf.loc["MIB2", "p_high"]) < 0.5  # one bin set to 0
 
 
+@pytest.mark.slow
 def test_negative_values_are_named_with_their_share(cli, tracks, example, tmp_path):
     """A log2-ratio track (half its bases negative): a warning naming the file, the share of bases,
     and what to give instead; --strict refuses it."""
@@ -147,6 +148,7 @@ def test_a_track_of_tiny_or_huge_values_scales_like_any_other(cli, tracks, examp
         assert (calls[0] == calls[1]).mean() > 0.99, factor
 
 
+@pytest.mark.slow
 def test_genes_on_chromosomes_without_data_get_no_call(cli, tracks, example, tmp_path):
     """chrX dropped by the pipeline (still in the header): its genes are left out, named, and never
     trained on; chr19 missing from one track only: those genes are scored without that mark."""
@@ -206,6 +208,7 @@ def test_a_gtf_of_another_build_gets_no_confident_calls(cli, tracks, example, tm
 
 
 @pytest.mark.parametrize("command", ["predict", "extract", "evaluate", "explain"])
+@pytest.mark.slow
 def test_strict_turns_a_warning_into_an_error_and_writes_nothing(tracks, example, tmp_path, command):
     three = [t for t in tracks if any(m in t for m in ("H3K4me3", "H3K36me3", "H3K27me3"))]
     header = "##description: GENCODE v19 (GRCh38) genes\n"  # a GTF that says another build: a warning
@@ -229,6 +232,7 @@ def test_strict_turns_a_warning_into_an_error_and_writes_nothing(tracks, example
     )
 
 
+@pytest.mark.slow
 def test_samplesheet_summary_says_each_samples_warnings(cli, tracks, example, tmp_path):
     """A sample whose expression matches no gene: status warning, the reason beside its empty AUC;
     a clean sample: ok. --strict refuses the sheet and writes nothing."""
@@ -331,6 +335,7 @@ def test_an_absurd_window_is_refused_before_allocating(tracks, example, tmp_path
     assert "GiB" in line and "use a smaller --flank" in line and not (tmp_path / "f.npz").exists()
 
 
+@pytest.mark.slow
 def test_outputs_never_replace_inputs(tracks, example, tmp_path):
     gtf = tmp_path / "genes.gtf.gz"
     shutil.copy(example["gtf"], gtf)
@@ -385,6 +390,7 @@ def test_a_part_folder_left_by_a_killed_run_is_cleared(cli, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_a_single_file_output_replaces_only_an_earlier_output_of_its_kind(cli, tracks, example, tmp_path):
     """A file a run folder lists (a trained model, an exported samplesheet), and a file of another
     kind (a samplesheet, a bigWig) are refused with nothing written; an empty file and an earlier
@@ -420,6 +426,7 @@ def test_a_single_file_output_replaces_only_an_earlier_output_of_its_kind(cli, t
     assert empty.read_text().startswith("gene_id\tgene_name") and empty.with_suffix(".bed").is_file()
 
 
+@pytest.mark.slow
 def test_predict_and_extract_replace_only_their_own_earlier_outputs(tracks, example, tmp_path):
     import numpy as np
 
@@ -454,6 +461,7 @@ def test_predict_and_extract_replace_only_their_own_earlier_outputs(tracks, exam
     assert not (tmp_path / "g.npz").exists()
 
 
+@pytest.mark.slow
 def test_a_gz_predictions_name_gets_gzip_and_the_bed_its_stem(tracks, example, tmp_path):
     for _ in range(2):  # written, then replaced by the re-run
         assert (
@@ -499,6 +507,7 @@ def test_an_input_that_is_not_a_regular_file_is_named(tracks, tmp_path, kind):
     assert "not found" not in line
 
 
+@pytest.mark.slow
 def test_files_a_samplesheet_names_are_inputs_of_train(cli, tmp_path):
     code, _, stderr = cli("demo", "--export", tmp_path / "ex")
     assert code == 0, stderr
@@ -554,6 +563,7 @@ def fill(folder: Path, leave: int) -> None:
 
 
 @pytest.mark.parametrize("command", ["predict", "samplesheet", "train"])
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_leaves_nothing_behind(small_disk, tracks, example, tmp_path, command):
     fill(small_disk, leave=8 * 1024)
     if command == "predict":
@@ -596,6 +606,7 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+@pytest.mark.slow
 def test_sigkill_of_a_samplesheet_run_leaves_no_worker_behind(tracks, example, tmp_path):
     rows = ["sample,mark,bigwig"]
     for i in range(12):
@@ -648,6 +659,7 @@ def test_an_edited_pretrained_model_is_refused_even_when_resealed(tmp_path, monk
         zoo.open_model("E003", Report.silent())
 
 
+@pytest.mark.slow
 def test_an_expression_table_of_another_species_is_warned_even_when_names_match(
     cli, tracks, example, tmp_path
 ):
@@ -665,6 +677,7 @@ def test_an_expression_table_of_another_species_is_warned_even_when_names_match(
     assert "another species" in one_error_line(result) and not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_all_equal_expression_values_are_a_reason_not_a_defect(cli, tracks, example, tmp_path):
     table = pd.read_csv(example["expression"], sep="\t")
     table[table.columns[-1]] = 5.0
