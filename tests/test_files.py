@@ -519,3 +519,53 @@ def test_a_malformed_or_special_manifest_is_not_ours(tmp_path, manifest):
     existing = folder / "out.tsv"
     existing.write_text("x")
     check_outputs([], [("-o", existing)])  # not listed by a manifest: no hang, no defect
+
+
+def _interrupted_right_after(monkeypatch, module, name, created):
+    """``module.name`` does its work, then Ctrl-C arrives before the caller can note what it made."""
+    real = getattr(module, name)
+
+    def then_interrupted(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if created(args):
+            if isinstance(result, int):
+                os.close(result)
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(module, name, then_interrupted)
+
+
+def _is_part(args) -> bool:
+    return ".part" in os.fspath(args[0])
+
+
+@pytest.mark.parametrize("target", ["out.tsv", "-"])
+def test_a_signal_right_after_a_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch, target):
+    """The class of the SIGTERM race: whenever the signal lands, no temporary is left behind (beside
+    the output, or in the system's temporary folder for stdout)."""
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(system_tmp))
+    monkeypatch.chdir(tmp_path)
+    _interrupted_right_after(monkeypatch, os, "open", lambda args: _is_part(args) or "output" in str(args[0]))
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        tmp.write_text("never")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["system-tmp"] and not list(system_tmp.iterdir())
+
+
+def test_a_signal_right_after_the_part_folder_is_made_leaves_nothing(tmp_path, monkeypatch):
+    _interrupted_right_after(monkeypatch, Path, "mkdir", lambda args: _is_part(args))
+    with pytest.raises(KeyboardInterrupt), atomic_dir(tmp_path / "model", RUN):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_temporary_files_get_the_usual_permissions_and_names_that_fit(tmp_path):
+    """The staged file is made with the umask's permissions, its name within the file-name limit."""
+    target = tmp_path / ("x" * 250 + ".tsv")
+    with atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and len(tmp.name.encode()) <= 255 and tmp.name.startswith(".")
+        assert stat.S_IMODE(tmp.stat().st_mode) == 0o666 & ~umask()
+        tmp.write_text("a\n")
+    assert target.read_text() == "a\n" and [p.name for p in tmp_path.iterdir()] == [target.name]

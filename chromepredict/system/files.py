@@ -294,18 +294,28 @@ def _deliver(source: Path, kind: str, dest: Path, name: str) -> None:
         sys.stdout.flush()
 
 
-def _stage(kind: str, dest: Path, suffix: str) -> Path:
-    """A temporary file for an output: beside a file to replace (same file system), else anywhere."""
-    if kind == "replace":
-        # a short prefix: the temporary name fits the file-name limit whatever the output's length
-        short = dest.name.encode()[:100].decode(errors="ignore")
-        fd, staged = tempfile.mkstemp(prefix=f".{short}.", suffix=".part" + suffix[:20], dir=dest.parent)
-        os.close(fd)
-        Path(staged).chmod(0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual permissions
-        return Path(staged)
-    tmp = Path(tempfile.mkdtemp()) / f"output{suffix}"
-    tmp.touch()
-    return tmp
+def _staging_names(kind: str, dest: Path, suffix: str) -> Iterator[Path]:
+    """Names for an output's temporary file, this process's own (its pid): beside a file to replace
+    (same file system), else in a private folder of the system's temporary folder."""
+    # a short prefix: the temporary name fits the file-name limit whatever the output's length
+    short = dest.name.encode()[:100].decode(errors="ignore")
+    for n in range(10_000):
+        if kind == "replace":
+            yield dest.parent / f".{short}.{os.getpid()}-{n}.part{suffix[:20]}"
+        else:
+            yield Path(tempfile.gettempdir()) / f"chromepredict-{os.getpid()}-{n}" / f"output{suffix}"
+    raise UserError(f"{dest.parent}: no free name for a temporary file; remove the old .part files there")
+
+
+def _create(tmp: Path, kind: str) -> bool:
+    """Create ``tmp`` (empty, the usual permissions); False if the name is taken (a dead run's)."""
+    try:
+        if kind != "replace":
+            tmp.parent.mkdir(mode=0o700)  # private, and never through a link planted under the name
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    except FileExistsError:
+        return False
+    return True
 
 
 def _finish(tmp: Path, kind: str, dest: Path, name: str) -> None:
@@ -330,8 +340,10 @@ def atomic_path(target: str | Path, earlier: OutputKind | None = None) -> Iterat
     if it is empty or an ``earlier`` output of the same kind."""
     kind, dest = _output_target(target)
     suffix = Path(os.fspath(target)).suffix  # writers such as savefig pick the format from it
-    tmp = _stage(kind, dest, suffix)
-    try:
+    try:  # the name is known before the file exists: a signal at any moment leaves nothing behind
+        for tmp in _staging_names(kind, dest, suffix):
+            if _create(tmp, kind):
+                break
         yield tmp
         batch = _batch.get()
         if batch is not None:
@@ -340,7 +352,8 @@ def atomic_path(target: str | Path, earlier: OutputKind | None = None) -> Iterat
         _check_replace(tmp, kind, dest, os.fspath(target), earlier)
         _finish(tmp, kind, dest, os.fspath(target))
     except BaseException:
-        _discard(tmp, kind)
+        with contextlib.suppress(UnboundLocalError):  # a signal before the first name: nothing made
+            _discard(tmp, kind)
         raise
     _discard(tmp, kind)
 
@@ -530,13 +543,14 @@ def _locked_part(path: Path, name: str, run: str) -> Iterator[Path]:
     reused. Any other is refused, never removed.
     """
     part = path.parent / f".{path.name}.part"
-    created, fd = False, None
+    # ours until mkdir says it was there: a signal right after mkdir (before any assignment) must
+    # still find it marked as this run's (an empty folder is all it can be then)
+    created, fd = True, None
     try:  # from the first step: a signal at any moment leaves no .part of this run behind
         try:
             part.mkdir()
-            created = True
         except FileExistsError:
-            pass
+            created = False
         if not created and (part.is_symlink() or not part.is_dir()):
             raise UserError(f"{name}: {part} is in the way and chromepredict did not write it; move it away")
         fd = os.open(part, os.O_RDONLY)
@@ -569,7 +583,7 @@ def _locked_part(path: Path, name: str, run: str) -> Iterator[Path]:
     except BaseException:
         if fd is not None and _same_folder(part, fd):  # still this run's (not renamed into place)
             shutil.rmtree(part, ignore_errors=True)
-        elif fd is None and created:  # made, never opened: empty
+        elif fd is None and created:  # made (or about to be), never opened: empty, or not there
             with contextlib.suppress(OSError):
                 part.rmdir()
         raise
