@@ -91,6 +91,7 @@ def _mypy(*args: str) -> tuple[str, int]:
     return stdout + stderr, status
 
 
+@pytest.mark.slow  # 20 s on a fresh clone (no mypy cache)
 def test_the_package_type_checks():
     """mypy finds no error in the package: every annotation holds, the model protocols among them
     (the ONNX model is a ScoringModel, the torch one a Predictor)."""
