@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import fcntl
+import itertools
 import json
 import os
 import re
@@ -294,12 +295,16 @@ def _deliver(source: Path, kind: str, dest: Path, name: str) -> None:
         sys.stdout.flush()
 
 
+_STAGED = itertools.count()
+
+
 def _staging_names(kind: str, dest: Path, suffix: str) -> Iterator[Path]:
     """Names for an output's temporary file, this process's own (its pid): beside a file to replace
     (same file system), else in a private folder of the system's temporary folder."""
     # a short prefix: the temporary name fits the file-name limit whatever the output's length
     short = dest.name.encode()[:100].decode(errors="ignore")
-    for n in range(10_000):
+    for _ in range(10_000):
+        n = next(_STAGED)  # never the same name twice in a process, whatever thread asks
         if kind == "replace":
             yield dest.parent / f".{short}.{os.getpid()}-{n}.part{suffix[:20]}"
         else:
