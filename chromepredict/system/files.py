@@ -345,10 +345,12 @@ def atomic_path(target: str | Path, earlier: OutputKind | None = None) -> Iterat
     if it is empty or an ``earlier`` output of the same kind."""
     kind, dest = _output_target(target)
     suffix = Path(os.fspath(target)).suffix  # writers such as savefig pick the format from it
-    try:  # the name is known before the file exists: a signal at any moment leaves nothing behind
-        for tmp in _staging_names(kind, dest, suffix):
-            if _create(tmp, kind):
+    staged: Path | None = None  # named before it is made: a signal at any moment leaves nothing behind
+    try:
+        for staged in _staging_names(kind, dest, suffix):
+            if _create(staged, kind):
                 break
+        tmp = typing.cast(Path, staged)  # _staging_names raises rather than run out
         yield tmp
         batch = _batch.get()
         if batch is not None:
@@ -357,8 +359,8 @@ def atomic_path(target: str | Path, earlier: OutputKind | None = None) -> Iterat
         _check_replace(tmp, kind, dest, os.fspath(target), earlier)
         _finish(tmp, kind, dest, os.fspath(target))
     except BaseException:
-        with contextlib.suppress(UnboundLocalError):  # a signal before the first name: nothing made
-            _discard(tmp, kind)
+        if staged is not None:
+            _discard(staged, kind)
         raise
     _discard(tmp, kind)
 
