@@ -84,13 +84,16 @@ LABELS = {
 
 
 @functools.cache
-def load(data: Path, views_dir: Path, eid: str, views: tuple[str, ...]) -> dict:
-    """view → labelled FeatureSet of one cell type (read once per run, shared by its models)."""
+def load(
+    data: Path, views_dir: Path, eid: str, views: tuple[str, ...], spec: WindowSpec = WindowSpec()
+) -> dict:
+    """view → labelled FeatureSet of one cell type in windows ``spec`` (read once per run, shared by
+    its models)."""
     expression = read_expression(data / eid / "expression.tsv")
     out = {}
     for view in views:
         files = {m: str(p) for m, p in load_view(views_dir, eid, view).items()}
-        out[view] = with_expression(from_tracks(files, data / "genes.gtf", WindowSpec()), expression)
+        out[view] = with_expression(from_tracks(files, data / "genes.gtf", spec), expression)
     return out
 
 

@@ -73,6 +73,7 @@ def _sleep(seconds: float) -> float:
     return seconds
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the workers' state in /proc")
 def test_a_failing_pool_kills_its_workers_at_once():
     """A run that fails while its workers are busy neither waits for them nor leaves them behind."""
     from chromepredict.system.workers import process_pool

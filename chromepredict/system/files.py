@@ -309,7 +309,10 @@ def _staging_names(kind: str, dest: Path, suffix: str) -> Iterator[Path]:
             yield dest.parent / f".{short}.{os.getpid()}-{n}.part{suffix[:20]}"
         else:
             yield Path(tempfile.gettempdir()) / f"chromepredict-{os.getpid()}-{n}" / f"output{suffix}"
-    raise UserError(f"{dest.parent}: no free name for a temporary file; remove the old .part files there")
+    folder = dest.parent if kind == "replace" else tempfile.gettempdir()
+    raise UserError(
+        f"{folder}: no free name for a temporary file; remove earlier runs' leftovers there (.*.part, chromepredict-*)"
+    )
 
 
 def _create(tmp: Path, kind: str) -> bool:
