@@ -24,7 +24,7 @@ def small_model(tmp_path_factory):
 
 def run_explain(cli, model, out, *extra):
     code, stdout, stderr = cli(
-        "explain", "--model", model, "-o", out, "--restarts", "2", "--steps", "300", "--seed", "4", *extra
+        "explain", "--model", model, "-o", out, "--restarts", "2", "--steps", "60", "--seed", "4", *extra
     )
     assert code == 0, stderr
     return stdout

@@ -241,6 +241,28 @@ def test_regression_metrics_drops_non_finite_and_handles_constant():
     assert np.isnan(constant["spearman"]) and np.isnan(constant["pearson"])
 
 
+@pytest.mark.parametrize("target", ["class", "level", "difference"])
+def test_a_targets_score_is_its_headline_metric(target):
+    """Training scores each epoch with ``score`` alone: the same value ``metrics`` reports, NaN cases too."""
+    from chromepredict.models.targets import get_target
+
+    kind = get_target(target)
+    rng = np.random.default_rng(4)
+    predicted = rng.normal(size=60)
+    truth = (
+        (predicted + rng.normal(size=60) > 0).astype(float)
+        if target == "class"
+        else predicted + rng.normal(size=60)
+    )
+    cases = [(truth, predicted), (np.zeros(60) if target == "class" else np.full(60, 2.0), predicted)]
+    if target != "class":
+        cases += [(np.where(np.arange(60) % 7 == 0, np.nan, truth), predicted), (truth[:1], predicted[:1])]
+    for measured, scores in cases:
+        expected = kind.metrics(measured, scores)[kind.metric_key]
+        assert kind.score(measured, scores) == pytest.approx(expected, nan_ok=True)
+    assert np.isfinite(kind.score(truth, predicted)) and np.isnan(kind.score(*cases[1]))
+
+
 @pytest.mark.parametrize("n", [50, 5000])  # transparent points, then hexbin
 def test_level_scatter_shows_stats_and_identity(tmp_path, n):
     rng = np.random.default_rng(0)

@@ -111,15 +111,10 @@ def regression_metrics(measured: np.ndarray, predicted: np.ndarray) -> dict[str,
     from scipy.stats import pearsonr, spearmanr
     from sklearn.metrics import mean_absolute_error, r2_score
 
-    measured = np.asarray(measured, dtype=float).ravel()
-    predicted = np.asarray(predicted, dtype=float).ravel()
-    if measured.shape != predicted.shape:
-        raise ValueError(f"measured ({len(measured)}) and predicted ({len(predicted)}) differ in length")
-    keep = np.isfinite(measured) & np.isfinite(predicted)
-    measured, predicted = measured[keep], predicted[keep]
+    measured, predicted = _finite_pairs(measured, predicted)
     n = int(len(measured))
     nan = float("nan")
-    varying = n >= 2 and np.ptp(measured) > 0 and np.ptp(predicted) > 0
+    varying = _varying(measured, predicted)
     return {
         "spearman": float(spearmanr(measured, predicted).statistic) if varying else nan,
         "pearson": float(pearsonr(measured, predicted).statistic) if varying else nan,
@@ -127,3 +122,25 @@ def regression_metrics(measured: np.ndarray, predicted: np.ndarray) -> dict[str,
         "n_genes": n,
         "mae": float(mean_absolute_error(measured, predicted)) if n else nan,
     }
+
+
+def spearman(measured: np.ndarray, predicted: np.ndarray) -> float:
+    """:func:`regression_metrics`' Spearman alone (each training epoch's score of a level network)."""
+    from scipy.stats import spearmanr
+
+    measured, predicted = _finite_pairs(measured, predicted)
+    return float(spearmanr(measured, predicted).statistic) if _varying(measured, predicted) else float("nan")
+
+
+def _finite_pairs(measured: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    measured = np.asarray(measured, dtype=float).ravel()
+    predicted = np.asarray(predicted, dtype=float).ravel()
+    if measured.shape != predicted.shape:
+        raise ValueError(f"measured ({len(measured)}) and predicted ({len(predicted)}) differ in length")
+    keep = np.isfinite(measured) & np.isfinite(predicted)
+    return measured[keep], predicted[keep]
+
+
+def _varying(measured: np.ndarray, predicted: np.ndarray) -> bool:
+    """Two pairs or more, neither side constant: a correlation is defined."""
+    return bool(len(measured) >= 2 and np.ptp(measured) > 0 and np.ptp(predicted) > 0)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict.models.metrics import metrics as class_metrics
-from chromepredict.models.metrics import regression_metrics, roc_auc, roc_auc_ci
+from chromepredict.models.metrics import regression_metrics, roc_auc, roc_auc_ci, spearman
 from chromepredict.system.errors import UserError
 
 if TYPE_CHECKING:
@@ -428,7 +428,8 @@ class Target:
         raise NotImplementedError
 
     def score(self, truth: np.ndarray, predicted: np.ndarray) -> float:
-        """The headline metric (also each network's validation score)."""
+        """The headline metric (also each network's validation score); targets compute it alone,
+        since training scores every network each epoch."""
         return float(self.metrics(truth, predicted)[self.metric_key])
 
     def interval(self, truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float] | None:
@@ -492,6 +493,9 @@ class ClassTarget(Target):
     def metrics(self, truth, predicted):
         return class_metrics(truth, predicted)
 
+    def score(self, truth, predicted):
+        return roc_auc(truth, predicted)
+
     def interval(self, truth, predicted):
         return roc_auc_ci(truth, predicted)
 
@@ -527,6 +531,9 @@ class _Regression(Target):
 
     def metrics(self, truth, predicted):
         return regression_metrics(truth, predicted)
+
+    def score(self, truth, predicted):
+        return spearman(truth, predicted)
 
 
 @dataclass(frozen=True, kw_only=True)
