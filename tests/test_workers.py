@@ -28,7 +28,9 @@ def reference(tracks, example, tmp_path_factory) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
-def test_samplesheet_and_parallel_reading_under_every_start_method(method, tracks, example, tmp_path, reference):
+def test_samplesheet_and_parallel_reading_under_every_start_method(
+    method, tracks, example, tmp_path, reference
+):
     sheet = tmp_path / "s.csv"
     rows = ["sample,mark,bigwig,expression"]
     for sample in ("A", "B", "C"):
