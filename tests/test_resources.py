@@ -9,6 +9,7 @@ import resource
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pandas as pd
@@ -83,8 +84,12 @@ def test_a_failing_pool_kills_its_workers_at_once():
         futures = [pool.submit(_sleep, 30) for _ in range(2)]
         time.sleep(1)  # both workers busy
         processes = list(pool._processes.values())
+        manager = pool._executor_manager_thread
         raise RuntimeError("the run fails")
-    assert time.monotonic() - started < 10 and not futures[0].done()
+    assert time.monotonic() - started < 10  # not the 30 s of the workers' tasks
+    assert all(not f.done() or f.cancelled() or isinstance(f.exception(), BrokenProcessPool) for f in futures)
+    # the pool's thread has ended: Python's exit hook cannot race it on its closing wake-up pipe
+    assert not manager.is_alive()
     deadline = time.monotonic() + 5
     while not all(_exited(p.pid) for p in processes) and time.monotonic() < deadline:
         time.sleep(0.05)

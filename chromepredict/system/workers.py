@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 
 _PR_SET_PDEATHSIG = 1
+_MANAGER_EXIT_SECONDS = 5  # a failed run waits at most this long for its pool's thread (its workers are dead)
 
 
 def _alive(pid: int) -> bool:
@@ -68,7 +69,13 @@ def process_pool(workers: int, context=None) -> Iterator[ProcessPoolExecutor]:
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(OSError, ValueError, AttributeError):
                 process.kill()
+        manager = getattr(pool, "_executor_manager_thread", None)
         pool.shutdown(wait=False, cancel_futures=True)
+        if manager is not None:
+            # The pool's thread sees its killed workers and closes its wake-up pipe; let it finish,
+            # or Python 3.11's exit hook may write to that pipe as it closes and print a traceback
+            # ("OSError: [Errno 9] Bad file descriptor") after the run's one error line.
+            manager.join(timeout=_MANAGER_EXIT_SECONDS)
         raise
     pool.shutdown(wait=True)
 
