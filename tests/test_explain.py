@@ -205,6 +205,35 @@ def test_attribution_bigwigs_read_back_with_an_independent_reader(
 
 
 @pytest.mark.slow
+def test_attribution_bigwigs_of_a_gene_at_a_chromosome_end_stay_inside_it(cli, tracks, example, tmp_path):
+    """A gene whose window passes the end of its chromosome (as chrM's genes do): the bins inside
+    are written and the file opens; the bins beyond the end are left out (they broke the file)."""
+    import gzip
+
+    import pyBigWig
+
+    end = pyBigWig.open(str(tracks[0])).chroms("chr1")
+    edge = f'chr1\tX\tgene\t{end - 620}\t{end}\t.\t-\t.\tgene_id "EDGE1"; gene_type "protein_coding"; gene_name "EDGE1";\n'
+    gtf = tmp_path / "edge.gtf"
+    gtf.write_text(gzip.decompress(example["gtf"].read_bytes()).decode() + edge)
+    out = tmp_path / "ex"
+    code, _, stderr = cli("explain", "--model", "E003-E123", *tracks, "--gtf", gtf, "--genes", "EDGE1",
+                          "--bigwig", "--no-class-maps", "-o", out)  # fmt: skip
+    assert code == 0, stderr
+    table = pd.read_csv(out / "attributions.tsv", sep="\t")
+    for mark in CORE_MARKS:
+        bw = pyBigWig.open(str(out / f"attribution_{mark}.bw"))
+        assert bw is not None and bw.chroms() == {"chr1": end}, mark
+        values = (
+            table[table["mark"] == mark].sort_values("bin")["attribution"].to_numpy()[::-1]
+        )  # genome order
+        starts = end - 5000 + 100 * np.arange(100)  # the TSS is the chromosome's last base (minus strand)
+        inside = starts + 100 <= end
+        read = np.array([bw.values("chr1", int(a) + 50, int(a) + 51)[0] for a in starts[inside]])
+        np.testing.assert_allclose(read, values[inside], rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.slow
 def test_explain_a_level_model(cli, tracks, example, tmp_path):
     model = tmp_path / "level"
     code, _, stderr = cli(
