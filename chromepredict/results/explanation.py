@@ -124,7 +124,9 @@ def attribution_tracks(
         table["chrom"] = table["chrom"].map(match_chroms(table["chrom"].unique().tolist(), set(chrom_sizes)))
         records: list[tuple[str, int, int, float]] = []
         for chrom in sorted(table["chrom"].unique()):
-            part = table[(table["chrom"] == chrom) & (table["end"] > 0) & (table["start"] < chrom_sizes[chrom])]
+            part = table[
+                (table["chrom"] == chrom) & (table["end"] > 0) & (table["start"] < chrom_sizes[chrom])
+            ]
             points = np.unique(
                 np.concatenate([part["start"].clip(lower=0), part["end"].clip(upper=chrom_sizes[chrom])])
             )
