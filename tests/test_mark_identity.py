@@ -114,6 +114,21 @@ def test_one_file_given_twice_is_refused(cli, tracks, example, tmp_path, spell):
     assert not (tmp_path / "out").exists() and not (tmp_path / "p.tsv").exists()
 
 
+def test_copies_of_one_file_under_two_marks_are_said(cli, example, tmp_path):
+    """Two files with the same values in every window (a copy, not the file itself): one warning
+    naming both; --strict refuses. Two different tracks never share every value (the other tests
+    of this module run the bundled tracks and stay silent)."""
+    files = neutral("E003", tmp_path / "t")
+    copy = str(shutil.copy(files["H3K27me3"], tmp_path / "t" / "copy.bw"))
+    given = {**files, "H3K9me3": copy}
+    code, stderr = predict(cli, marks_args(given), example["gtf"], tmp_path / "p.tsv", "-q")
+    assert code == 0, stderr
+    line = next(w for w in stderr.splitlines() if "hold the same values" in w)
+    assert Path(files["H3K27me3"]).name in line and "copy.bw" in line and "(H3K9me3)" in line
+    assert "hold the same values" in header(tmp_path / "p.tsv")
+    assert_refused_under_strict(cli, marks_args(given), example["gtf"], tmp_path, "hold the same values")
+
+
 # ---- by signal -------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ assembly, which tracks cover which genes — and the warnings a user must see.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +129,18 @@ def _coverage_warnings(
     return warnings, ~none
 
 
+def _same_values(tracks: list[Track], features: np.ndarray) -> list[str]:
+    """A warning for each two marks whose tracks hold the same values in every gene's window (one
+    file copied under two marks: different files, so not refused by name); windows of zeros only
+    say nothing."""
+    return [
+        f"{tracks[i].path} ({tracks[i].mark}) and {tracks[j].path} ({tracks[j].mark}) hold the same "
+        "values in every gene's window: the same data under two marks? give each mark its own track"
+        for i, j in itertools.combinations(range(len(tracks)), 2)
+        if features[:, i].any() and np.array_equal(features[:, i], features[:, j])
+    ]
+
+
 @dataclass
 class TrackInputs:
     """Tracks by mark, the GTF, the gene filter and the cores to use: the input of every command
@@ -242,6 +255,7 @@ def read_tracks(
             )
     coverage, keep = _coverage_warnings(genes, tracks, windows.covered)
     warnings.extend(coverage)
+    warnings.extend(_same_values(tracks, windows.features))
     checked = identity.checkable(
         windows.features,
         (genes["strand"] == "-").to_numpy(),
