@@ -4,6 +4,7 @@ Expected numbers are worked out by hand in each test from the small tables writt
 """
 
 import gzip
+import json
 import math
 
 import pandas as pd
@@ -397,3 +398,30 @@ def test_labels_give_an_auc_at_predict_and_refuse_a_level_model(cli, tracks, exa
         tmp_path / "m",
     )
     assert code == 2 and "needs expression values" in stderr and "not 0/1 labels" in stderr
+
+
+@pytest.mark.slow
+def test_truth_the_predictions_run_against_is_said(cli, tracks, example, tmp_path):
+    """Labels with 1 = low, and ranks (1 = highest): the score falls below chance and one warning
+    asks whether they are inverted; the true labels and values are not remarked on."""
+    from chromepredict.io.expression import read_expression as read
+
+    values = read(example["expression"]).values
+    tables = {
+        "true.tsv": ("high", (values > values.median()).astype(int)),
+        "inverted.tsv": ("high", (values <= values.median()).astype(int)),
+        "ranks.tsv": ("rank", values.rank(ascending=False, method="first").astype(int)),
+    }
+    for name, (column, column_values) in tables.items():
+        table = tmp_path / name
+        table.write_text(f"gene_id\t{column}\n" + "".join(f"{g}\t{v}\n" for g, v in column_values.items()))
+        code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--expression", table,
+                              "-o", tmp_path / f"{name}.predictions.tsv")  # fmt: skip
+        assert code == 0, stderr
+        said = "the calls run against these labels" in stderr or "fall as the measured ones rise" in stderr
+        assert said == (name != "true.tsv"), (name, stderr)
+    code, _, stderr = cli("evaluate", "--model", "E003-E123", *tracks, "--gtf", example["gtf"],
+                          "--expression", tmp_path / "inverted.tsv", "-o", tmp_path / "ev")  # fmt: skip
+    assert code == 0 and "the calls run against these labels" in stderr, stderr
+    warnings = json.loads((tmp_path / "ev" / "metrics.json").read_text())["warnings"]
+    assert any("the calls run against these labels" in w for w in warnings)

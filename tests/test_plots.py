@@ -263,6 +263,22 @@ def test_a_targets_score_is_its_headline_metric(target):
     assert np.isfinite(kind.score(truth, predicted)) and np.isnan(kind.score(*cases[1]))
 
 
+@pytest.mark.parametrize("target", ["class", "level", "difference"])
+def test_predictions_that_run_against_the_truth_are_said_and_others_not(target):
+    from chromepredict.models.targets import get_target
+
+    kind = get_target(target)
+    rng = np.random.default_rng(5)
+    predicted = rng.normal(size=200)
+    truth = predicted + rng.normal(size=200)
+    if target == "class":
+        truth = (truth > np.median(truth)).astype(float)
+    assert kind.against(truth, predicted) is None
+    assert kind.against(truth, rng.normal(size=200)) is None  # chance is not "against"
+    flipped = 1 - truth if target == "class" else -truth
+    assert "inverted" in kind.against(flipped, predicted) or "negated" in kind.against(flipped, predicted)
+
+
 @pytest.mark.parametrize("n", [50, 5000])  # transparent points, then hexbin
 def test_level_scatter_shows_stats_and_identity(tmp_path, n):
     rng = np.random.default_rng(0)

@@ -25,6 +25,10 @@ from chromepredict.models.metrics import metrics as class_metrics
 from chromepredict.models.metrics import regression_metrics, roc_auc, roc_auc_ci, spearman
 from chromepredict.system.errors import UserError
 
+#: Predictions are said to run against the truth when their Spearman is negative at this p-value
+#: (levels) or their AUC's 95 % interval lies below 0.5 (classes).
+CONTRARY_P = 1e-3
+
 if TYPE_CHECKING:
     import torch
 
@@ -436,6 +440,22 @@ class Target:
         """A 95 % bootstrap interval of the headline metric, where one is given (AUCs)."""
         return None
 
+    def against(self, truth: np.ndarray, predicted: np.ndarray) -> str | None:
+        """What to say when the predictions run clearly against ``truth`` (no model does that on
+        true values: the truth is inverted, a rank or negated), else None."""
+        rho = spearman(truth, predicted)
+        if not rho < 0:
+            return None
+        from scipy.stats import spearmanr
+
+        finite = np.isfinite(truth) & np.isfinite(predicted)
+        if spearmanr(truth[finite], predicted[finite]).pvalue >= CONTRARY_P:
+            return None
+        return (
+            f"Spearman {rho:.2f}: the predicted values fall as the measured ones rise — are the measured "
+            "values ranks (1 = highest) or negated? give the expression values themselves"
+        )
+
     def unscorable(self, truth: np.ndarray) -> str | None:
         """Why ``truth`` cannot give the metric (None when it can)."""
         truth = np.asarray(truth, dtype=float)
@@ -498,6 +518,15 @@ class ClassTarget(Target):
 
     def interval(self, truth, predicted):
         return roc_auc_ci(truth, predicted)
+
+    def against(self, truth, predicted):
+        low, high = roc_auc_ci(truth, predicted)
+        if not high < 0.5:
+            return None
+        return (
+            f"ROC AUC below chance (95 % interval {low:.2f}–{high:.2f}): the calls run against these labels "
+            "— are they inverted (1 = low) or a rank (1 = highest)? give expression values or high = 1"
+        )
 
     def unscorable(self, truth):
         values = np.unique(np.asarray(truth)[~np.isnan(np.asarray(truth, dtype=float))])

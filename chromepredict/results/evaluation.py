@@ -98,6 +98,9 @@ def evaluate(
             )
         )
         report.warn(result["caveat"])
+    contrary = target.against(truth, predicted)
+    if contrary:
+        report.warn(f"{source}: {contrary}")
     result["all_genes"] = target.metrics(truth, predicted)
     result["headline"] = "held_out" if "held_out" in result else "all_genes"
     result["warnings"] = list(report.warnings)  # a pipeline reads files, not stderr

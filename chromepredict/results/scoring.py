@@ -95,6 +95,9 @@ def agreement(
         data.provenance.warnings.append(reason)
         return None, reason
     score = target.score(truth[known], values[known])
+    contrary = target.against(truth[known], values[known])
+    if contrary:
+        data.provenance.warnings.append(f"{expression.source}: {contrary}")
     report.info(
         f"{target.metric_name} {score:.4f} on the {known.sum()} genes with a value in {expression.source} "
         f"({(~known).sum()} without)"
