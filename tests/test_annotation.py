@@ -1,4 +1,5 @@
 import gzip
+import re
 
 import pandas as pd
 import pytest
@@ -292,6 +293,45 @@ def test_a_character_cut_by_the_format_check_is_still_text(tmp_path, gzipped):
     path = tmp_path / ("g.gtf.gz" if gzipped else "g.gtf")
     path.write_bytes(gzip.compress(data) if gzipped else data)
     assert list(read_genes(path, None).genes["gene_id"]) == ["A", "B"]
+
+
+def test_genes_with_transcript_lines_only_beside_gene_lines_are_kept(tmp_path):
+    """A GTF whose genes have gene lines, but some only transcript lines (an annotation appended to
+    GENCODE): every gene is placed, those from their transcripts, with a note; nothing said for a
+    GTF whose genes all have gene lines."""
+    with gzip.open(GENCODE, "rt") as handle:
+        lines = [line for line in handle if not line.startswith("#")]
+    complete = read_tss(GENCODE, gene_type=None).set_index("gene_id")
+    dropped = set(complete.index[::2])  # every other gene loses its gene line
+    kept = [
+        line for line in lines
+        if not (line.split("\t")[2] == "gene" and line.split('gene_id "')[1].split(".")[0] in dropped)
+    ]  # fmt: skip
+    path = tmp_path / "mixed.gtf"
+    path.write_text("".join(kept))
+    table = read_genes(path, gene_type=None)
+    mixed = table.genes.set_index("gene_id")
+    assert set(mixed.index) == set(complete.index)
+    assert (mixed.loc[complete.index, "tss"] == complete["tss"]).mean() > 0.95  # as in the fallback above
+    assert any(f"{len(dropped)} genes have transcript records but no gene record" in n for n in table.notes)
+    assert not any("transcript records but no gene record" in n for n in read_genes(GENCODE, None).notes)
+
+
+def test_gene_type_is_read_from_either_attribute_in_one_file(tmp_path):
+    """GENCODE's gene_type and Ensembl's gene_biotype in one GTF: both filter; records with neither
+    are left out with a warning."""
+    with gzip.open(GENCODE, "rt") as handle:
+        genes = [line for line in handle if not line.startswith("#") and line.split("\t")[2] == "gene"]
+    coding = set(read_tss(GENCODE)["gene_id"])
+    renamed = [line.replace("gene_type", "gene_biotype") if k % 2 else line for k, line in enumerate(genes)]
+    path = tmp_path / "both.gtf"
+    path.write_text("".join(renamed))
+    table = read_genes(path)
+    assert set(table.genes["gene_id"]) == coding and not table.warnings
+    untyped = [re.sub(r' gene_type "[^"]*";', "", line) if k == 0 else line for k, line in enumerate(genes)]
+    path.write_text("".join(untyped))
+    table = read_genes(path)
+    assert any("1 gene records have neither gene_type nor gene_biotype" in w for w in table.warnings)
 
 
 def _gtf(tmp_path, records: list[tuple]):

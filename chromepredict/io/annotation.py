@@ -97,22 +97,29 @@ def _checked(path: Path, number: int, line: str, skipped: dict[str, int]) -> boo
     return reason is None
 
 
-def _gene_records(path: Path) -> tuple[list[str], list[str]]:
-    """The GTF's ``gene`` lines (its ``transcript`` lines if it has none), and warnings for the
-    records skipped (strand other than + or −, start after end).
+def _gene_records(path: Path) -> tuple[list[str], list[str], list[str]]:
+    """The GTF's ``gene`` lines and the ``transcript`` lines of genes without one (all of them in a
+    GTF without gene lines), notes, and warnings for the records skipped (strand other than + or −,
+    start after end).
 
     Filtering before pyranges parses the attributes keeps a full GENCODE GTF (2.5 M lines) to
     seconds instead of a minute and gigabytes (docs/benchmarks.md).
     """
     genes: list[str] = []
-    transcripts: list[str] = []
+    with_gene: set[str] = set()  # gene ids of the gene lines
+    transcripts: dict[str, list[str]] = {}  # gene id → transcript lines, for genes without a gene line
     skipped = dict.fromkeys(_SKIPPED, 0)
     for number, feature, line in _records(path, ("gene", "transcript")):
-        if feature == "transcript" and genes:
-            continue
+        gene_id = _gene_id(line)
+        if feature == "transcript" and gene_id in with_gene:
+            continue  # placed by its gene line
         if not _checked(path, number, line, skipped):
             continue
-        (genes if feature == "gene" else transcripts).append(line)
+        if feature == "gene":
+            genes.append(line)
+            with_gene.add(gene_id)
+        else:
+            transcripts.setdefault(gene_id, []).append(line)
     if not genes and not transcripts:
         fix = (
             "each needs a strand + or − and start ≤ end" if any(skipped.values()) else "give a GTF with them"
@@ -123,7 +130,27 @@ def _gene_records(path: Path) -> tuple[list[str], list[str]]:
         for reason, n in skipped.items()
         if n
     ]
-    return genes or transcripts, warnings
+    orphans = {g: lines for g, lines in transcripts.items() if g not in with_gene}
+    notes = []
+    if genes and orphans:
+        examples = ", ".join(list(orphans)[:3]) + (", …" if len(orphans) > 3 else "")
+        notes.append(
+            f"{path}: {len(orphans)} genes have transcript records but no gene record (e.g. {examples}): "
+            "placed from their transcripts"
+        )
+    return genes + [line for lines in orphans.values() for line in lines], notes, warnings
+
+
+def _gene_id(line: str) -> str:
+    """The gene_id of a GTF line ('' when it has none); the common layout (attributes starting with
+    ``gene_id "…"``) without a regular expression, which would add a second to a full GENCODE GTF."""
+    attributes = line[line.rfind("\t") + 1 :]
+    if attributes.startswith('gene_id "'):
+        end = attributes.find('"', 9)
+        if end > 9:
+            return attributes[9:end]
+    found = _ATTRIBUTES["gene_id"].search(attributes.rstrip("\n"))
+    return found.group(1) if found else ""
 
 
 def _bare(chrom: str) -> str:
@@ -296,28 +323,38 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
     """Read a GTF into one row per gene: gene_id (normalised), gene_name, chrom, tss, strand.
 
     ``tss`` is 1-based: the start on ``+`` and the end on ``-`` of the span of the gene's records
-    on one chromosome and strand. Gene records are used; a GTF without any falls back to
-    transcripts. Gene ids are normalised with :func:`chromepredict.io.ids.normalise_gene_id`
+    on one chromosome and strand. A gene's gene record is used; a gene without one is placed from
+    its transcript records (a GTF of transcripts only, or an annotation appended to GENCODE). Gene ids are normalised with :func:`chromepredict.io.ids.normalise_gene_id`
     (Ensembl version and ``_PAR_Y`` stripped). A gene id found on several chromosomes or strands
     (UCSC/RefSeq GTFs put symbol-named transcripts on alt contigs; pseudo-autosomal genes sit on
     chrX and chrY) keeps one of them, never a mix; see :func:`_one_locus_per_gene` and
     :attr:`GeneTable.notes`. ``gene_type=None`` keeps every gene; otherwise records are filtered
-    on ``gene_type`` (GENCODE) or ``gene_biotype`` (Ensembl).
+    on ``gene_type`` (GENCODE) or ``gene_biotype`` (Ensembl), either in one file; records with
+    neither are left out with a warning.
     """
     path = Path(path)
-    records, skipped = _gene_records(path)
+    records, placed, skipped = _gene_records(path)
     genes = _parse(path, records)
     if "gene_id" not in genes.columns:
         raise UserError(f"{path}: GTF records have no gene_id attribute; give a GENCODE/Ensembl GTF")
+    untyped: list[str] = []
     if gene_type is not None:
-        type_col = next((c for c in ("gene_type", "gene_biotype") if c in genes.columns), None)
-        if type_col is None:
+        columns = [c for c in ("gene_type", "gene_biotype") if c in genes.columns]
+        if not columns:
             raise UserError(
                 f"{path}: GTF has no gene_type/gene_biotype attribute to filter on; "
                 "pass --all-genes to use every gene"
             )
-        counts = genes[type_col].value_counts()
-        genes = genes[genes[type_col] == gene_type]
+        types = genes[columns[0]]
+        for other in columns[1:]:  # GENCODE and Ensembl records in one file
+            types = types.fillna(genes[other])
+        counts = types.value_counts()
+        if types.isna().any() and types.notna().any():
+            untyped.append(
+                f"{path}: {int(types.isna().sum())} gene records have neither gene_type nor gene_biotype "
+                f"and are left out as not {gene_type!r}; pass --all-genes to keep them"
+            )
+        genes = genes[types == gene_type]
         if genes.empty:
             have = ", ".join(f"{t} ({n:,})" for t, n in counts.head(8).items())
             raise UserError(
@@ -340,7 +377,7 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
     best = best.assign(tss=best["start"].where(best["strand"] != "-", best["end"]))
     table = best[GENE_COLUMNS].sort_values(["chrom", "tss"], kind="stable").reset_index(drop=True)
     warnings = [f"{path}: {w}" for w in several]
-    return GeneTable(table, resolved, notes, skipped + warnings)
+    return GeneTable(table, resolved, placed + notes, skipped + untyped + warnings)
 
 
 def gtf_build(path: str | Path) -> str | None:
