@@ -425,3 +425,32 @@ def test_truth_the_predictions_run_against_is_said(cli, tracks, example, tmp_pat
     assert code == 0 and "the calls run against these labels" in stderr, stderr
     warnings = json.loads((tmp_path / "ev" / "metrics.json").read_text())["warnings"]
     assert any("the calls run against these labels" in w for w in warnings)
+
+
+@pytest.mark.slow
+def test_a_log_transformed_table_is_said_where_levels_are_learnt_or_scored(cli, tracks, example, tmp_path):
+    """log2(1 + RPKM) given as the expression: a level model would log it twice — said by train
+    (and kept in the card), evaluate and predict with a level model; a class model, whose high/low
+    a log does not change, and the table before the log say nothing."""
+    from chromepredict.io.expression import read_expression as read
+
+    values = read(example["expression"]).values
+    logged = tmp_path / "log.tsv"
+    logged.write_text(
+        "gene_id\tlog2_rpkm\n" + "".join(f"{g}\t{math.log2(1 + v):.4f}\n" for g, v in values.items())
+    )
+    said = "would be logged twice"
+    model = tmp_path / "level"
+    for table, expected in ((example["expression"], False), (logged, True)):
+        code, _, stderr = cli("train", *tracks, "--gtf", example["gtf"], "--expression", table, "--target", "level",
+                              "-o", model, "--max-epochs", 2, "--members", 1, "-q")  # fmt: skip
+        assert code == 0 and (said in stderr) == expected, stderr
+    card = json.loads((model / "model.card.json").read_text())
+    assert any(said in w for w in card["training_data"]["warnings"])
+    code, _, stderr = cli("evaluate", "--model", model, *tracks, "--gtf", example["gtf"], "--expression", logged,
+                          "-o", tmp_path / "ev")  # fmt: skip
+    assert code == 0 and said in stderr, stderr
+    for name, expected in (("E003-E123-level", True), ("E003-E123", False)):
+        code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", name, "--expression", logged,
+                              "-o", tmp_path / f"{name}.tsv")  # fmt: skip
+        assert code == 0 and (said in stderr) == expected, (name, stderr)

@@ -252,6 +252,18 @@ def units_of(values: pd.Series) -> Units | None:
     return Units(kind, float(np.median(positive)), float(v.sum()))
 
 
+def looks_logged(expression: Expression) -> str | None:
+    """What to say when a table's values look log-transformed already: levels are log2(1 + value)
+    of a linear unit, so they would be logged twice (high/low labels are not changed by a log)."""
+    units = None if expression.is_labels else units_of(expression.values)
+    if units is None or units.kind != "log":
+        return None
+    return (
+        f"{expression.source} holds {units.describe()}: expression levels are log2(1 + value) of a linear "
+        "unit, so these would be logged twice; give the values before the log (TPM, FPKM, RPKM)"
+    )
+
+
 def units_mismatch(first: Expression, second: Expression) -> str | None:
     """Why two samples' tables are probably not in one unit (raw counts against TPM, log against
     linear, or typical values :data:`UNITS_FOLD` times apart), or None: a measured change between

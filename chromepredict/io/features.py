@@ -99,6 +99,7 @@ class Provenance:
     split: str | None = None  # how genes were split for training, when they were
     labels_from: str | None = None  # the expression table and column, when labelled
     units: str | None = None  # the expression column's name (TPM, RPKM, …): levels are log2(1 + units)
+    log_scale: str | None = None  # what to say when that table's values look log-transformed already
     notes: list[str] = field(default_factory=list)  # one-line facts the CLI prints
     warnings: list[str] = field(default_factory=list)  # one-line warnings, never hidden by --quiet
 

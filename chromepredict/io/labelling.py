@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chromepredict.io.expression import looks_logged
 from chromepredict.io.features import FeatureSet
 from chromepredict.system.errors import UserError
 
@@ -34,6 +35,7 @@ def with_expression(data: FeatureSet, expression) -> FeatureSet:
     labelled.levels = None if expression.is_labels else matched.levels[known].to_numpy(np.float64)
     labelled.provenance.labels_from = expression.describe()
     labelled.provenance.units = expression.column
+    labelled.provenance.log_scale = looks_logged(expression)
     labelled.provenance.notes.extend(expression.notes + matched.notes)
     labelled.provenance.warnings.extend(matched.warnings)
     if matched.n_unmatched:

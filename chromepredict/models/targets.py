@@ -399,6 +399,7 @@ class Target:
     metric_key: str  # key of the headline metric in metrics dicts
     metric_name: str  # that metric in words
     chance: float  # the metric of a model that knows nothing (a plot's reference line)
+    levels: bool  # its truth is an expression level, log2(1 + value) (not high/low, which a log keeps)
     fit: Fit
     report: Report
 
@@ -439,6 +440,14 @@ class Target:
     def interval(self, truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float] | None:
         """A 95 % bootstrap interval of the headline metric, where one is given (AUCs)."""
         return None
+
+    def log_caveat(self, data: Any) -> str | None:
+        """What to say when this target's truth comes from a table that looks log-transformed
+        already (None for classes: a log does not change high and low)."""
+        if not self.levels:
+            return None
+        sets = (data.first, data.second) if hasattr(data, "second") else (data,)
+        return next((s.provenance.log_scale for s in sets if s.provenance.log_scale), None)
 
     def against(self, truth: np.ndarray, predicted: np.ndarray) -> str | None:
         """What to say when the predictions run clearly against ``truth`` (no model does that on
@@ -488,6 +497,7 @@ class ClassTarget(Target):
     metric_key: str = "roc_auc"
     metric_name: str = "ROC AUC"
     chance: float = 0.5
+    levels: bool = False
     fit: Fit = ClassFit()
     report: Report = ClassReport()
 
@@ -543,6 +553,7 @@ class _Regression(Target):
     output_columns: tuple[str, ...] = ("level",)
     metric_key: str = "spearman"
     chance: float = 0.0
+    levels: bool = True
 
     def outputs(self, aux_level: bool) -> int:
         return 1

@@ -98,6 +98,9 @@ def evaluate(
             )
         )
         report.warn(result["caveat"])
+    caveat = target.log_caveat(data)
+    if caveat:
+        report.warn(caveat)
     contrary = target.against(truth, predicted)
     if contrary:
         report.warn(f"{source}: {contrary}")

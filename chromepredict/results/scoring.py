@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict.io.annotation import match_chroms
-from chromepredict.io.expression import Expression, Matched
+from chromepredict.io.expression import Expression, Matched, looks_logged
 from chromepredict.io.features import FeatureSet
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models import gate
@@ -94,6 +94,9 @@ def agreement(
         reason = f"the genes with a value in {expression.source} {problem}: no {target.metric_name}"
         data.provenance.warnings.append(reason)
         return None, reason
+    logged = looks_logged(expression) if target.levels else None
+    if logged:
+        data.provenance.warnings.append(logged)
     score = target.score(truth[known], values[known])
     contrary = target.against(truth[known], values[known])
     if contrary:

@@ -83,6 +83,10 @@ def fit_set(
     from chromepredict.models.training import get_recipe, training_arrays
 
     splits, target = training.splits, get_target(settings.target)
+    caveat = target.log_caveat(splits["train"])
+    if caveat:
+        report.warn(caveat)
+        warnings = [*(warnings or []), caveat]
     arrays = {k: training_arrays(v) for k, v in splits.items()}
     recipe = get_recipe(settings.architecture)
     epochs = (settings.max_epochs or recipe.max_epochs) * (settings.members or recipe.members)
