@@ -150,6 +150,22 @@ def test_swapped_tracks_are_said_from_their_signal(cli, example, tmp_path, cell,
         assert_refused_under_strict(cli, marks_args(swapped), example["gtf"], tmp_path, "look swapped")
 
 
+def test_swapped_columns_of_a_deepchrome_csv_are_said_when_a_gtf_gives_strands(cli, example, tmp_path):
+    """The published E003 CSV with its H3K4me3 and H3K27me3 columns swapped: said when --gtf gives
+    the genes' strands (the profiles are read 5′→3′); the CSV as published says nothing."""
+    from conftest import DATA
+
+    table = pd.read_csv(DATA / "roadmap_E003" / "valid.csv.gz", header=None)
+    table.to_csv(tmp_path / "valid.csv", header=False, index=False)
+    table[[2, 5]] = table[[5, 2]].to_numpy()  # columns: gene, bin, H3K27me3, H3K36me3, H3K4me1, H3K4me3, …
+    table.to_csv(tmp_path / "swapped.csv", header=False, index=False)
+    for name, said in (("valid.csv", False), ("swapped.csv", True)):
+        code, _, stderr = cli("evaluate", "--model", "E003-E123", "--csv", tmp_path / name, "--gtf", example["gtf"],
+                              "-o", tmp_path / f"ev-{name}")  # fmt: skip
+        assert code == 0 and ("look swapped" in stderr) == said, (name, stderr)
+    assert "swapped.csv's H3K4me3 column" in stderr
+
+
 @pytest.mark.parametrize("cell", ["E003", "E123"])
 def test_a_track_given_as_a_mark_it_is_not_is_said_without_the_right_one(cli, example, tmp_path, cell):
     """The H3K4me3 track given as H3K27me3, no H3K4me3 track: it looks like H3K4me3."""

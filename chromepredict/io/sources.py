@@ -309,7 +309,8 @@ def from_tracks(
 
 def from_csv(path: str | Path, gtf: str | Path | None = None, gene_type: str | None = None) -> FeatureSet:
     """A DeepChrome CSV (genomic order, no strand); with ``gtf``, genes get their strand and
-    coordinates from it (genes absent from the GTF are left out, with a warning)."""
+    coordinates from it (genes absent from the GTF are left out, with a warning) and its columns
+    are checked against their marks' TSS profiles like tracks (:mod:`chromepredict.io.identity`)."""
     data = datasets.read_deepchrome_csv(path)
     provenance = Provenance(source="csv", description=str(path), strands_known=False)
     if gtf is not None:
@@ -329,5 +330,10 @@ def from_csv(path: str | Path, gtf: str | Path | None = None, gene_type: str | N
             data.genes[column] = info[column].to_numpy()
         provenance.strands_known = True
         provenance.description += f" with strands from {Path(gtf).name}"
+        columns = [(f"{Path(path).name}'s {m} column", m, data.profiles[m].kind) for m in data.marks]
+        minus = (data.genes["strand"] == "-").to_numpy()
+        genomic = data.spec.orientation == "genomic"
+        checked = identity.checkable(data.features, minus, data.spec.edges(), genomic, columns)
+        provenance.warnings.extend(identity.warnings_for(checked))
     data.provenance = provenance
     return data
