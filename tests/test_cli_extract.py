@@ -117,6 +117,16 @@ def test_bad_option_values(cli, tracks, example, tmp_path, option, message):
     assert "Traceback" not in stdout + stderr and not (tmp_path / "f.npz").exists()
 
 
+@pytest.mark.parametrize("name", ["features.tsv", "features.csv.gz", "features.txt"])
+def test_a_table_name_given_to_o_is_refused_with_the_fix(cli, tracks, example, tmp_path, name):
+    """-o is the .npz: a table's name there would get an archive under it."""
+    code, _, stderr = cli("extract", *tracks, "--gtf", example["gtf"], "-o", tmp_path / name)
+    assert code == 2 and "NumPy .npz archive, not a table" in stderr and f"--tsv {tmp_path / name}" in stderr
+    assert not (tmp_path / name).exists()
+    code, _, stderr = cli("extract", *tracks, "--gtf", example["gtf"], "-o", tmp_path / "features")
+    assert code == 0, stderr  # a name without a suffix is the user's choice
+
+
 @pytest.mark.parametrize("cores, expected", [({0}, 1), ({0, 1}, 2), (set(range(32)), 8)])
 def test_threads_default_to_the_usable_cores_at_most_8(monkeypatch, cores, expected):
     import os

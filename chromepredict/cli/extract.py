@@ -8,12 +8,27 @@ import typer
 
 from chromepredict.cli.app import command
 from chromepredict.cli.options import TrackOptions, WindowOptions, text_option
-from chromepredict.cli.rules import FREE
+from chromepredict.cli.rules import FREE, Rule
 from chromepredict.system.report import Report
+
+#: Names a table reader would open: -o holds a NumPy archive, never a table.
+_TABLE_SUFFIXES = (".tsv", ".csv", ".txt", ".tab", ".tsv.gz", ".csv.gz", ".txt.gz", ".bed", ".xlsx")
+
+
+def _npz_name(values) -> str | None:
+    output = str(values["output"])
+    if output.lower().endswith(_TABLE_SUFFIXES):
+        table = output.rsplit(".", 2 if output.lower().endswith(".gz") else 1)[0]
+        return (
+            f"-o {output}: extract's -o is a NumPy .npz archive, not a table; give -o {table}.npz "
+            f"(and --tsv {output} for the long table)"
+        )
+    return None
+
 
 RULES = {
     "tracks": FREE, "gtf": FREE, "mark": FREE, "gene_type": FREE, "all_genes": FREE, "threads": FREE, "strict": FREE,
-    "flank": FREE, "bin_size": FREE, "orientation": FREE, "output": FREE, "tsv": FREE,
+    "flank": FREE, "bin_size": FREE, "orientation": FREE, "output": Rule(check=_npz_name), "tsv": FREE,
 }  # fmt: skip
 
 
