@@ -334,6 +334,20 @@ def test_gene_type_is_read_from_either_attribute_in_one_file(tmp_path):
     assert any("1 gene records have neither gene_type nor gene_biotype" in w for w in table.warnings)
 
 
+def test_records_without_a_gene_id_are_skipped_with_a_count(tmp_path):
+    """Two genes with ``gene_id ""`` are not merged into one gene 'NA': skipped, and said."""
+    records = [
+        ("gene", "chr1", 1_000, 9_000, "+", "A"),
+        ("gene", "chr1", 100_000, 109_000, "+", ""),
+        ("gene", "chr2", 5_000, 9_000, "-", ""),
+        ("gene", "chr1", 20_000, 30_000, "-", "B"),
+    ]
+    table = read_genes(_gtf(tmp_path, records), gene_type=None)
+    assert sorted(table.genes["gene_id"]) == ["A", "B"]
+    assert any("2 gene/transcript records skipped: no gene_id, or an empty one" in w for w in table.warnings)
+    assert not read_genes(GENCODE, gene_type=None).warnings
+
+
 def _gtf(tmp_path, records: list[tuple]):
     """A GTF of (feature, chrom, start, end, strand, gene_id) records."""
     path = tmp_path / "loci.gtf"

@@ -68,6 +68,7 @@ _SKIPPED = {
     "strand": "strand other than + or − (no TSS to place)",
     "start > end": "start after end",
     "start 0": "no chromosome or start 0 (GTF is 1-based)",
+    "gene_id": "no gene_id, or an empty one (records of different genes would be merged)",
 }
 
 
@@ -100,7 +101,7 @@ def _checked(path: Path, number: int, line: str, skipped: dict[str, int]) -> boo
 def _gene_records(path: Path) -> tuple[list[str], list[str], list[str]]:
     """The GTF's ``gene`` lines and the ``transcript`` lines of genes without one (all of them in a
     GTF without gene lines), notes, and warnings for the records skipped (strand other than + or −,
-    start after end).
+    start after end, no gene_id).
 
     Filtering before pyranges parses the attributes keeps a full GENCODE GTF (2.5 M lines) to
     seconds instead of a minute and gigabytes (docs/benchmarks.md).
@@ -108,6 +109,7 @@ def _gene_records(path: Path) -> tuple[list[str], list[str], list[str]]:
     genes: list[str] = []
     with_gene: set[str] = set()  # gene ids of the gene lines
     transcripts: dict[str, list[str]] = {}  # gene id → transcript lines, for genes without a gene line
+    no_id: list[str] = []
     skipped = dict.fromkeys(_SKIPPED, 0)
     for number, feature, line in _records(path, ("gene", "transcript")):
         gene_id = _gene_id(line)
@@ -115,11 +117,17 @@ def _gene_records(path: Path) -> tuple[list[str], list[str], list[str]]:
             continue  # placed by its gene line
         if not _checked(path, number, line, skipped):
             continue
-        if feature == "gene":
+        if not gene_id:
+            no_id.append(line)
+        elif feature == "gene":
             genes.append(line)
             with_gene.add(gene_id)
         else:
             transcripts.setdefault(gene_id, []).append(line)
+    if genes or transcripts:
+        skipped["gene_id"] = len(no_id)
+    else:
+        genes = no_id  # no record has an id: read_genes says so
     if not genes and not transcripts:
         fix = (
             "each needs a strand + or − and start ≤ end" if any(skipped.values()) else "give a GTF with them"
