@@ -63,6 +63,7 @@ def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
         ("", "cannot read the samplesheet \\(it is empty\\)"),
         ("\n\n  \n", "cannot read the samplesheet"),
         ("just one line without commas", "cannot read the samplesheet|lacks column"),
+        ("sample,mark,bigwig\nA,H3K4me3,x.bw,extra\n", "a row has more fields than the header"),
     ],
 )
 def test_reader_errors_name_the_line(tmp_path, text, message):
@@ -70,6 +71,16 @@ def test_reader_errors_name_the_line(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(UserError, match=message):
         read_samplesheet(path)
+
+
+def test_a_separator_at_the_end_of_each_row_is_read(tmp_path, tracks):
+    """``A,H3K4me3,x.bw,`` under a three-column header (a spreadsheet's empty last column): the
+    columns stay where they are, not shifted by a first column taken as row names."""
+    path = sheet(tmp_path, tracks)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], *(line + "," for line in lines[1:])]) + "\n")
+    samples = read_samplesheet(path)
+    assert [s.name for s in samples] == ["A", "B"] and all(len(s.tracks) == len(tracks) for s in samples)
 
 
 def test_a_samplesheet_saved_by_excel_reads(tmp_path, tracks):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,14 +71,22 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
     require_file(path, "samplesheet", "check the --samplesheet path")
     text, _ = read_text(path, "samplesheet", "give a CSV with columns sample,mark,bigwig")
     try:
-        table = pd.read_csv(
-            io.StringIO(text),
-            sep=None,
-            engine="python",
-            dtype=str,
-            keep_default_na=False,
-            comment="#",
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # a row longer than the header
+            table = pd.read_csv(
+                io.StringIO(text),
+                sep=None,
+                engine="python",
+                dtype=str,
+                keep_default_na=False,
+                comment="#",
+                index_col=False,  # a separator at the ends of rows is not a first column of row names
+            )
+    except pd.errors.ParserWarning:
+        raise UserError(
+            f"{path}: a row has more fields than the header; give each row the header's columns "
+            "(sample,mark,bigwig[,expression])"
+        ) from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         what = "it is empty" if not text.strip() else table_problem(exc)
         raise UserError(
