@@ -331,7 +331,7 @@ def test_gene_type_is_read_from_either_attribute_in_one_file(tmp_path):
     untyped = [re.sub(r' gene_type "[^"]*";', "", line) if k == 0 else line for k, line in enumerate(genes)]
     path.write_text("".join(untyped))
     table = read_genes(path)
-    assert any("1 gene records have neither gene_type nor gene_biotype" in w for w in table.warnings)
+    assert any("1 gene with neither gene_type nor gene_biotype is left out" in w for w in table.warnings)
 
 
 def test_records_without_a_gene_id_are_skipped_with_a_count(tmp_path):
@@ -346,6 +346,9 @@ def test_records_without_a_gene_id_are_skipped_with_a_count(tmp_path):
     assert sorted(table.genes["gene_id"]) == ["A", "B"]
     assert any("2 gene/transcript records skipped: no gene_id, or an empty one" in w for w in table.warnings)
     assert not read_genes(GENCODE, gene_type=None).warnings
+    nameless = [(f, c, s, e, st, "") for f, c, s, e, st, _ in records]  # no record has an id
+    with pytest.raises(UserError, match="no gene_id attribute"):
+        read_genes(_gtf(tmp_path, nameless), gene_type=None)
 
 
 def _gtf(tmp_path, records: list[tuple]):

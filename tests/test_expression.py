@@ -454,3 +454,18 @@ def test_a_log_transformed_table_is_said_where_levels_are_learnt_or_scored(cli, 
         code, _, stderr = cli("predict", *tracks, "--gtf", example["gtf"], "--model", name, "--expression", logged,
                               "-o", tmp_path / f"{name}.tsv")  # fmt: skip
         assert code == 0 and (said in stderr) == expected, (name, stderr)
+
+
+def test_a_log_scale_note_survives_pooling():
+    """Pooled samples (train --samplesheet --pooled) keep any sample's log-scale note for the caveat."""
+    from conftest import DATA
+
+    from chromepredict.io.datasets import read_deepchrome_csv
+    from chromepredict.io.features import FeatureSet
+    from chromepredict.models.targets import get_target
+
+    parts = [read_deepchrome_csv(DATA / "roadmap_E003" / f"{s}.csv.gz") for s in ("train", "valid")]
+    parts[1].provenance.log_scale = "valid.tsv holds values on a log scale"
+    pooled = FeatureSet.pooled(parts, ["a", "b"])
+    assert get_target("level").log_caveat(pooled) == "valid.tsv holds values on a log scale"
+    assert get_target("class").log_caveat(pooled) is None and parts[0].provenance.log_scale is None

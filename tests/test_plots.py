@@ -276,7 +276,15 @@ def test_predictions_that_run_against_the_truth_are_said_and_others_not(target):
     assert kind.against(truth, predicted) is None
     assert kind.against(truth, rng.normal(size=200)) is None  # chance is not "against"
     flipped = 1 - truth if target == "class" else -truth
-    assert "inverted" in kind.against(flipped, predicted) or "negated" in kind.against(flipped, predicted)
+    question = (
+        "pair given in the wrong order"
+        if target == "difference"
+        else ("inverted" if target == "class" else "negated")
+    )
+    assert question in kind.against(flipped, predicted)
+    many = rng.normal(size=20_000)  # a weak negative trend over many genes is significant, not contrary
+    weak = rng.normal(size=20_000) - 0.03 * many
+    assert kind.against((weak > 0).astype(float) if target == "class" else weak, many) is None
 
 
 @pytest.mark.parametrize("n", [50, 5000])  # transparent points, then hexbin

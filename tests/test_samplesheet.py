@@ -63,7 +63,7 @@ def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
         ("", "cannot read the samplesheet \\(it is empty\\)"),
         ("\n\n  \n", "cannot read the samplesheet"),
         ("just one line without commas", "cannot read the samplesheet|lacks column"),
-        ("sample,mark,bigwig\nA,H3K4me3,x.bw,extra\n", "a row has more fields than the header"),
+        ("sample,mark,bigwig\nA,H3K4me3,x.bw,extra\n", "line 2: more fields than the header"),
     ],
 )
 def test_reader_errors_name_the_line(tmp_path, text, message):
@@ -78,9 +78,13 @@ def test_a_separator_at_the_end_of_each_row_is_read(tmp_path, tracks):
     columns stay where they are, not shifted by a first column taken as row names."""
     path = sheet(tmp_path, tracks)
     lines = path.read_text().splitlines()
-    path.write_text("\n".join([lines[0], *(line + "," for line in lines[1:])]) + "\n")
-    samples = read_samplesheet(path)
-    assert [s.name for s in samples] == ["A", "B"] and all(len(s.tracks) == len(tracks) for s in samples)
+    for end in (",", ",,"):
+        path.write_text("\n".join([lines[0], *(line + end for line in lines[1:])]) + "\n")
+        samples = read_samplesheet(path)
+        assert [s.name for s in samples] == ["A", "B"] and all(len(s.tracks) == len(tracks) for s in samples)
+    short = [",".join(line.split(",")[:3]) for line in lines[1:]]  # no expression field at all
+    path.write_text("\n".join([lines[0], *short]) + "\n")
+    assert all(s.expression is None for s in read_samplesheet(path))  # shorter than the header: empty
 
 
 def test_a_samplesheet_saved_by_excel_reads(tmp_path, tracks):

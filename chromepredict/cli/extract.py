@@ -19,10 +19,8 @@ def _npz_name(values) -> str | None:
     output = str(values["output"])
     if output.lower().endswith(_TABLE_SUFFIXES):
         table = output.rsplit(".", 2 if output.lower().endswith(".gz") else 1)[0]
-        return (
-            f"-o {output}: extract's -o is a NumPy .npz archive, not a table; give -o {table}.npz "
-            f"(and --tsv {output} for the long table)"
-        )
+        tsv = "" if values["tsv"] else f" (and --tsv {output} for the long table)"
+        return f"-o {output}: extract's -o is a NumPy .npz archive, not a table; give -o {table}.npz{tsv}"
     return None
 
 

@@ -124,10 +124,9 @@ def _gene_records(path: Path) -> tuple[list[str], list[str], list[str]]:
             with_gene.add(gene_id)
         else:
             transcripts.setdefault(gene_id, []).append(line)
-    if genes or transcripts:
-        skipped["gene_id"] = len(no_id)
-    else:
-        genes = no_id  # no record has an id: read_genes says so
+    if no_id and not genes and not transcripts:
+        raise UserError(f"{path}: GTF records have no gene_id attribute; give a GENCODE/Ensembl GTF")
+    skipped["gene_id"] = len(no_id)
     if not genes and not transcripts:
         fix = (
             "each needs a strand + or − and start ≤ end" if any(skipped.values()) else "give a GTF with them"
@@ -358,9 +357,10 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
             types = types.fillna(genes[other])
         counts = types.value_counts()
         if types.isna().any() and types.notna().any():
+            n = int(genes.loc[types.isna(), "gene_id"].nunique())
             untyped.append(
-                f"{path}: {int(types.isna().sum())} gene records have neither gene_type nor gene_biotype "
-                f"and are left out as not {gene_type!r}; pass --all-genes to keep them"
+                f"{path}: {n} gene{'s' if n != 1 else ''} with neither gene_type nor gene_biotype "
+                f"{'are' if n != 1 else 'is'} left out as not {gene_type!r}; pass --all-genes to keep them"
             )
         genes = genes[types == gene_type]
         if genes.empty:

@@ -104,6 +104,11 @@ class Provenance:
     warnings: list[str] = field(default_factory=list)  # one-line warnings, never hidden by --quiet
 
 
+def _first_said(texts) -> str | None:
+    """The first of ``texts`` that says something (None when none does)."""
+    return next((t for t in texts if t), None)
+
+
 @dataclass
 class FeatureSet:
     """Per-gene signal with the genes (rows), marks (axis 1) and window geometry (axis 2).
@@ -158,7 +163,9 @@ class FeatureSet:
             labels=None if first.labels is None else np.concatenate([p.labels for p in parts]),
             levels=None if first.levels is None else np.concatenate([p.levels for p in parts]),
             profiles=first.profiles,
-            provenance=first.provenance,
+            provenance=replace(
+                first.provenance, log_scale=_first_said(p.provenance.log_scale for p in parts)
+            ),
             window_scales=np.concatenate(
                 [np.broadcast_to(p.scales, (len(p.genes), len(p.marks))) for p in parts]
             ),

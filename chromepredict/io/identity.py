@@ -320,9 +320,10 @@ def _values(statistic: str, *tracks: Checked) -> str:
     return ", ".join(f"{t.mark} track {t.stats[statistic]:+.1f}" for t in tracks)
 
 
-def warnings_for(checked: list[Checked], ref: Reference | None = None) -> list[str]:
+def warnings_for(checked: list[Checked], ref: Reference | None = None, fix: str | None = None) -> list[str]:
     """The warnings for tracks that look like another mark than the one they are given as: pairs
-    that look swapped, then tracks out of order with others, then single tracks not named yet."""
+    that look swapped, then tracks out of order with others, then single tracks not named yet;
+    ``fix`` ends each in place of the files' advice (a CSV's columns)."""
     ref = ref or reference()
     warnings, named = [], set()
     swaps, left = _explained(checked, ref)
@@ -330,8 +331,8 @@ def warnings_for(checked: list[Checked], ref: Reference | None = None) -> list[s
         warnings.append(
             f"{up.name} (given as {up.mark}) and {down.name} (given as {down.mark}) look swapped: here the "
             f"{down.mark} track has the higher {PHRASES[statistic]} (log2 {down.stats[statistic]:+.1f} against "
-            f"{up.stats[statistic]:+.1f}), which {up.mark} has in every calibration sample; check which file "
-            "holds which mark"
+            f"{up.stats[statistic]:+.1f}), which {up.mark} has in every calibration sample; "
+            f"{fix or 'check which file holds which mark'}"
         )
         named.update({up.name, down.name})
     while left:  # reversals no swap explains: the track in most of them is out of order
@@ -347,7 +348,7 @@ def warnings_for(checked: list[Checked], ref: Reference | None = None) -> list[s
         warnings.append(
             f"{track.name} (given as {track.mark}) is out of order with the tracks given as "
             f"{', '.join(o.mark for o in others)}: {PHRASES[statistic]} (log2) {_values(statistic, track, *others)}, "
-            "the reverse of every calibration sample; check which mark the file holds"
+            f"the reverse of every calibration sample; {fix or 'check which mark the file holds'}"
         )
         named.add(name)
         left = [r for r in left if r not in mine]
@@ -363,6 +364,6 @@ def warnings_for(checked: list[Checked], ref: Reference | None = None) -> list[s
         )
         warnings.append(
             f"{track.name} is given as {track.mark} but looks like {' or '.join(like)}: its {PHRASES[statistic]} "
-            f"is log2 {track.stats[statistic]:+.1f} (calibration tracks: {spans}); check which mark the file holds"
+            f"is log2 {track.stats[statistic]:+.1f} (calibration tracks: {spans}); {fix or 'check which mark the file holds'}"
         )
     return warnings

@@ -65,14 +65,42 @@ def sheet_gtf(gtf: str | Path | None) -> str:
     return str(gtf)
 
 
+def _longer_than_header(text: str) -> int | None:
+    """The line number of the first row with a non-empty field past the header's last (empty
+    fields there are a spreadsheet's empty columns), or None."""
+    lines = [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.startswith("#")
+    ]
+    if len(lines) < 2:
+        return None
+    header = lines[0][1]
+    separator = max(",;\t|", key=header.count)  # the header's own separator
+    if not header.count(separator):
+        return None  # one column: pandas says what it cannot read
+    rows = csv.reader((line for _, line in lines), delimiter=separator)
+    width = len(next(rows))
+    for (number, _), row in zip(lines[1:], rows, strict=False):
+        if any(field.strip() for field in row[width:]):
+            return number
+    return None
+
+
 def read_samplesheet(path: str | Path) -> list[Sample]:
     """The samples of a samplesheet, in the order they first appear; every mistake is a UserError."""
     path = Path(path)
     require_file(path, "samplesheet", "check the --samplesheet path")
     text, _ = read_text(path, "samplesheet", "give a CSV with columns sample,mark,bigwig")
+    longer = _longer_than_header(text)
+    if longer is not None:
+        raise UserError(
+            f"{path}, line {longer}: more fields than the header; give each row the header's columns "
+            "(sample,mark,bigwig[,expression])"
+        )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)  # a row longer than the header
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # empty fields past the header's
             table = pd.read_csv(
                 io.StringIO(text),
                 sep=None,
@@ -81,12 +109,7 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
                 keep_default_na=False,
                 comment="#",
                 index_col=False,  # a separator at the ends of rows is not a first column of row names
-            )
-    except pd.errors.ParserWarning:
-        raise UserError(
-            f"{path}: a row has more fields than the header; give each row the header's columns "
-            "(sample,mark,bigwig[,expression])"
-        ) from None
+            ).fillna("")  # a row shorter than the header: its last fields are empty
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         what = "it is empty" if not text.strip() else table_problem(exc)
         raise UserError(

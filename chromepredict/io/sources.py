@@ -314,7 +314,10 @@ def from_csv(path: str | Path, gtf: str | Path | None = None, gene_type: str | N
     data = datasets.read_deepchrome_csv(path)
     provenance = Provenance(source="csv", description=str(path), strands_known=False)
     if gtf is not None:
-        genes = read_genes(gtf, gene_type).genes.drop_duplicates("gene_id").set_index("gene_id")
+        table = read_genes(gtf, gene_type)
+        provenance.notes.extend(table.notes)
+        provenance.warnings.extend(table.warnings)
+        genes = table.genes.drop_duplicates("gene_id").set_index("gene_id")
         known = data.genes["gene_id"].isin(genes.index).to_numpy()
         if not known.any():
             raise UserError(
@@ -334,6 +337,8 @@ def from_csv(path: str | Path, gtf: str | Path | None = None, gene_type: str | N
         minus = (data.genes["strand"] == "-").to_numpy()
         genomic = data.spec.orientation == "genomic"
         checked = identity.checkable(data.features, minus, data.spec.edges(), genomic, columns)
-        provenance.warnings.extend(identity.warnings_for(checked))
+        order = ", ".join(data.marks)
+        fix = f"check the CSV's column order (gene, bin, {order}, label)"
+        provenance.warnings.extend(identity.warnings_for(checked, fix=fix))
     data.provenance = provenance
     return data

@@ -182,6 +182,7 @@ def sample_training_sets(
         assembly=next(iter(labelled.values())).provenance.assembly,
         labels_from="each sample's expression table (its own median rule)",
         units=next(iter(labelled.values())).provenance.units,
+        log_scale=next((d.provenance.log_scale for d in labelled.values() if d.provenance.log_scale), None),
     )
     return {"pooled": split_tracks(data, split_seed)}
 
@@ -312,6 +313,7 @@ def pairs_training_set(
         assembly=data.second.provenance.assembly,
         labels_from="each sample's expression table: the change of log2(1 + expression)",
         units=data.second.provenance.units,
+        log_scale=data.first.provenance.log_scale or data.second.provenance.log_scale,
     )
     label = "+".join(f"{a}_vs_{b}" for a, b in wanted)
     return {label: replace(split_tracks(data, split_seed), pairs=tuple(wanted))}

@@ -84,9 +84,9 @@ def fit_set(
 
     splits, target = training.splits, get_target(settings.target)
     caveat = target.log_caveat(splits["train"])
-    if caveat:
-        report.warn(caveat)
-        warnings = [*(warnings or []), caveat]
+    if caveat:  # named by the set, so that only this set's card keeps it
+        report.warn(f"{name}: {caveat}")
+        warnings = [*(warnings or []), f"{name}: {caveat}"]
     arrays = {k: training_arrays(v) for k, v in splits.items()}
     recipe = get_recipe(settings.architecture)
     epochs = (settings.max_epochs or recipe.max_epochs) * (settings.members or recipe.members)
