@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -15,7 +16,8 @@ from chromepredict.system.report import Report
 _TABLE_SUFFIXES = (".tsv", ".csv", ".txt", ".tab", ".tsv.gz", ".csv.gz", ".txt.gz", ".bed", ".xlsx")
 
 
-def _npz_name(values) -> str | None:
+def _npz_name(values: Mapping[str, object]) -> str | None:
+    """-o given a table's name: the fix (-o NAME.npz, and --tsv for the table), else None."""
     output = str(values["output"])
     if output.lower().endswith(_TABLE_SUFFIXES):
         table = output.rsplit(".", 2 if output.lower().endswith(".gz") else 1)[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -104,7 +105,7 @@ class Provenance:
     warnings: list[str] = field(default_factory=list)  # one-line warnings, never hidden by --quiet
 
 
-def _first_said(texts) -> str | None:
+def _first_said(texts: Iterable[str | None]) -> str | None:
     """The first of ``texts`` that says something (None when none does)."""
     return next((t for t in texts if t), None)
 

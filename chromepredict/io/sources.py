@@ -132,13 +132,25 @@ def _coverage_warnings(
 def _same_values(tracks: list[Track], features: np.ndarray) -> list[str]:
     """A warning for each two marks whose tracks hold the same values in every gene's window (one
     file copied under two marks: different files, so not refused by name); windows of zeros only
-    say nothing."""
+    say nothing. Only marks of equal sums are compared value by value (the windows are ≥ 0)."""
+    sums = features.sum(axis=(0, 2), dtype=np.float64)
     return [
         f"{tracks[i].path} ({tracks[i].mark}) and {tracks[j].path} ({tracks[j].mark}) hold the same "
         "values in every gene's window: the same data under two marks? give each mark its own track"
         for i, j in itertools.combinations(range(len(tracks)), 2)
-        if features[:, i].any() and np.array_equal(features[:, i], features[:, j])
+        if sums[i] > 0 and sums[i] == sums[j] and np.array_equal(features[:, i], features[:, j])
     ]
+
+
+def _identity_warnings(
+    features: np.ndarray, genes: pd.DataFrame, spec: WindowSpec, tracks: list[tuple[str, str, str]],
+    fix: str | None = None,
+) -> list[str]:  # fmt: skip
+    """The mark-identity check's warnings for windows [genes, marks, bins] of ``tracks`` (name, mark,
+    signal kind), read 5′→3′ with the genes' strands; ``fix`` in place of the files' advice."""
+    minus = (genes["strand"] == "-").to_numpy()
+    checked = identity.checkable(features, minus, spec.edges(), spec.orientation == "genomic", tracks)
+    return identity.warnings_for(checked, fix=fix)
 
 
 @dataclass
@@ -256,14 +268,9 @@ def read_tracks(
     coverage, keep = _coverage_warnings(genes, tracks, windows.covered)
     warnings.extend(coverage)
     warnings.extend(_same_values(tracks, windows.features))
-    checked = identity.checkable(
-        windows.features,
-        (genes["strand"] == "-").to_numpy(),
-        spec.edges(),
-        spec.orientation == "genomic",
-        [(t.path, t.mark, t.profile.kind) for t in tracks],
+    warnings.extend(
+        _identity_warnings(windows.features, genes, spec, [(t.path, t.mark, t.profile.kind) for t in tracks])
     )
-    warnings.extend(identity.warnings_for(checked))
     features, covered = windows.features, windows.covered
     if not keep.all():
         features, covered = features[keep], covered[keep]
@@ -334,11 +341,7 @@ def from_csv(path: str | Path, gtf: str | Path | None = None, gene_type: str | N
         provenance.strands_known = True
         provenance.description += f" with strands from {Path(gtf).name}"
         columns = [(f"{Path(path).name}'s {m} column", m, data.profiles[m].kind) for m in data.marks]
-        minus = (data.genes["strand"] == "-").to_numpy()
-        genomic = data.spec.orientation == "genomic"
-        checked = identity.checkable(data.features, minus, data.spec.edges(), genomic, columns)
-        order = ", ".join(data.marks)
-        fix = f"check the CSV's column order (gene, bin, {order}, label)"
-        provenance.warnings.extend(identity.warnings_for(checked, fix=fix))
+        fix = f"check the CSV's column order (gene, bin, {', '.join(data.marks)}, label)"
+        provenance.warnings.extend(_identity_warnings(data.features, data.genes, data.spec, columns, fix))
     data.provenance = provenance
     return data

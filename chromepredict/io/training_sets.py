@@ -182,7 +182,7 @@ def sample_training_sets(
         assembly=next(iter(labelled.values())).provenance.assembly,
         labels_from="each sample's expression table (its own median rule)",
         units=next(iter(labelled.values())).provenance.units,
-        log_scale=next((d.provenance.log_scale for d in labelled.values() if d.provenance.log_scale), None),
+        log_scale=data.provenance.log_scale,  # any sample's (FeatureSet.pooled)
     )
     return {"pooled": split_tracks(data, split_seed)}
 

@@ -126,10 +126,18 @@ def regression_metrics(measured: np.ndarray, predicted: np.ndarray) -> dict[str,
 
 def spearman(measured: np.ndarray, predicted: np.ndarray) -> float:
     """:func:`regression_metrics`' Spearman alone (each training epoch's score of a level network)."""
+    return spearman_test(measured, predicted)[0]
+
+
+def spearman_test(measured: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
+    """Spearman's correlation of the finite pairs and its p-value; (NaN, NaN) where it is not defined."""
     from scipy.stats import spearmanr
 
     measured, predicted = _finite_pairs(measured, predicted)
-    return float(spearmanr(measured, predicted).statistic) if _varying(measured, predicted) else float("nan")
+    if not _varying(measured, predicted):
+        return float("nan"), float("nan")
+    result = spearmanr(measured, predicted)
+    return float(result.statistic), float(result.pvalue)
 
 
 def _finite_pairs(measured: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict.models.metrics import metrics as class_metrics
-from chromepredict.models.metrics import regression_metrics, roc_auc, roc_auc_ci, spearman
+from chromepredict.models.metrics import regression_metrics, roc_auc, roc_auc_ci, spearman, spearman_test
 from chromepredict.system.errors import UserError
 
 #: Predictions are said to run against the truth when they do so clearly, not by chance: a Spearman
@@ -461,13 +461,8 @@ class Target:
     def against(self, truth: np.ndarray, predicted: np.ndarray) -> str | None:
         """What to say when the predictions run clearly against ``truth`` (no model does that on
         true values: the truth is inverted, a rank or negated), else None."""
-        from scipy.stats import spearmanr
-
-        finite = np.isfinite(truth) & np.isfinite(predicted)
-        if finite.sum() < 3 or np.ptp(truth[finite]) == 0 or np.ptp(predicted[finite]) == 0:
-            return None
-        rho, p = spearmanr(truth[finite], predicted[finite])
-        if not (rho <= CONTRARY_SPEARMAN and p < CONTRARY_P):
+        rho, p = spearman_test(truth, predicted)
+        if not (rho <= CONTRARY_SPEARMAN and p < CONTRARY_P):  # NaN: not defined, nothing to say
             return None
         return f"Spearman {rho:.2f}: the predicted values fall as the measured ones rise — {self.contrary_question}"
 
