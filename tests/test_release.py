@@ -106,14 +106,22 @@ def test_version_option(cli):
     assert code == 0 and stdout.strip() == f"chromepredict {chromepredict.__version__}"
 
 
-@pytest.mark.slow
-def test_wheel_holds_models_and_example_data_but_no_tests(tmp_path):
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The project's wheel, built once for the tests of what it holds and installs."""
+    folder = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(ROOT)],
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("chromepredict-*.whl")
+    (built,) = folder.glob("chromepredict-*.whl")
+    return built
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("wheel")  # one worker builds the wheel for both tests (--dist loadgroup)
+def test_wheel_holds_models_and_example_data_but_no_tests(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     models = (
         "E003",
@@ -138,14 +146,9 @@ def test_wheel_holds_models_and_example_data_but_no_tests(tmp_path):
 
 
 @pytest.mark.slow
-def test_fresh_venv_runs_demo_without_torch_or_the_repository(tmp_path):
+@pytest.mark.xdist_group("wheel")
+def test_fresh_venv_runs_demo_without_torch_or_the_repository(wheel, tmp_path):
     """`pip install .` (core only) in a new venv, then `chromepredict demo` run away from the repo."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("chromepredict-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"

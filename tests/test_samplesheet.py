@@ -292,46 +292,6 @@ def test_train_samplesheet_needs_expression(cli, tmp_path, tracks, example):
     assert code == 2 and "needs an expression table per sample" in stderr
 
 
-@pytest.mark.slow
-def test_snakemake_workflow_two_samples(tmp_path, tracks, example, trained_model):
-    """The exported workflow: per sample the predictions, their sidecar and BED track as predict
-    writes them; summary.tsv and summary_mqc.tsv as predict --samplesheet writes them."""
-    pytest.importorskip("snakemake")
-    path = sheet(tmp_path, tracks)
-    out = tmp_path / "results"
-    workflow = exported_workflow(tmp_path / "wf")
-    assert sorted(p.name for p in workflow.parent.iterdir()) == [
-        "Snakefile", "chromepredict-run.json", "config.yaml", "environment.yaml"
-    ]  # fmt: skip
-    assert "chromepredict" in (workflow.parent / "environment.yaml").read_text()
-    result = subprocess.run(
-        [shutil.which("snakemake"), "-s", str(workflow), "--cores", "2", "--config", f"samplesheet={path}",
-         f"gtf={example['gtf']}", f"outdir={out}", f"model={trained_model}"],
-        cwd=tmp_path, capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    reference = tmp_path / "reference"
-    done = subprocess.run(
-        [shutil.which("chromepredict"), "predict", "--samplesheet", str(path), "--gtf", str(example["gtf"]),
-         "--model", str(trained_model), "--bed", "-o", str(reference)], capture_output=True, text=True,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    for name in ("summary.tsv", "summary_mqc.tsv", "A/predictions.tsv", "B/predictions.bed"):
-        assert (out / name).read_text() == (reference / name).read_text(), name
-    single = subprocess.run(
-        [shutil.which("chromepredict"), "predict", *tracks, "--gtf", str(example["gtf"]), "--model", str(trained_model)],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    expected = [line for line in single.stdout.splitlines() if not line.startswith("#")]
-    for name in ("A", "B"):
-        got = [
-            line
-            for line in (out / name / "predictions.tsv").read_text().splitlines()
-            if not line.startswith("#")
-        ]
-        assert got == expected
-
-
 def test_level_bed_lines_do_not_depend_on_the_other_genes(cli, tmp_path, tracks, example):
     """A level model's BED line for a gene is the same from a 25-gene GTF as from the full GTF
     (its score and colour come from the card's training scale, not from this run's genes)."""
@@ -379,7 +339,9 @@ def test_level_model_samplesheet(cli, tmp_path, tracks, example):
 
 @pytest.mark.slow
 def test_readme_worked_example(tmp_path):
-    """The README's worked example, command by command, through the installed executables."""
+    """The README's worked example, command by command, through the installed executables; the
+    exported workflow (its default model named in the config) writes per sample the predictions
+    and BED track, and summary.tsv and summary_mqc.tsv, as predict --samplesheet --bed writes them."""
     pytest.importorskip("snakemake")
     import pyBigWig
 
@@ -393,15 +355,19 @@ def test_readme_worked_example(tmp_path):
     predicted = run(exe, "predict", "--samplesheet", "ex/samples.csv", "--gtf", "ex/genes.gtf.gz", "-o", "results",
                     "--bed")  # fmt: skip
     assert "E003_three_marks: scoring from 3 of 5 marks" in predicted.stderr
-    run(exe, "workflow", "--export", "wf")
+    workflow = exported_workflow(tmp_path / "wf")
+    assert sorted(p.name for p in workflow.parent.iterdir()) == [
+        "Snakefile", "chromepredict-run.json", "config.yaml", "environment.yaml"
+    ]  # fmt: skip
+    assert "chromepredict" in (workflow.parent / "environment.yaml").read_text()
     run(shutil.which("snakemake"), "-s", "wf/Snakefile", "--cores", 2, "--config", "samplesheet=ex/samples.csv",
-        "gtf=ex/genes.gtf.gz", "outdir=results-smk", "explain=true", "explain_genes=LIN28A",
-        "explain_options=--steps 30 --restarts 1")  # fmt: skip
+        "gtf=ex/genes.gtf.gz", "outdir=results-smk", "model=E003-E123", "explain=true", "explain_genes=LIN28A",
+        "explain_options=--steps 10 --restarts 1")  # fmt: skip
     assert (tmp_path / "results-smk" / "explain" / "class_map_high.png").is_file()  # once, for the model
     assert (tmp_path / "results-smk" / "E123" / "explain" / "attribution_LIN28A.png").is_file()
     assert not (tmp_path / "results-smk" / "E123" / "explain" / "class_map_high.png").exists()
     run(exe, "explain", "--model", "E003-E123", *sorted(tmp_path.glob("ex/E003-*.bw")), "--gtf", "ex/genes.gtf.gz",
-        "--genes", "LIN28A,ANGPTL6", "--bigwig", "-o", "maps", "--steps", 50, "--restarts", 1)  # fmt: skip
+        "--genes", "LIN28A,ANGPTL6", "--bigwig", "-o", "maps", "--steps", 10, "--restarts", 1)  # fmt: skip
     summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t").set_index("sample")
     assert list(summary.index) == ["E003", "E003_three_marks", "E123"] and summary.loc["E003", "auc"] > 0.85
     assert pd.read_csv(tmp_path / "results" / "p_high.tsv", sep="\t").shape == (369, 4)
@@ -422,10 +388,12 @@ def test_readme_worked_example(tmp_path):
     assert (tmp_path / "changes" / "E003_vs_E123.tsv").is_file() and (
         tmp_path / "what-if" / "knockout_H3K27me3.tsv"
     ).is_file()
-    for sample in summary.index:
-        assert (tmp_path / "results" / sample / "predictions.tsv").read_text() == (
-            tmp_path / "results-smk" / sample / "predictions.tsv"
-        ).read_text()
+    # the workflow writes what predict --samplesheet --bed writes: per sample, and the summaries
+    names = ["summary.tsv", "summary_mqc.tsv"]
+    names += [f"{sample}/predictions.{kind}" for sample in summary.index for kind in ("tsv", "bed")]
+    for name in names:
+        written = (tmp_path / "results" / name).read_text()
+        assert written == (tmp_path / "results-smk" / name).read_text(), name
     bed = (tmp_path / "results" / "E003" / "predictions.bed").read_text().splitlines()
     assert bed[0].startswith("track ") and len(bed) == 370
     attributions = pd.read_csv(tmp_path / "maps" / "attributions.tsv", sep="\t")
