@@ -415,12 +415,11 @@ _ATTRIBUTES = {key: re.compile(rf'(?:^|;)\s*{key}\s+"?([^";]*)"?') for key in ("
 
 def _transcript_pairs(path: Path, feature: str) -> dict[str, str]:
     mapping: dict[str, str] = {}
-    gene_re, tx_re = _ATTRIBUTES["gene_id"], _ATTRIBUTES["transcript_id"]
     for _, _, line in _records(path, (feature,)):
-        attributes = line.rstrip("\n").rsplit("\t", 1)[-1]
-        gene, tx = gene_re.search(attributes), tx_re.search(attributes)
-        if gene and tx and gene.group(1) and tx.group(1):
-            mapping.setdefault(normalise_gene_id(tx.group(1)), normalise_gene_id(gene.group(1)))
+        gene = _gene_id(line)
+        tx = _ATTRIBUTES["transcript_id"].search(line.rstrip("\n").rsplit("\t", 1)[-1])
+        if gene and tx and tx.group(1):
+            mapping.setdefault(normalise_gene_id(tx.group(1)), normalise_gene_id(gene))
     return mapping
 
 
