@@ -244,6 +244,49 @@ def test_duplicate_ids_merged_by_mean(tmp_path):
     assert expr.values.to_dict() == {"ENSG00000000001": 3, "ENSG00000000002": 5, "ENSG00000000003": 1}
     assert expr.names.to_dict() == {"ENSG00000000001": "A", "ENSG00000000002": "B", "ENSG00000000003": "C"}
     assert any(n.startswith("2 duplicate gene ids") and "mean" in n for n in expr.notes)
+    assert expr.warnings == []  # versions and a _PAR_Y copy of their own value: no conflict
+
+
+def test_two_tables_stacked_are_warned_and_repeats_that_agree_are_not(tmp_path):
+    """Ids repeated with values more than 2-fold apart, for over a tenth of the ids: a warning (two
+    samples' tables stacked); identical repeats, or a few conflicting ones, only the note."""
+    ids = [f"ENSG{i:011d}" for i in range(100)]
+    first = [f"{g}\t{i + 1}\n" for i, g in enumerate(ids)]
+    other = [f"{g}\t{(i + 1) * (8 if i < 11 else 1)}\n" for i, g in enumerate(ids)]  # 11 ids 8-fold apart
+    stacked = read_expression(write(tmp_path, "s.tsv", "gene_id\ttpm\n" + "".join(first + other)))
+    assert len(stacked.warnings) == 1
+    assert (
+        "11 of 100 gene ids occur in several rows with values more than 2-fold apart" in stacked.warnings[0]
+    )
+    assert "s.tsv" in stacked.warnings[0] and "stacked" in stacked.warnings[0]
+    genes = pd.DataFrame({"gene_id": ids[:3], "gene_name": ["A", "B", "C"]})
+    assert stacked.match(genes).warnings == stacked.warnings  # every command that matches says it
+    other = [
+        f"{g}\t{(i + 1) * (8 if i < 10 else 1)}\n" for i, g in enumerate(ids)
+    ]  # 10 of 100: not over a tenth
+    few = read_expression(write(tmp_path, "f.tsv", "gene_id\ttpm\n" + "".join(first + other)))
+    repeated = read_expression(write(tmp_path, "r.tsv", "gene_id\ttpm\n" + "".join(first + first)))
+    for expr in (few, repeated):
+        assert expr.warnings == [] and any("100 duplicate gene ids (repeated rows)" in n for n in expr.notes)
+
+
+@pytest.mark.slow
+def test_stacked_tables_are_said_by_predict_and_refused_by_strict(cli, tracks, example, tmp_path):
+    table = tmp_path / "both.tsv"
+    pd.concat(
+        [pd.read_csv(example["expression"], sep="\t"), pd.read_csv(example["expression"].parent / "E123-expression.tsv.gz", sep="\t")]
+    ).to_csv(table, sep="\t", index=False)  # fmt: skip
+    args = ["predict", *tracks, "--gtf", example["gtf"], "--expression", table, "-q"]
+    code, _, stderr = cli(*args, "-o", tmp_path / "p.tsv")
+    assert (
+        code == 0
+        and "warning: " in stderr
+        and "both.tsv: 6,964 of 19,795 gene ids occur in several rows" in stderr
+    )
+    code, _, stderr = cli(*args, "-o", tmp_path / "q.tsv", "--strict")
+    assert code == 2 and "two samples' tables stacked" in stderr and not (tmp_path / "q.tsv").exists()
+    for name in ("E003", "E123"):  # the bundled tables' identical repeats: silent
+        assert read_expression(example["expression"].parent / f"{name}-expression.tsv.gz").warnings == []
 
 
 def test_match_by_id_and_levels(tmp_path):

@@ -129,6 +129,7 @@ class Expression:
     notes: list[str] = field(default_factory=list)
     #: the column holds 0/1 labels (1 = high), not expression: taken as they are, no median rule
     is_labels: bool = False
+    warnings: list[str] = field(default_factory=list)  # the table is probably not what it should be
 
     @property
     def labels(self) -> pd.Series:
@@ -189,15 +190,16 @@ class Expression:
                         "table of the GTF's species"
                     )
                 return Matched(
-                    by_name, "gene_name", n_name, len(genes) - n_name, self.median, notes, warnings
-                )
+                    by_name, "gene_name", n_name, len(genes) - n_name, self.median, notes,
+                    [*self.warnings, *warnings],
+                )  # fmt: skip
         notes = []
         if n_id < len(genes) / 2:
             notes.append(
                 f"only {n_id:,} of {len(genes):,} genes have a value in {Path(self.source).name}; "
                 "check that the table and the GTF use the same gene ids"
             )
-        return Matched(by_id, "gene_id", n_id, len(genes) - n_id, self.median, notes)
+        return Matched(by_id, "gene_id", n_id, len(genes) - n_id, self.median, notes, list(self.warnings))
 
     def _name_keys(self) -> pd.Series | None:
         """Upper-case gene names indexed by gene id, for matching by name; None if the table has none."""
@@ -315,6 +317,7 @@ def read_expression(
     path = Path(path)
     require_file(path, "expression table", "check the --expression path")
     table, notes = _read_table(path)
+    warnings: list[str] = []
     layout = _layout(table, path, column)
     notes.insert(0, f"{layout.table_format}: using column {layout.value_col} ({layout.why})")
     if _is_not_expression(layout.value_col):
@@ -367,7 +370,7 @@ def read_expression(
         values = pd.Series(values.to_numpy(float), index=pd.Index(norm.to_numpy(), name="gene_id"))
         # the paper's rule: the median over every gene (row) of the table
         median = float(values.median())
-        values = _merge_duplicates(values, ids, notes)
+        values = _merge_duplicates(values, ids, notes, warnings, path)
         if names is not None:
             names = pd.Series(names.to_numpy(), index=norm.to_numpy())
             names = names[_has_text(names)].groupby(level=0, sort=False).first()
@@ -389,6 +392,7 @@ def read_expression(
         table_format=layout.table_format,
         notes=notes,
         is_labels=is_labels,
+        warnings=warnings,
     )
 
 
@@ -647,7 +651,15 @@ def _sum_per_gene(
     return summed, names
 
 
-def _merge_duplicates(values: pd.Series, raw_ids: pd.Series, notes: list[str]) -> pd.Series:
+#: Repeated rows of one id whose values differ more than 2-fold (log2(1 + value) apart by more than
+#: 1), for more than this share of the table's ids, are warned: two tables stacked, or several rows
+#: per gene (probes), whose mean may be no sample's value. Identical repeats are only noted.
+CONFLICTING_SHARE = 0.1
+
+
+def _merge_duplicates(
+    values: pd.Series, raw_ids: pd.Series, notes: list[str], warnings: list[str], path: Path
+) -> pd.Series:
     """One value per normalised id: duplicates (repeats, versions, _PAR_Y copies) merged by their mean."""
     dup = values.index.duplicated(keep=False)
     if not dup.any():
@@ -659,6 +671,19 @@ def _merge_duplicates(values: pd.Series, raw_ids: pd.Series, notes: list[str]) -
     if (groups > 1).any():
         kinds.append("versions or _PAR_Y copies")
     notes.append(f"{len(groups):,} duplicate gene ids ({'; '.join(kinds)}) merged by their mean")
+    repeated = pd.Series(
+        np.log2(1.0 + values.to_numpy(float)), index=raw_ids.to_numpy()
+    )  # by the id as written: a version's or _PAR_Y copy's own value is no conflict
+    by_id = repeated[repeated.index.duplicated(keep=False)].groupby(level=0)
+    spread = by_id.max() - by_id.min()
+    conflicting = int((spread > 1).sum())
+    n_ids = values.index.nunique()
+    if conflicting > CONFLICTING_SHARE * n_ids:
+        warnings.append(
+            f"{path}: {conflicting:,} of {n_ids:,} gene ids occur in several rows with values more than "
+            "2-fold apart, merged by their mean: two samples' tables stacked, or several rows per gene? "
+            "give one row per gene"
+        )
     return values.groupby(level=0, sort=False).mean()
 
 
