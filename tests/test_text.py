@@ -139,3 +139,30 @@ def test_decimal_commas_are_read_only_where_unambiguous(tmp_path):
     path.write_text("gene_id;TPM\n" + "".join(f"G{i};{i},5\n" for i in range(200)))
     values = read_expression(path).values
     np.testing.assert_allclose(values.sort_values().to_numpy(), np.arange(200) + 0.5)
+
+
+def test_points_grouping_thousands_in_a_decimal_comma_table_are_read_as_such(tmp_path):
+    """Excel's #.##0 in a decimal-comma locale: 5.827 is 5827 and 4.398,5 is 4398.5 (not 5.827, or
+    non-numeric); a ';' table of decimal points, without commas, keeps 5.827 as 5.827."""
+    from chromepredict.io.expression import read_expression
+
+    values = [0.5, 12.25, 439.85, 5827.0, 1234567.0, 4398.5] * 40
+    written = {
+        0.5: "0,5",
+        12.25: "12,25",
+        439.85: "439,85",
+        5827.0: "5.827",
+        1234567.0: "1.234.567",
+        4398.5: "4.398,5",
+    }
+    path = tmp_path / "de.csv"
+    path.write_text("gene_id;TPM\n" + "".join(f"G{i};{written[v]}\n" for i, v in enumerate(values)))
+    expression = read_expression(path)
+    np.testing.assert_allclose(
+        expression.values.loc[[f"G{i}" for i in range(len(values))]].to_numpy(), values
+    )
+    assert any("points grouping thousands: 1.234 read as 1234" in n for n in expression.notes)
+    path.write_text("gene_id;TPM\n" + "".join(f"G{i};{v}\n" for i, v in enumerate([5.827, 0.5, 12.345] * 80)))
+    expression = read_expression(path)
+    np.testing.assert_allclose(expression.values.loc[["G0", "G1", "G2"]].to_numpy(), [5.827, 0.5, 12.345])
+    assert not any("decimal commas" in n for n in expression.notes)

@@ -418,11 +418,17 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
     header = lines[0]
     sep = "\t" if "\t" in header else ";" if ";" in header else "," if "," in header else r"\s+"
     if sep == ";":  # a spreadsheet's CSV where the comma is the decimal mark: 1,5 is 1.5
+        # and a point groups thousands (Excel's #.##0 in such a locale): 5.827 is 5827, 4.398,5 is 4398.5
+        grouped = re.compile(r"(?<=[;\t])(-?\d{1,3}(?:\.\d{3})+)(?=(?:,\d+)?(?:[;\t]|$))")
         decimal = re.compile(r"(?<=[;\t])(-?\d+),(\d+)(?=[;\t]|$)")
-        commas = sum(bool(decimal.search(line)) for line in lines[1:])
-        if commas:
-            lines = [lines[0], *(decimal.sub(r"\1.\2", line) for line in lines[1:])]
-            notes.append("separator ';' with decimal commas (1,5 read as 1.5)")
+        body = [grouped.sub(lambda found: found.group(1).replace(".", ""), line) for line in lines[1:]]
+        if any(decimal.search(line) for line in body):
+            thousands = body != lines[1:]
+            lines = [lines[0], *(decimal.sub(r"\1.\2", line) for line in body)]
+            notes.append(
+                "separator ';' with decimal commas (1,5 read as 1.5"
+                + (", and points grouping thousands: 1.234 read as 1234)" if thousands else ")")
+            )
     fields = (
         next(csv.reader([header], delimiter=sep)) if len(sep) == 1 else header.split()
     )  # the header's own fields
