@@ -74,6 +74,7 @@ def test_two_cell_types_compared(cli, exported, tmp_path):
     assert set(flips) <= {"up", "down", "none"}  # a word in every row, never an empty field
     assert (flips[: (flips != "none").sum()] != "none").all()  # genes that flip first
     assert "Spearman of delta with the measured change" in stderr and "not a test" in stderr
+    assert "tables swapped" not in stderr  # delta rises with the measured change: nothing to ask
     summary = read(out / "summary.tsv")
     assert summary.loc[0, "comparison"] == "E003_vs_E123" and summary.loc[0, "spearman_measured"] > 0.4
     bedgraph = (out / "E003_vs_E123.bedgraph").read_text().splitlines()
@@ -331,6 +332,35 @@ def test_a_measured_change_that_cannot_be_trusted_is_said(cli, exported, tmp_pat
     )
     code, _, stderr = cli(*args, "-o", tmp_path / "strict", "--strict")
     assert code == 2 and message in stderr and not (tmp_path / "strict").exists()
+
+
+@pytest.mark.slow
+def test_two_samples_expression_tables_swapped_are_said(cli, exported, tmp_path):
+    """Each sample of the pair names the other's table: delta runs clearly against the measured
+    change (Spearman about −0.74), which is asked about; --strict refuses."""
+    sheet = pd.read_csv(exported / "samples.csv").fillna("")
+    sheet["bigwig"] = [str(exported / b) for b in sheet["bigwig"]]
+    swap = {
+        "E003-expression.tsv.gz": "E123-expression.tsv.gz",
+        "E123-expression.tsv.gz": "E003-expression.tsv.gz",
+    }
+    sheet["expression"] = [str(exported / swap.get(e, e)) if e else "" for e in sheet["expression"]]
+    sheet.to_csv(tmp_path / "swapped.csv", index=False)
+    args = [
+        "compare",
+        "--samplesheet",
+        tmp_path / "swapped.csv",
+        "--gtf",
+        exported / "genes.gtf.gz",
+        "--pair",
+        "E003:E123",
+    ]
+    code, _, stderr = cli(*args, "-o", tmp_path / "c", "-q")
+    assert code == 0 and "warning: E003_vs_E123: Spearman -0.74 of delta with the measured change" in stderr
+    assert "are the two samples' expression tables swapped?" in stderr
+    assert "tables swapped" in read(tmp_path / "c" / "summary.tsv").loc[0, "warnings"]
+    code, _, stderr = cli(*args, "-o", tmp_path / "strict", "--strict")
+    assert code == 2 and "tables swapped" in stderr and not (tmp_path / "strict").exists()
 
 
 def test_pair_evaluation_and_benchmark_refuse_a_single_sample_target(cli, exported, tmp_path):

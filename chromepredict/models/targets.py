@@ -33,6 +33,15 @@ CONTRARY_P = 1e-3
 CONTRARY_SPEARMAN = -0.2
 CONTRARY_AUC = 0.35
 
+
+
+def falling_spearman(truth: np.ndarray, predicted: np.ndarray) -> float | None:
+    """The Spearman of ``predicted`` with ``truth`` when it is clearly negative (at most
+    CONTRARY_SPEARMAN with a p-value below CONTRARY_P), else None (NaN included)."""
+    rho, p = spearman_test(truth, predicted)
+    return rho if rho <= CONTRARY_SPEARMAN and p < CONTRARY_P else None
+
+
 if TYPE_CHECKING:
     import torch
 
@@ -461,8 +470,8 @@ class Target:
     def against(self, truth: np.ndarray, predicted: np.ndarray) -> str | None:
         """What to say when the predictions run clearly against ``truth`` (no model does that on
         true values: the truth is inverted, a rank or negated), else None."""
-        rho, p = spearman_test(truth, predicted)
-        if not (rho <= CONTRARY_SPEARMAN and p < CONTRARY_P):  # NaN: not defined, nothing to say
+        rho = falling_spearman(truth, predicted)
+        if rho is None:
             return None
         return f"Spearman {rho:.2f}: the predicted values fall as the measured ones rise — {self.contrary_question}"
 

@@ -28,6 +28,7 @@ from chromepredict.io.annotation import GENE_COLUMNS
 from chromepredict.io.features import FeatureSet, align
 from chromepredict.models.metrics import regression_metrics
 from chromepredict.models.protocols import ScoringModel
+from chromepredict.models.targets import falling_spearman
 from chromepredict.system.errors import UserError
 from chromepredict.system.report import Report
 
@@ -400,6 +401,13 @@ def measured(model: ScoringModel, comparison: Comparison, expressions: dict, rep
         matched[0].levels.to_numpy(float),
         matched[1].levels.to_numpy(float),
     )
+    falling = falling_spearman(measured[known], delta[known])
+    if falling is not None:
+        comparison.warnings.append(
+            f"Spearman {falling:.2f} of delta with the measured change: delta falls where expression rises "
+            f"from {comparison.first} to {comparison.second} — are the two samples' expression tables swapped? "
+            "check which table each sample names"
+        )
     note = ""
     seen = model.training_genes(comparison.table)[known]
     if seen.any():
