@@ -2,6 +2,7 @@
 delta over the marks, and the usual one-line errors."""
 
 import itertools
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,7 @@ def test_two_cell_types_compared(cli, exported, tmp_path):
     assert (flips[: (flips != "none").sum()] != "none").all()  # genes that flip first
     assert "Spearman of delta with the measured change" in stderr and "not a test" in stderr
     assert "tables swapped" not in stderr  # delta rises with the measured change: nothing to ask
+    assert "signal in every gene's window" not in stderr  # two samples' own tracks
     summary = read(out / "summary.tsv")
     assert summary.loc[0, "comparison"] == "E003_vs_E123" and summary.loc[0, "spearman_measured"] > 0.4
     bedgraph = (out / "E003_vs_E123.bedgraph").read_text().splitlines()
@@ -89,6 +91,10 @@ def test_two_cell_types_compared(cli, exported, tmp_path):
         "E003_vs_E003_three_marks.tsv", "E003_vs_E123.tsv", "summary.tsv"
     }  # fmt: skip
     assert "differ in their marks (H3K4me1, H3K9me3 in one only): compared on the marks they share" in stderr
+    assert (
+        "E003 and E003_three_marks hold the same H3K27me3, H3K36me3, H3K4me3 signal in every gene's window"
+        in stderr
+    )  # the demo's three-mark sample reads E003's files
     three = read(tmp_path / "all" / "E003_vs_E003_three_marks.tsv")
     assert (three[["contribution_H3K4me1", "contribution_H3K9me3"]] == 0).all().all()
     np.testing.assert_allclose(three["delta"], 0, atol=1e-6)  # the same tracks: nothing changes
@@ -332,6 +338,35 @@ def test_a_measured_change_that_cannot_be_trusted_is_said(cli, exported, tmp_pat
     )
     code, _, stderr = cli(*args, "-o", tmp_path / "strict", "--strict")
     assert code == 2 and message in stderr and not (tmp_path / "strict").exists()
+
+
+@pytest.mark.slow
+def test_one_file_under_both_samples_of_a_pair_is_said(cli, exported, tmp_path):
+    """A samplesheet slip: E003's H3K4me3 row names E123's file (or a copy of it). compare says that
+    the change owes nothing to H3K4me3; train --target difference --strict refuses the pair."""
+    shutil.copy(exported / "E123-H3K4me3.bw", tmp_path / "copy-H3K4me3.bw")
+    for slipped in (exported / "E123-H3K4me3.bw", tmp_path / "copy-H3K4me3.bw"):
+        sheet = pd.read_csv(exported / "samples.csv").fillna("")
+        sheet["bigwig"] = [
+            str(slipped if (n, m) == ("E003", "H3K4me3") else exported / b)
+            for n, m, b in zip(sheet["sample"], sheet["mark"], sheet["bigwig"], strict=True)
+        ]
+        sheet["expression"] = [str(exported / e) if e else "" for e in sheet["expression"]]
+        sheet.to_csv(tmp_path / "slip.csv", index=False)
+        args = [
+            "--samplesheet",
+            tmp_path / "slip.csv",
+            "--gtf",
+            exported / "genes.gtf.gz",
+            "--pair",
+            "E003:E123",
+            "--strict",
+        ]
+        code, _, stderr = cli("compare", *args, "-o", tmp_path / "c")
+        assert code == 2 and "E003 and E123 hold the same H3K4me3 signal in every gene's window" in stderr
+        assert not (tmp_path / "c").exists()
+    code, _, stderr = cli("train", *args, "--target", "difference", "-o", tmp_path / "m")
+    assert code == 2 and "the change owes nothing to H3K4me3" in stderr and not (tmp_path / "m").exists()
 
 
 @pytest.mark.slow

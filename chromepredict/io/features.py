@@ -368,3 +368,24 @@ def align(
     lost = len(first.genes) + len(second.genes) - 2 * len(a.genes)
     warnings = [f"{lost} genes held by only one of {names[0]} and {names[1]} are left out"] if lost else []
     return a, b, warnings
+
+
+def same_signal(first: FeatureSet, second: FeatureSet, names: tuple[str, str]) -> str | None:
+    """A warning when two aligned samples (:func:`align`) hold the same signal of a mark in every
+    gene's window (one file under both samples: a change can owe nothing to that mark), else None."""
+    same = [
+        mark
+        for mark in first.marks
+        if mark in second.marks
+        and first.features[:, first.marks.index(mark)].any()
+        and np.array_equal(
+            first.features[:, first.marks.index(mark)], second.features[:, second.marks.index(mark)]
+        )
+    ]
+    if not same:
+        return None
+    marks = ", ".join(same)
+    return (
+        f"{names[0]} and {names[1]} hold the same {marks} signal in every gene's window (one file under both "
+        f"samples?): the change owes nothing to {marks}; check the samplesheet's rows"
+    )

@@ -34,7 +34,6 @@ CONTRARY_SPEARMAN = -0.2
 CONTRARY_AUC = 0.35
 
 
-
 def falling_spearman(truth: np.ndarray, predicted: np.ndarray) -> float | None:
     """The Spearman of ``predicted`` with ``truth`` when it is clearly negative (at most
     CONTRARY_SPEARMAN with a p-value below CONTRARY_P), else None (NaN included)."""
