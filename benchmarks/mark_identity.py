@@ -15,7 +15,7 @@ views alone).
    gene subsets (``--repeats`` per size and view), every subset of 1–4 marks.
 2. Detection, per view family: for every ordered pair (true mark A, given as B), the share of
    views where a warning names A's track when A and B are swapped, and when A is given as B with
-   B's own track absent.
+   B's own track absent; and windows read backwards (a GTF's strands inverted, its TSS kept).
 3. Why at least MIN_GENES genes with signal: the false alarms on random gene subsets with a lower
    minimum, and how far the statistics scatter on subsets of each size.
 4. Other settings (PSEUDO, MIN_GAP, FAR), leave one cell type out: false alarms and detection.
@@ -120,6 +120,30 @@ def detection(samples: dict[str, Sample], ref_for) -> dict[tuple[str, str, str, 
                 tally[0] += any(name in w for w in said)
                 tally[1] += 1
     return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def backwards(samples: dict[str, Sample], repeats: int, rng) -> list[tuple[str, int, int]]:
+    """Rows (what, inputs, inputs said to be read backwards): every window of a view or of the
+    bundled data read the other way, on all genes and on random sets of 100 and 200 genes."""
+    said = "fall from upstream of the TSS into the gene"
+    ref = identity.reference()
+    views = {k: s for k, s in samples.items() if not k.startswith("example")}
+    cases = {
+        "views, all genes": [s.checked(backwards=True) for s in views.values()],
+        "bundled example (E003, E123)": [
+            s.checked(backwards=True) for k, s in samples.items() if k.startswith("example")
+        ],
+    }
+    for size in (100, 200):
+        cases[f"views, {repeats} random sets of {size} genes"] = [
+            s.checked(rows=np.sort(rng.choice(len(s.minus), size, replace=False)), backwards=True)
+            for s in views.values()
+            for _ in range(repeats)
+        ]
+    return [
+        (what, len(inputs), sum(any(said in w for w in warned(c, ref)) for c in inputs))
+        for what, inputs in cases.items()
+    ]
 
 
 def subsets(samples: dict[str, Sample], repeats: int, rng) -> list[tuple[Sample, np.ndarray]]:
@@ -264,6 +288,10 @@ def main(argv: list[str] | None = None) -> None:
 
     print("\n### (b) Detection: views where a warning names the mislabelled track\n")
     print(detection_tables(*(detection(samples, f) for f in refs.values())))
+
+    print("\n### (c) Windows read backwards (every window the other way: a GTF's strands inverted)\n")
+    rows = backwards(samples, args.repeats, np.random.default_rng(0))
+    print(markdown(rows, ["input, read backwards", "inputs", "said (shipped reference)"]))
 
     drawn = subsets(samples, args.repeats, np.random.default_rng(0))
     least = {k: minimum(drawn, f) for k, f in refs.items()}

@@ -50,13 +50,17 @@ class Sample:
         rows: np.ndarray | None = None,
         factor: float | np.ndarray = 1.0,
         min_genes: int = identity.MIN_GENES,
+        backwards: bool = False,
     ) -> list[identity.Checked]:
         """The checkable tracks, named ``CELL/VIEW:MARK`` and each given as ``labels[its mark]``
         (default: its own mark; a mark missing from ``labels`` is left out), on the genes at
-        ``rows``, times ``factor`` (one, or one per track)."""
+        ``rows``, times ``factor`` (one, or one per track); ``backwards``: every window read the
+        other way (a GTF's strands inverted, its TSS kept)."""
         labels = labels or {t.mark: t.mark for t in self.tracks}
         keep = [m for m, t in enumerate(self.tracks) if t.mark in labels]
         features = self.features[:, keep] if rows is None else self.features[np.ix_(rows, keep)]
+        if backwards:
+            features = features[:, :, ::-1]
         minus = self.minus if rows is None else self.minus[rows]
         tracks = [
             (f"{self.name}:{t.mark}", labels[t.mark], t.profile.kind) for t in (self.tracks[m] for m in keep)

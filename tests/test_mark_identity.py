@@ -199,6 +199,65 @@ def test_correct_tracks_are_not_said_whatever_their_names_marks_or_scale(cli, ex
     assert code == 0 and not any(s in stderr for s in IDENTITY), stderr
 
 
+def _strands_rewritten(example, target: Path, record) -> Path:
+    """The bundled GTF with each gene and transcript record's (start, end, strand) set by
+    ``record(start, end, strand, tss)``."""
+    import gzip
+
+    out = []
+    for line in gzip.decompress(example["gtf"].read_bytes()).decode().splitlines(keepends=True):
+        fields = line.rstrip("\n").split("\t")
+        if line.startswith("#") or len(fields) != 9:
+            out.append(line)
+            continue
+        start, end, strand = int(fields[3]), int(fields[4]), fields[6]
+        tss = start if strand == "+" else end
+        fields[3], fields[4], fields[6] = map(str, record(start, end, strand, tss))
+        out.append("\t".join(fields) + "\n")
+    target.write_text("".join(out))
+    return target
+
+
+def _inverted(start, end, strand, tss):
+    """The other strand, the TSS kept (the span turned around it)."""
+    length = end - start
+    return (max(1, tss - length), tss, "-") if strand == "+" else (tss, tss + length, "+")
+
+
+@pytest.mark.parametrize("cell", ["E003", "E123"])
+@pytest.mark.slow
+def test_windows_read_backwards_are_said(cli, example, tmp_path, cell):
+    """A GTF with every strand inverted and the TSS kept: the marks that rise into the gene body fall
+    instead, which is said (and refused by --strict); the same genes on their own strands say nothing."""
+    gtf = _strands_rewritten(example, tmp_path / "inverted.gtf", _inverted)
+    tracks = example_data(cell)["tracks"]
+    code, stderr = predict(cli, tracks, gtf, tmp_path / "p.tsv")
+    said = "fall from upstream of the TSS into the gene"
+    assert code == 0 and said in stderr and "the GTF's strands inverted, its TSS kept" in stderr, stderr
+    assert "H3K36me3" in stderr.split(said)[0] and said in header(tmp_path / "p.tsv")
+    assert_refused_under_strict(cli, tracks, gtf, tmp_path, said)
+    own = _strands_rewritten(
+        example, tmp_path / "own.gtf", lambda start, end, strand, tss: (start, end, strand)
+    )
+    code, stderr = predict(cli, tracks, own, tmp_path / "o.tsv")
+    assert code == 0 and "warning" not in stderr, stderr
+
+
+def test_a_gtf_whose_genes_are_all_on_one_strand_is_said(cli, tracks, example, tmp_path):
+    """TSS records whose strands were all set to +: said; fewer than ONE_STRAND_GENES genes: not."""
+    from chromepredict.io.annotation import ONE_STRAND_GENES, read_genes
+
+    gtf = _strands_rewritten(example, tmp_path / "plus.gtf", lambda start, end, strand, tss: (tss, tss, "+"))
+    code, stderr = predict(cli, tracks, gtf, tmp_path / "p.tsv")
+    assert code == 0 and "plus.gtf: all 369 genes are on the + strand (strands lost?)" in stderr, stderr
+    lines = gtf.read_text().splitlines(keepends=True)
+    genes = [line for line in lines if "\tgene\t" in line]
+    few = tmp_path / "few.gtf"
+    few.write_text("".join(genes[: ONE_STRAND_GENES - 1]))
+    assert not any("strand" in w for w in read_genes(few).warnings)
+    assert not any("strand" in w for w in read_genes(example["gtf"]).warnings)
+
+
 def test_the_signal_check_needs_enough_genes(cli, example, tmp_path):
     """With fewer than MIN_GENES genes a mean profile is a few genes': swapped tracks are not said."""
     import gzip

@@ -17,6 +17,9 @@ from chromepredict.io.ids import normalise_gene_id, normalise_gene_ids
 from chromepredict.system.errors import UserError, require_file
 from chromepredict.system.formats import TO_GTF, not_a, open_text, sniff
 
+#: A GTF of at least this many genes, all on one strand, is warned: any annotation has genes on both
+#: (a TSS list whose strands were lost or set to + reads half the windows backwards).
+ONE_STRAND_GENES = 100
 #: Columns of the gene table every command passes around (tss is the 1-based GTF coordinate).
 GENE_COLUMNS = ["gene_id", "gene_name", "chrom", "tss", "strand"]
 
@@ -385,6 +388,12 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
     best = best.assign(tss=best["start"].where(best["strand"] != "-", best["end"]))
     table = best[GENE_COLUMNS].sort_values(["chrom", "tss"], kind="stable").reset_index(drop=True)
     warnings = [f"{path}: {w}" for w in several]
+    strands = table["strand"].unique()
+    if len(table) >= ONE_STRAND_GENES and len(strands) == 1:
+        warnings.append(
+            f"{path}: all {len(table):,} genes are on the {strands[0]} strand (strands lost?): a gene of the "
+            "other strand would have its window read backwards; give the annotation with its strands"
+        )
     return GeneTable(table, resolved, placed + notes, skipped + untyped + warnings)
 
 

@@ -74,6 +74,11 @@ MIN_GAP = 0.75
 REVERSAL = 1.0
 #: A track alone: this far (log2) beyond its mark's range, and this much nearer another mark's.
 FAR = 1.5
+#: Windows read backwards (a GTF's strands inverted, its TSS kept) are said when at least this many
+#: tracks of the marks whose downstream-to-upstream ratio is above 1 in every calibration sample
+#: (H3K36me3 into the gene body, H3K4me3 and H3K4me1 just downstream of the TSS) are checked, and
+#: each lies at or below the mirror image of its mark's range.
+MIN_ORIENTED = 2
 #: Kinds of track (:attr:`TrackProfile.kind`) → the reference family they are compared with.
 FAMILIES = {"counts": "signal", "signal": "signal", "peak-signal": "peaks"}
 
@@ -320,12 +325,33 @@ def _values(statistic: str, *tracks: Checked) -> str:
     return ", ".join(f"{t.mark} track {t.stats[statistic]:+.1f}" for t in tracks)
 
 
+def _mirrored(checked: list[Checked], ref: Reference) -> list[Checked]:
+    """The oriented tracks (:data:`MIN_ORIENTED`) when all of them, at least that many, fall from
+    upstream into the gene as far as their marks rise in the calibration samples; else []."""
+    oriented = [
+        t for t in checked if ref.ranges.get(t.family, {}).get(t.mark, {}).get("asymmetry", (0.0, 0.0))[0] > 0
+    ]
+    if len(oriented) < MIN_ORIENTED:
+        return []
+    low = {t.name: ref.ranges[t.family][t.mark]["asymmetry"][0] for t in oriented}
+    return oriented if all(t.stats["asymmetry"] <= -low[t.name] for t in oriented) else []
+
+
 def warnings_for(checked: list[Checked], ref: Reference | None = None, fix: str | None = None) -> list[str]:
-    """The warnings for tracks that look like another mark than the one they are given as: pairs
-    that look swapped, then tracks out of order with others, then single tracks not named yet;
-    ``fix`` ends each in place of the files' advice (a CSV's columns)."""
+    """The warnings for windows that look read backwards (:func:`_mirrored`), and for tracks that
+    look like another mark than the one they are given as: pairs that look swapped, then tracks out
+    of order with others, then single tracks not named yet; ``fix`` ends each in place of the files'
+    advice (a CSV's columns)."""
     ref = ref or reference()
     warnings, named = [], set()
+    mirrored = _mirrored(checked, ref)
+    if mirrored:
+        warnings.append(
+            f"the tracks given as {', '.join(t.mark for t in mirrored)} fall from upstream of the TSS into the "
+            f"gene ({PHRASES['asymmetry']}, log2: {_values('asymmetry', *mirrored)}), the mirror image of every "
+            "calibration sample: is each gene's window read backwards (the GTF's strands inverted, its TSS "
+            "kept)? check the GTF's strand column"
+        )
     swaps, left = _explained(checked, ref)
     for up, down, statistic in swaps:
         warnings.append(
