@@ -370,22 +370,43 @@ def align(
     return a, b, warnings
 
 
-def same_signal(first: FeatureSet, second: FeatureSet, names: tuple[str, str]) -> str | None:
-    """A warning when two aligned samples (:func:`align`) hold the same signal of a mark in every
-    gene's window (one file under both samples: a change can owe nothing to that mark), else None."""
+def pair_warnings(first: FeatureSet, second: FeatureSet, names: tuple[str, str]) -> list[str]:
+    """What is probably wrong with two aligned samples (:func:`align`) compared with each other: a
+    mark whose signal is the same in both in every gene's window (one file under both samples: a
+    change can owe nothing to it), and marks whose tracks are of different families (peak calls
+    against signal, coarse bins against fine: the change would be the pipelines' as much as the
+    cells'). Counts against other signal is not said: the same pipeline gives both."""
+    shared = [m for m in first.marks if m in second.marks]
     same = [
         mark
-        for mark in first.marks
-        if mark in second.marks
-        and first.features[:, first.marks.index(mark)].any()
+        for mark in shared
+        if first.features[:, first.marks.index(mark)].any()
         and np.array_equal(
             first.features[:, first.marks.index(mark)], second.features[:, second.marks.index(mark)]
         )
     ]
-    if not same:
-        return None
-    marks = ", ".join(same)
-    return (
-        f"{names[0]} and {names[1]} hold the same {marks} signal in every gene's window (one file under both "
-        f"samples?): the change owes nothing to {marks}; check the samplesheet's rows"
-    )
+    warnings = []
+    if same:
+        marks = ", ".join(same)
+        warnings.append(
+            f"{names[0]} and {names[1]} hold the same {marks} signal in every gene's window (one file under both "
+            f"samples?): the change owes nothing to {marks}; check the samplesheet's rows"
+        )
+    kinds = {
+        mark: (first.profiles[mark].kind, second.profiles[mark].kind)
+        for mark in shared
+        if mark in first.profiles and mark in second.profiles
+    }
+    unlike = {m: k for m, k in kinds.items() if _FAMILY.get(k[0], k[0]) != _FAMILY.get(k[1], k[1])}
+    if unlike:
+        said = "; ".join(f"{m} {a} against {b}" for m, (a, b) in unlike.items())
+        warnings.append(
+            f"{names[0]} and {names[1]} have tracks of different kinds ({said}): their change would be the "
+            "pipelines' as much as the cells'; give both samples tracks from one pipeline"
+        )
+    return warnings
+
+
+#: Kinds of track (:attr:`TrackProfile.kind`) that one pipeline gives for different samples (a
+#: coverage track is whole numbers in one cell type and not in another): one family.
+_FAMILY = {"counts": "signal"}

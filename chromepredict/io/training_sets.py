@@ -12,7 +12,7 @@ import numpy as np
 
 from chromepredict.io import datasets
 from chromepredict.io.expression import units_mismatch
-from chromepredict.io.features import FeatureSet, Paired, Provenance, WindowSpec, align, same_signal
+from chromepredict.io.features import FeatureSet, Paired, Provenance, WindowSpec, align, pair_warnings
 from chromepredict.io.labelling import read_expression_for, with_expression
 from chromepredict.io.sources import TrackInputs
 from chromepredict.system.errors import UserError
@@ -222,9 +222,8 @@ def labelled_pairs(
         for warning in warnings:
             report.info(warning)
     for (a, b), (first, second, _) in zip(wanted, aligned, strict=True):
-        same = same_signal(first, second, (a, b))
-        if same:
-            report.warn(f"{a}_vs_{b}: {same}")
+        for warning in pair_warnings(first, second, (a, b)):
+            report.warn(f"{a}_vs_{b}: {warning}")
         if labelled[a].marks != labelled[b].marks:
             only = sorted(set(labelled[a].marks) ^ set(labelled[b].marks))
             report.warn(

@@ -25,7 +25,7 @@ import pandas as pd
 
 from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
-from chromepredict.io.features import FeatureSet, align, same_signal
+from chromepredict.io.features import FeatureSet, align, pair_warnings
 from chromepredict.models.metrics import regression_metrics
 from chromepredict.models.protocols import ScoringModel
 from chromepredict.models.targets import falling_spearman
@@ -152,7 +152,7 @@ def compare_pair(
 ) -> Comparison:
     """Compare two samples' features (each admitted by the gate) on the marks they share."""
     a, b, warnings = align(first, second, names)
-    warnings.extend(w for w in [same_signal(a, b, names)] if w)
+    warnings.extend(pair_warnings(a, b, names))
     shared = tuple(m for m in model.marks if m in a.marks and m in b.marks)
     only = sorted((set(a.marks) | set(b.marks)) - set(shared))
     if not shared:
