@@ -64,6 +64,10 @@ def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
         ("\n\n  \n", "cannot read the samplesheet"),
         ("just one line without commas", "cannot read the samplesheet|lacks column"),
         ("sample,mark,bigwig\nA,H3K4me3,x.bw,extra\n", "line 2: more fields than the header"),
+        (
+            "sample,mark,bigwig\nE003,H3K4me3,x.bw\ne003,H3K4me3,y.bw\n",
+            "line 3: samples E003 and e003 differ only in case",
+        ),
     ],
 )
 def test_reader_errors_name_the_line(tmp_path, text, message):

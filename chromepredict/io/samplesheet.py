@@ -138,6 +138,12 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
             raise UserError(f"{where}: mark {given!r} is not recognised; write it like {EXAMPLES}")
         if not bigwig:
             raise UserError(f"{where}: no bigwig path; give the track of {name} {mark}")
+        twin = next((n for n in samples if n != name and n.lower() == name.lower()), None)
+        if twin is not None:
+            raise UserError(
+                f"{where}: samples {twin} and {name} differ only in case; their output folders and files would "
+                "be one on macOS and Windows: name them apart"
+            )
         sample = samples.setdefault(name, Sample(name))
         if mark in sample.tracks:
             raise UserError(f"{where}: sample {name} has {mark} twice; give one bigWig per sample and mark")
