@@ -166,3 +166,16 @@ def test_points_grouping_thousands_in_a_decimal_comma_table_are_read_as_such(tmp
     expression = read_expression(path)
     np.testing.assert_allclose(expression.values.loc[["G0", "G1", "G2"]].to_numpy(), [5.827, 0.5, 12.345])
     assert not any("decimal commas" in n for n in expression.notes)
+
+
+def test_a_gene_lists_header_line_is_not_a_gene(tmp_path):
+    """A one-column file saved with its header (gene, Gene_ID, gene name, …) lists the genes below it;
+    a list without one keeps its first gene."""
+    from chromepredict.cli.explain import gene_list
+
+    path = tmp_path / "genes.txt"
+    for header in ("gene", "Gene_ID", "gene name", "SYMBOL"):
+        path.write_text(f"{header}\nLIN28A\nANGPTL6\n")
+        assert gene_list(f"@{path}") == ["LIN28A", "ANGPTL6"]
+    path.write_text("LIN28A\nANGPTL6\n")
+    assert gene_list(f"@{path}") == ["LIN28A", "ANGPTL6"]

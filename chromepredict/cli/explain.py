@@ -93,6 +93,10 @@ def explain(
     report.info(f"wrote {output}/")
 
 
+#: A gene list file's first line that is a column header, not a gene.
+LIST_HEADERS = {"gene", "genes", "gene_id", "gene_ids", "gene_name", "gene_names", "symbol", "gene_symbol"}
+
+
 def gene_list(genes: str | None) -> list[str] | None:
     """``--genes``: comma-separated ids/names, or @FILE with one per line (in any text encoding)."""
     from chromepredict.system.formats import read_text
@@ -109,6 +113,8 @@ def gene_list(genes: str | None) -> list[str] | None:
         require_file(path, "gene list", fix)
         text, _ = read_text(path, "gene list", fix)
         names = [line.strip() for line in text.splitlines() if line.strip()]
+        if names and names[0].lower().replace(" ", "_") in LIST_HEADERS:
+            names = names[1:]  # a column header, as spreadsheets and R write one
     else:
         names = [g.strip() for g in genes.split(",") if g.strip()]
     if not names:
