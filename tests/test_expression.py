@@ -512,3 +512,32 @@ def test_a_log_scale_note_survives_pooling():
     pooled = FeatureSet.pooled(parts, ["a", "b"])
     assert get_target("level").log_caveat(pooled) == "valid.tsv holds values on a log scale"
     assert get_target("class").log_caveat(pooled) is None and parts[0].provenance.log_scale is None
+
+
+@pytest.mark.slow
+def test_a_table_in_another_unit_than_the_level_models_is_said_by_evaluate(cli, tracks, example, tmp_path):
+    """RPKM × 1000 against a model trained on RPKM: R² measures the units (−2.3), which is said;
+    the same table as TPM (a unit near RPKM), or × 1000 for a class model, says nothing."""
+    table = pd.read_csv(example["expression"], sep="\t")
+    scaled = {
+        "x1000": table.assign(rpkm=table["rpkm"] * 1000),
+        "tpm": table.assign(rpkm=table["rpkm"] / table["rpkm"].sum() * 1e6).rename(columns={"rpkm": "TPM"}),
+    }
+    said = "another unit or scale? R² and MAE would measure the units"
+    for name, values in scaled.items():
+        values.to_csv(tmp_path / f"{name}.tsv", sep="\t", index=False)
+        code, _, stderr = cli("evaluate", "--model", "E003-E123-level", *tracks, "--gtf", example["gtf"],
+                              "--expression", tmp_path / f"{name}.tsv", "-o", tmp_path / name)  # fmt: skip
+        assert code == 0 and (said in stderr) == (name == "x1000"), stderr
+    assert (
+        "x1000.tsv: its mean log2(1 + value) is 10.0, the model's training table's 2.4 (RPKM)"
+        in kept_warnings(tmp_path / "x1000")
+    )
+    code, _, stderr = cli("evaluate", "--model", "E003-E123", *tracks, "--gtf", example["gtf"],
+                          "--expression", tmp_path / "x1000.tsv", "-o", tmp_path / "class")  # fmt: skip
+    assert code == 0 and said not in stderr
+
+
+def kept_warnings(folder):
+    """The warnings an evaluate run kept in its metrics.json, as one text."""
+    return " ".join(json.loads((folder / "metrics.json").read_text())["warnings"])

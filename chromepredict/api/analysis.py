@@ -225,6 +225,10 @@ def labelled(
             )
         values = read_expression_for(str(table), expression_column, sample.gtf)
         data = gate.read(model.loaded, sample.inputs, report, str(table), values)
+        card = model.loaded.card
+        caveat = model.loaded.target.units_caveat(values, card.level_scale, card.level_units_or_default)
+        if caveat:
+            data.provenance.warnings.append(caveat)
         source = str(table)
     else:
         raise UserError("give either bigWig tracks with --gtf/--expression, or --csv")

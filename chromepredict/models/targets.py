@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
+from chromepredict.io.expression import UNITS_FOLD
 from chromepredict.models.metrics import metrics as class_metrics
 from chromepredict.models.metrics import regression_metrics, roc_auc, roc_auc_ci, spearman, spearman_test
 from chromepredict.system.errors import UserError
@@ -461,6 +462,11 @@ class Target:
         sets = (data.first, data.second) if hasattr(data, "second") else (data,)
         return next((s.provenance.log_scale for s in sets if s.provenance.log_scale), None)
 
+    def units_caveat(self, expression: Expression, scale: LevelScale | None, units: str) -> str | None:
+        """What to say when a table's values are probably in another unit than the model's training
+        table (None where units do not matter: classes, changes)."""
+        return None
+
     #: What ``against`` asks when the predictions fall as the truth rises.
     contrary_question: str = (
         "are the measured values ranks (1 = highest) or negated? give the expression values themselves"
@@ -612,6 +618,21 @@ class LevelTarget(_Regression):
                 "correlation needs values that vary); check the expression table and its column"
             )
         return data.levels
+
+    def units_caveat(self, expression, scale, units):
+        """The table's mean log2(1 + value) over all its genes more than UNITS_FOLD-fold away from
+        the training table's (the card's level scale): R², MAE and the measured levels would compare
+        units, not accuracy."""
+        if scale is None or expression.is_labels or not len(expression.values):
+            return None
+        mean = float(np.log2(1.0 + expression.values.to_numpy(float)).mean())
+        if abs(mean - scale.mean) <= np.log2(UNITS_FOLD):
+            return None
+        return (
+            f"{expression.source}: its mean log2(1 + value) is {mean:.1f}, the model's training table's "
+            f"{scale.mean:.1f} ({units}): another unit or scale? R² and MAE would measure the units, not the "
+            f"model; give {units} (Spearman does not depend on it)"
+        )
 
 
 #: A change of log2(1 + expression) of at least this much is a change (2-fold) for the sign AUC.
