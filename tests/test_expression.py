@@ -530,7 +530,7 @@ def test_a_table_in_another_unit_than_the_level_models_is_said_by_evaluate(cli, 
                               "--expression", tmp_path / f"{name}.tsv", "-o", tmp_path / name)  # fmt: skip
         assert code == 0 and (said in stderr) == (name == "x1000"), stderr
     assert (
-        "x1000.tsv: its mean log2(1 + value) is 10.0, the model's training table's 2.4 (RPKM)"
+        "x1000.tsv: its mean log2(1 + value) is 10.0, the model's training genes' 2.4 (RPKM)"
         in kept_warnings(tmp_path / "x1000")
     )
     code, _, stderr = cli("evaluate", "--model", "E003-E123", *tracks, "--gtf", example["gtf"],

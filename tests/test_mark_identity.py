@@ -410,13 +410,17 @@ def test_a_track_that_is_not_signal_is_said_with_how_to_make_signal(cli, tracks,
 
 @pytest.mark.slow
 def test_a_pair_whose_tracks_are_of_different_kinds_is_said(cli, example, tmp_path):
-    """compare of E003 against E123 whose H3K4me3 is peak calls painted with their values: the change
-    would be the pipelines'; said, and refused by --strict. Each sample's own tracks: not said."""
+    """compare of E003 against E123 whose H3K4me3 is summed in 1-kb bins (a coarse count matrix):
+    the change would be the pipelines'; said, and refused by --strict. Each sample's own tracks, or
+    E123's H3K4me3 as peak calls painted with their values (a kind that depth alone can give), are
+    not said."""
     own = {cell: {next(m for m in CORE_MARKS if m in p.name): str(p) for p in example_data(cell)["tracks"]}
            for cell in ("E003", "E123")}  # fmt: skip
+    coarse = rewrite(own["E123"]["H3K4me3"], tmp_path / "E123-H3K4me3-1kb.bw", _binned)
     painted = rewrite(own["E123"]["H3K4me3"], tmp_path / "E123-H3K4me3-peaks.bw", _painted)
-    for name, e123 in (("own", own["E123"]), ("painted", {**own["E123"], "H3K4me3": painted})):
+    for name, track in (("own", own["E123"]["H3K4me3"]), ("painted", painted), ("coarse", coarse)):
         sheet = tmp_path / f"{name}.csv"
+        e123 = {**own["E123"], "H3K4me3": track}
         rows = [f"E003,{m},{p}\n" for m, p in own["E003"].items()] + [
             f"E123,{m},{p}\n" for m, p in e123.items()
         ]
@@ -424,8 +428,8 @@ def test_a_pair_whose_tracks_are_of_different_kinds_is_said(cli, example, tmp_pa
         args = ["compare", "--samplesheet", sheet, "--gtf", example["gtf"], "--pair", "E003:E123", "-q"]
         code, _, stderr = cli(*args, "-o", tmp_path / name)
         said = "E003 and E123 have tracks of different kinds (H3K4me3 "
-        assert code == 0 and (said in stderr) == (name == "painted"), stderr
-        if name == "painted":
-            assert "against peak-signal): their change would be the pipelines'" in stderr
+        assert code == 0 and (said in stderr) == (name == "coarse"), stderr
+        if name == "coarse":
+            assert "against coarse): their change would be the pipelines'" in stderr
             code, _, stderr = cli(*args, "-o", tmp_path / "strict", "--strict")
             assert code == 2 and said in stderr and not (tmp_path / "strict").exists()

@@ -53,6 +53,7 @@ def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
         ("sample,mark,bigwig\nA b,H3K4me3,x.bw\n", "letters, digits"),
         ("sample,mark,bigwig\n..,H3K4me3,x.bw\n", "not start with '.'"),
         ("sample,mark,bigwig\nsummary.tsv,H3K4me3,x.bw\n", "name of a run's own file"),
+        ("sample,mark,bigwig\nLogs,H3K4me3,x.bw\n", "name of a run's own file"),
         ("sample,mark,bigwig\nA,H3K4me9,x.bw\n", "mark 'H3K4me9' is not recognised"),
         ("sample,mark,bigwig\nA,H3K4me3,x.bw\nA,h3k4me3,y.bw\n", "has H3K4me3 twice"),
         (
@@ -344,7 +345,7 @@ def test_level_model_samplesheet(cli, tmp_path, tracks, example):
 @pytest.mark.slow
 def test_readme_worked_example(tmp_path):
     """The README's worked example, command by command, through the installed executables; the
-    exported workflow (its default model named in the config) writes per sample the predictions
+    exported workflow (a model other than the default named in its config) writes per sample the predictions
     and BED track, and summary.tsv and summary_mqc.tsv, as predict --samplesheet --bed writes them."""
     pytest.importorskip("snakemake")
     import pyBigWig
@@ -365,7 +366,7 @@ def test_readme_worked_example(tmp_path):
     ]  # fmt: skip
     assert "chromepredict" in (workflow.parent / "environment.yaml").read_text()
     run(shutil.which("snakemake"), "-s", "wf/Snakefile", "--cores", 2, "--config", "samplesheet=ex/samples.csv",
-        "gtf=ex/genes.gtf.gz", "outdir=results-smk", "model=E003-E123", "explain=true", "explain_genes=LIN28A",
+        "gtf=ex/genes.gtf.gz", "outdir=results-smk", "model=E123", "explain=true", "explain_genes=LIN28A",
         "explain_options=--steps 10 --restarts 1")  # fmt: skip
     assert (tmp_path / "results-smk" / "explain" / "class_map_high.png").is_file()  # once, for the model
     assert (tmp_path / "results-smk" / "E123" / "explain" / "attribution_LIN28A.png").is_file()
@@ -392,11 +393,13 @@ def test_readme_worked_example(tmp_path):
     assert (tmp_path / "changes" / "E003_vs_E123.tsv").is_file() and (
         tmp_path / "what-if" / "knockout_H3K27me3.tsv"
     ).is_file()
-    # the workflow writes what predict --samplesheet --bed writes: per sample, and the summaries
+    # the workflow writes what predict --samplesheet --bed writes with its model: per sample, and the summaries
+    run(exe, "predict", "--samplesheet", "ex/samples.csv", "--gtf", "ex/genes.gtf.gz", "--model", "E123", "--bed",
+        "-o", "results-E123")  # fmt: skip
     names = ["summary.tsv", "summary_mqc.tsv"]
     names += [f"{sample}/predictions.{kind}" for sample in summary.index for kind in ("tsv", "bed")]
     for name in names:
-        written = (tmp_path / "results" / name).read_text()
+        written = (tmp_path / "results-E123" / name).read_text()
         assert written == (tmp_path / "results-smk" / name).read_text(), name
     bed = (tmp_path / "results" / "E003" / "predictions.bed").read_text().splitlines()
     assert bed[0].startswith("track ") and len(bed) == 370

@@ -141,9 +141,14 @@ def test_decimal_commas_are_read_only_where_unambiguous(tmp_path):
     np.testing.assert_allclose(values.sort_values().to_numpy(), np.arange(200) + 0.5)
 
 
+def write_text(path, text):
+    path.write_text(text)
+    return path
+
+
 def test_points_grouping_thousands_in_a_decimal_comma_table_are_read_as_such(tmp_path):
     """Excel's #.##0 in a decimal-comma locale: 5.827 is 5827 and 4.398,5 is 4398.5 (not 5.827, or
-    non-numeric); a ';' table of decimal points, without commas, keeps 5.827 as 5.827."""
+    non-numeric); a ';' table of decimal points keeps 5.827 as 5.827, also beside one stray comma."""
     from chromepredict.io.expression import read_expression
 
     values = [0.5, 12.25, 439.85, 5827.0, 1234567.0, 4398.5] * 40
@@ -166,6 +171,11 @@ def test_points_grouping_thousands_in_a_decimal_comma_table_are_read_as_such(tmp
     expression = read_expression(path)
     np.testing.assert_allclose(expression.values.loc[["G0", "G1", "G2"]].to_numpy(), [5.827, 0.5, 12.345])
     assert not any("decimal commas" in n for n in expression.notes)
+    rows = [f"G{i};{v}\n" for i, v in enumerate(["5.827", "0.123", "12.25"] * 80)] + ["G240;1,5\n"]
+    expression = read_expression(write_text(path, "gene_id;TPM\n" + "".join(rows)))  # one stray comma
+    np.testing.assert_allclose(
+        expression.values.loc[["G0", "G1", "G2", "G240"]].to_numpy(), [5.827, 0.123, 12.25, 1.5]
+    )
 
 
 def test_a_gene_lists_header_line_is_not_a_gene(tmp_path):
@@ -174,7 +184,7 @@ def test_a_gene_lists_header_line_is_not_a_gene(tmp_path):
     from chromepredict.cli.explain import gene_list
 
     path = tmp_path / "genes.txt"
-    for header in ("gene", "Gene_ID", "gene name", "SYMBOL"):
+    for header in ("gene", "Gene_ID", "gene name", "SYMBOL", "Gene stable ID", '"gene"', "ensembl_gene_id"):
         path.write_text(f"{header}\nLIN28A\nANGPTL6\n")
         assert gene_list(f"@{path}") == ["LIN28A", "ANGPTL6"]
     path.write_text("LIN28A\nANGPTL6\n")

@@ -94,7 +94,10 @@ def explain(
 
 
 #: A gene list file's first line that is a column header, not a gene.
-LIST_HEADERS = {"gene", "genes", "gene_id", "gene_ids", "gene_name", "gene_names", "symbol", "gene_symbol"}
+LIST_HEADERS = {
+    "gene", "genes", "gene_id", "gene_ids", "gene_name", "gene_names", "symbol", "gene_symbol", "id", "name",
+    "gene_stable_id", "ensembl_gene_id", "ensembl",
+}  # fmt: skip
 
 
 def gene_list(genes: str | None) -> list[str] | None:
@@ -113,7 +116,7 @@ def gene_list(genes: str | None) -> list[str] | None:
         require_file(path, "gene list", fix)
         text, _ = read_text(path, "gene list", fix)
         names = [line.strip() for line in text.splitlines() if line.strip()]
-        if names and names[0].lower().replace(" ", "_") in LIST_HEADERS:
+        if names and names[0].strip("\"'").lower().replace(" ", "_") in LIST_HEADERS:
             names = names[1:]  # a column header, as spreadsheets and R write one
     else:
         names = [g.strip() for g in genes.split(",") if g.strip()]

@@ -419,9 +419,14 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
     sep = "\t" if "\t" in header else ";" if ";" in header else "," if "," in header else r"\s+"
     if sep == ";":  # a spreadsheet's CSV where the comma is the decimal mark: 1,5 is 1.5
         # and a point groups thousands (Excel's #.##0 in such a locale): 5.827 is 5827, 4.398,5 is 4398.5
-        grouped = re.compile(r"(?<=[;\t])(-?\d{1,3}(?:\.\d{3})+)(?=(?:,\d+)?(?:[;\t]|$))")
+        # — only when every number with a point is such a grouping (12.25 or 0.5 says points are decimal)
+        pointed = re.compile(r"(?<=[;\t])-?(\d+(?:\.\d+)+)(?:,\d+)?(?=[;\t]|$)")
+        grouped = re.compile(r"(?<=[;\t])(-?[1-9]\d{0,2}(?:\.\d{3})+)(?=(?:,\d+)?(?:[;\t]|$))")
         decimal = re.compile(r"(?<=[;\t])(-?\d+),(\d+)(?=[;\t]|$)")
+        points = [found.group(1) for line in lines[1:] for found in pointed.finditer(line)]
+        grouping = bool(points) and all(re.fullmatch(r"[1-9]\d{0,2}(?:\.\d{3})+", p) for p in points)
         body = [grouped.sub(lambda found: found.group(1).replace(".", ""), line) for line in lines[1:]]
+        body = body if grouping else lines[1:]
         if any(decimal.search(line) for line in body):
             thousands = body != lines[1:]
             lines = [lines[0], *(decimal.sub(r"\1.\2", line) for line in body)]

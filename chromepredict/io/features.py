@@ -372,19 +372,18 @@ def align(
 
 def pair_warnings(first: FeatureSet, second: FeatureSet, names: tuple[str, str]) -> list[str]:
     """What is probably wrong with two aligned samples (:func:`align`) compared with each other: a
-    mark whose signal is the same in both in every gene's window (one file under both samples: a
-    change can owe nothing to it), and marks whose tracks are of different families (peak calls
-    against signal, coarse bins against fine: the change would be the pipelines' as much as the
-    cells'). Counts against other signal is not said: the same pipeline gives both."""
+    mark whose signal is the same in both in every gene's window, with signal in at least
+    :data:`SAME_SIGNAL_GENES` of them (one file under both samples: a change can owe nothing to
+    it), and marks in coarse bins (≥ 1 kb) in one sample and fine in the other (the change would be
+    the pipelines' as much as the cells'). Other kinds are not compared: one pipeline gives read
+    counts or other signal, or peak-like blocks, by depth and cell type."""
     shared = [m for m in first.marks if m in second.marks]
-    same = [
-        mark
-        for mark in shared
-        if first.features[:, first.marks.index(mark)].any()
-        and np.array_equal(
-            first.features[:, first.marks.index(mark)], second.features[:, second.marks.index(mark)]
-        )
-    ]
+    same = []
+    for mark in shared:
+        windows = first.features[:, first.marks.index(mark)]
+        enough = int(windows.any(axis=1).sum()) >= SAME_SIGNAL_GENES
+        if enough and np.array_equal(windows, second.features[:, second.marks.index(mark)]):
+            same.append(mark)
     warnings = []
     if same:
         marks = ", ".join(same)
@@ -392,14 +391,14 @@ def pair_warnings(first: FeatureSet, second: FeatureSet, names: tuple[str, str])
             f"{names[0]} and {names[1]} hold the same {marks} signal in every gene's window (one file under both "
             f"samples?): the change owes nothing to {marks}; check the samplesheet's rows"
         )
-    kinds = {
+    coarse = {
         mark: (first.profiles[mark].kind, second.profiles[mark].kind)
         for mark in shared
         if mark in first.profiles and mark in second.profiles
-    }
-    unlike = {m: k for m, k in kinds.items() if _FAMILY.get(k[0], k[0]) != _FAMILY.get(k[1], k[1])}
-    if unlike:
-        said = "; ".join(f"{m} {a} against {b}" for m, (a, b) in unlike.items())
+        and (first.profiles[mark].kind == "coarse") != (second.profiles[mark].kind == "coarse")
+    }  # fmt: skip
+    if coarse:
+        said = "; ".join(f"{m} {a} against {b}" for m, (a, b) in coarse.items())
         warnings.append(
             f"{names[0]} and {names[1]} have tracks of different kinds ({said}): their change would be the "
             "pipelines' as much as the cells'; give both samples tracks from one pipeline"
@@ -407,6 +406,6 @@ def pair_warnings(first: FeatureSet, second: FeatureSet, names: tuple[str, str])
     return warnings
 
 
-#: Kinds of track (:attr:`TrackProfile.kind`) that one pipeline gives for different samples (a
-#: coverage track is whole numbers in one cell type and not in another): one family.
-_FAMILY = {"counts": "signal"}
+#: Genes with signal in a mark's windows that the same-signal check of a pair needs: two samples'
+#: tracks agree bin for bin on a handful of sparse windows by chance, never on this many.
+SAME_SIGNAL_GENES = 20

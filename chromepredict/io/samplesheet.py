@@ -26,7 +26,8 @@ REQUIRED = ("sample", "mark", "bigwig")
 _SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # a folder name, not hidden, not . or ..
 #: Longest sample name: ``A_vs_B.bedgraph`` of two such names stays within a file name's 255 bytes.
 MAX_NAME = 100
-#: Names of a samplesheet run's own files and folders, which a sample folder must not take.
+#: Names of a samplesheet run's own files and folders, which a sample folder must not take (in any
+#: case: macOS and Windows do not tell Logs from logs).
 RESERVED = frozenset(
     {
         "summary.tsv",
@@ -127,7 +128,7 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
     for line, row in enumerate(table.itertuples(index=False), start=2):
         name, given, bigwig = row.sample.strip(), row.mark.strip(), row.bigwig.strip()
         where = f"{path}, line {line}"
-        if not _SAFE.match(name) or name in RESERVED or len(name) > MAX_NAME:
+        if not _SAFE.match(name) or name.lower() in RESERVED or len(name) > MAX_NAME:
             raise UserError(
                 f"{where}: sample {name!r} must be at most {MAX_NAME} letters, digits, '.', '_' or '-', "
                 "not start with '.' and not be the name of a run's own file (it names the sample's "
