@@ -236,6 +236,8 @@ def test_windows_read_backwards_are_said(cli, example, tmp_path, cell):
     assert code == 0 and said in stderr and "the GTF's strands inverted, its TSS kept" in stderr, stderr
     assert "H3K36me3" in stderr.split(said)[0] and said in header(tmp_path / "p.tsv")
     assert_refused_under_strict(cli, tracks, gtf, tmp_path, said)
+    code, stderr = predict(cli, tracks, gtf, tmp_path / "all.tsv", "--all-genes")
+    assert code == 0 and said not in stderr  # looked for among protein-coding genes only (calibrated)
     own = _strands_rewritten(
         example, tmp_path / "own.gtf", lambda start, end, strand, tss: (start, end, strand)
     )

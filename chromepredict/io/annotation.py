@@ -210,6 +210,7 @@ class GeneTable:
     resolved: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    gene_type: str | None = None  # the type the genes were filtered on (None: every gene)
 
     @property
     def summary(self) -> str:
@@ -394,7 +395,7 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
             f"{path}: all {len(table):,} genes are on the {strands[0]} strand (strands lost?): a gene of the "
             "other strand would have its window read backwards; give the annotation with its strands"
         )
-    return GeneTable(table, resolved, placed + notes, skipped + untyped + warnings)
+    return GeneTable(table, resolved, placed + notes, skipped + untyped + warnings, gene_type)
 
 
 def gtf_build(path: str | Path) -> str | None:

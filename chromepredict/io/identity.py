@@ -337,14 +337,16 @@ def _mirrored(checked: list[Checked], ref: Reference) -> list[Checked]:
     return oriented if all(t.stats["asymmetry"] <= -low[t.name] for t in oriented) else []
 
 
-def warnings_for(checked: list[Checked], ref: Reference | None = None, fix: str | None = None) -> list[str]:
-    """The warnings for windows that look read backwards (:func:`_mirrored`), and for tracks that
-    look like another mark than the one they are given as: pairs that look swapped, then tracks out
-    of order with others, then single tracks not named yet; ``fix`` ends each in place of the files'
-    advice (a CSV's columns)."""
+def warnings_for(
+    checked: list[Checked], ref: Reference | None = None, fix: str | None = None, backwards: bool = True
+) -> list[str]:
+    """The warnings for windows that look read backwards (:func:`_mirrored`; when ``backwards``), and
+    for tracks that look like another mark than the one they are given as: pairs that look swapped,
+    then tracks out of order with others, then single tracks not named yet; ``fix`` ends each in
+    place of the files' advice (a CSV's columns)."""
     ref = ref or reference()
     warnings, named = [], set()
-    mirrored = _mirrored(checked, ref)
+    mirrored = _mirrored(checked, ref) if backwards else []
     if mirrored:
         warnings.append(
             f"the tracks given as {', '.join(t.mark for t in mirrored)} fall from upstream of the TSS into the "

@@ -144,13 +144,15 @@ def _same_values(tracks: list[Track], features: np.ndarray) -> list[str]:
 
 def _identity_warnings(
     features: np.ndarray, genes: pd.DataFrame, spec: WindowSpec, tracks: list[tuple[str, str, str]],
-    fix: str | None = None,
+    gene_type: str | None, fix: str | None = None,
 ) -> list[str]:  # fmt: skip
     """The mark-identity check's warnings for windows [genes, marks, bins] of ``tracks`` (name, mark,
-    signal kind), read 5′→3′ with the genes' strands; ``fix`` in place of the files' advice."""
+    signal kind), read 5′→3′ with the genes' strands; ``fix`` in place of the files' advice. Windows
+    read backwards are looked for only among protein-coding genes, the calibration's (other types'
+    profiles, such as lncRNAs divergent from a gene's promoter, were not measured)."""
     minus = (genes["strand"] == "-").to_numpy()
     checked = identity.checkable(features, minus, spec.edges(), spec.orientation == "genomic", tracks)
-    return identity.warnings_for(checked, fix=fix)
+    return identity.warnings_for(checked, fix=fix, backwards=gene_type == "protein_coding")
 
 
 @dataclass
@@ -269,7 +271,9 @@ def read_tracks(
     warnings.extend(coverage)
     warnings.extend(_same_values(tracks, windows.features))
     warnings.extend(
-        _identity_warnings(windows.features, genes, spec, [(t.path, t.mark, t.profile.kind) for t in tracks])
+        _identity_warnings(
+            windows.features, genes, spec, [(t.path, t.mark, t.profile.kind) for t in tracks], table.gene_type
+        )
     )
     features, covered = windows.features, windows.covered
     if not keep.all():
@@ -342,6 +346,8 @@ def from_csv(path: str | Path, gtf: str | Path | None = None, gene_type: str | N
         provenance.description += f" with strands from {Path(gtf).name}"
         columns = [(f"{Path(path).name}'s {m} column", m, data.profiles[m].kind) for m in data.marks]
         fix = f"check the CSV's column order (gene, bin, {', '.join(data.marks)}, label)"
-        provenance.warnings.extend(_identity_warnings(data.features, data.genes, data.spec, columns, fix))
+        provenance.warnings.extend(
+            _identity_warnings(data.features, data.genes, data.spec, columns, table.gene_type, fix)
+        )
     data.provenance = provenance
     return data
