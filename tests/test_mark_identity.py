@@ -245,6 +245,18 @@ def test_windows_read_backwards_are_said(cli, example, tmp_path, cell):
     assert code == 0 and "warning" not in stderr, stderr
 
 
+def test_a_gtf_shifted_by_kilobases_is_named_as_a_possible_cause(cli, tracks, example, tmp_path):
+    """TSSs moved 2 kb: the promoter peak blurs and the tracks read as swapped; the advice names the
+    GTF's positions beside the files."""
+    gtf = _strands_rewritten(
+        example, tmp_path / "shifted.gtf", lambda start, end, strand, tss: (start + 2000, end + 2000, strand)
+    )
+    code, stderr = predict(cli, tracks, gtf, tmp_path / "p.tsv")
+    assert code == 0 and any(s in stderr for s in IDENTITY) and "check the GTF's TSS positions" in stderr, (
+        stderr
+    )
+
+
 def test_a_gtf_whose_genes_are_all_on_one_strand_is_said(cli, tracks, example, tmp_path):
     """TSS records whose strands were all set to +: said; fewer than ONE_STRAND_GENES genes: not."""
     from chromepredict.io.annotation import ONE_STRAND_GENES, read_genes

@@ -337,6 +337,13 @@ def _mirrored(checked: list[Checked], ref: Reference) -> list[Checked]:
     return oriented if all(t.stats["asymmetry"] <= -low[t.name] for t in oriented) else []
 
 
+#: What to check when tracks look swapped or out of order: the files, or every window's place (a GTF
+#: whose TSSs are shifted by 1.5 kb or more blurs the promoter peak, which reads as H3K4me3 swapped
+#: with H3K36me3 or out of order).
+SWAP_FIX = "check which file holds which mark (if they are right, check the GTF's TSS positions)"
+OUT_OF_ORDER_FIX = "check which mark the file holds (if it is right, check the GTF's TSS positions)"
+
+
 def warnings_for(
     checked: list[Checked], ref: Reference | None = None, fix: str | None = None, backwards: bool = True
 ) -> list[str]:
@@ -360,7 +367,7 @@ def warnings_for(
             f"{up.name} (given as {up.mark}) and {down.name} (given as {down.mark}) look swapped: here the "
             f"{down.mark} track has the higher {PHRASES[statistic]} (log2 {down.stats[statistic]:+.1f} against "
             f"{up.stats[statistic]:+.1f}), which {up.mark} has in every calibration sample; "
-            f"{fix or 'check which file holds which mark'}"
+            f"{fix or SWAP_FIX}"
         )
         named.update({up.name, down.name})
     while left:  # reversals no swap explains: the track in most of them is out of order
@@ -376,7 +383,7 @@ def warnings_for(
         warnings.append(
             f"{track.name} (given as {track.mark}) is out of order with the tracks given as "
             f"{', '.join(o.mark for o in others)}: {PHRASES[statistic]} (log2) {_values(statistic, track, *others)}, "
-            f"the reverse of every calibration sample; {fix or 'check which mark the file holds'}"
+            f"the reverse of every calibration sample; {fix or OUT_OF_ORDER_FIX}"
         )
         named.add(name)
         left = [r for r in left if r not in mine]
