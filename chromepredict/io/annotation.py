@@ -335,8 +335,9 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
 
     ``tss`` is 1-based: the start on ``+`` and the end on ``-`` of the span of the gene's records
     on one chromosome and strand. A gene's gene record is used; a gene without one is placed from
-    its transcript records (a GTF of transcripts only, or an annotation appended to GENCODE). Gene ids are normalised with :func:`chromepredict.io.ids.normalise_gene_id`
-    (Ensembl version and ``_PAR_Y`` stripped). A gene id found on several chromosomes or strands
+    its transcript records (a GTF of transcripts only, or an annotation appended to GENCODE). Gene
+    ids are normalised with :func:`chromepredict.io.ids.normalise_gene_id` (Ensembl version and
+    ``_PAR_Y`` stripped). A gene id found on several chromosomes or strands
     (UCSC/RefSeq GTFs put symbol-named transcripts on alt contigs; pseudo-autosomal genes sit on
     chrX and chrY) keeps one of them, never a mix; see :func:`_one_locus_per_gene` and
     :attr:`GeneTable.notes`. ``gene_type=None`` keeps every gene; otherwise records are filtered

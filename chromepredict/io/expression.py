@@ -425,8 +425,11 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
         decimal = re.compile(r"(?<=[;\t])(-?\d+),(\d+)(?=[;\t]|$)")
         points = [found.group(1) for line in lines[1:] for found in pointed.finditer(line)]
         grouping = bool(points) and all(re.fullmatch(r"[1-9]\d{0,2}(?:\.\d{3})+", p) for p in points)
-        body = [grouped.sub(lambda found: found.group(1).replace(".", ""), line) for line in lines[1:]]
-        body = body if grouping else lines[1:]
+        body = (
+            [grouped.sub(lambda found: found.group(1).replace(".", ""), line) for line in lines[1:]]
+            if grouping
+            else lines[1:]
+        )
         if any(decimal.search(line) for line in body):
             thousands = body != lines[1:]
             lines = [lines[0], *(decimal.sub(r"\1.\2", line) for line in body)]
