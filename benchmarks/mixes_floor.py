@@ -1,0 +1,91 @@
+"""How fast could ``compare``'s exact mixes ever be? The head's share of the mixes' network.
+
+``compare`` scores 2ⁿ mixes of two windows per gene (exact Shapley contributions). Its derived
+graph (``chromepredict.models.subsets``) runs the first convolution once per gene, then the sums,
+max-pool and the model's head once per mix. Whatever kernel forms the sums and the pool, the head's
+matrix products stay: this script times them alone — every Gemm of the model's graph that reads the
+windows (not the mask-only bias, once per gene), in numpy on one BLAS thread, on [genes × 2ⁿ, K]
+rows — against the whole derived graph on one onnxruntime thread, for the same genes (random
+windows; the network's cost does not depend on the values).
+
+    python -m benchmarks.mixes_floor [--model E003-E123-difference] [--genes 20000] [--repeats 3]
+
+Prints CPU seconds (one thread, best of ``--repeats``) of the derived graph, of the head's Gemms,
+their GFLOPS, and the head's share. docs/benchmarks.md ("Fast at the limit") turns them into the
+fewest predicts ``compare`` could take with the sums and the pool at no cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from chromepredict import DEFAULT_COMPARE_MODEL
+from chromepredict.models import onnx_proto
+from chromepredict.models.subsets import _Graph
+from chromepredict.models.zoo import open_model
+from chromepredict.system.report import Report
+
+
+def best(function, repeats: int) -> float:
+    """The shortest of ``repeats`` wall times of ``function()``, seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=DEFAULT_COMPARE_MODEL)
+    parser.add_argument("--genes", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    model = open_model(args.model, Report.silent())  # one thread: LoadedModel's default
+    n = len(model.marks)
+    mixer = model.mixer(tuple(range(n)))
+    assert mixer is not None, f"{args.model}: a graph the mixes cannot be derived from"
+    rng = np.random.default_rng(0)
+    shape = (args.genes, n, model.spec.n_bins)
+    first = rng.gamma(0.5, 1.0, shape).astype(np.float32)
+    second = rng.gamma(0.5, 1.0, shape).astype(np.float32)
+    mask = np.ones(shape[:2], np.float32)
+    graph_s = best(lambda: mixer(first, second, mask), args.repeats)
+
+    graph = _Graph(onnx_proto.load(model.graph))
+    weights = [  # the head's: a Gemm of the mask alone (the folded networks' bias) runs once per gene
+        graph.constant(node.input[1])
+        for node in graph.nodes
+        if node.op_type == "Gemm" and graph.depends_on(node.input[0], "features")
+    ]
+    rows = args.genes * 2**n
+    block = 4096  # rows per product: the tensors stay small, as in the derived graph's calls
+    inputs = [rng.normal(size=(block, min(w.shape))).astype(np.float32) for w in weights]
+    matrices = [w if w.shape[0] == x.shape[1] else w.T.copy() for w, x in zip(weights, inputs, strict=True)]
+
+    def head() -> None:
+        for x, w in zip(inputs, matrices, strict=True):
+            for _ in range(rows // block):
+                np.matmul(x, w)
+
+    with threadpool_limits(1):
+        head_s = best(head, args.repeats)
+    flops = 2.0 * (rows // block) * block * sum(w.size for w in weights)
+    print(f"{args.model}: {len(weights)} Gemm nodes {[w.shape for w in weights]}, {n} marks, {2**n} mixes")
+    print(
+        f"derived mixes graph, whole: {graph_s:.2f} s for {args.genes} genes (one thread, best of {args.repeats})"
+    )
+    print(
+        f"the head's Gemms alone: {head_s:.2f} s ({flops / head_s / 1e9:.0f} GFLOPS, numpy, one BLAS thread), "
+        f"{head_s / graph_s:.0%} of the derived graph"
+    )
+
+
+if __name__ == "__main__":
+    main()
