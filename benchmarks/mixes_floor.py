@@ -25,7 +25,6 @@ from threadpoolctl import threadpool_limits
 
 from chromepredict import DEFAULT_COMPARE_MODEL
 from chromepredict.models import onnx_proto
-from chromepredict.models.subsets import _Graph
 from chromepredict.models.zoo import open_model
 from chromepredict.system.report import Report
 
@@ -58,11 +57,12 @@ def main() -> None:
     mask = np.ones(shape[:2], np.float32)
     graph_s = best(lambda: mixer(first, second, mask), args.repeats)
 
-    graph = _Graph(onnx_proto.load(model.graph))
-    weights = [  # the head's: a Gemm of the mask alone (the folded networks' bias) runs once per gene
-        graph.constant(node.input[1])
-        for node in graph.nodes
-        if node.op_type == "Gemm" and graph.depends_on(node.input[0], "features")
+    graph = onnx_proto.load(model.graph).graph
+    initializers = {i.name: onnx_proto.to_array(i) for i in graph.initializer}
+    weights = [  # the head's: a Gemm of the mask (the folded networks' bias) runs once per gene
+        initializers[node.input[1]]
+        for node in graph.node
+        if node.op_type == "Gemm" and node.input[0] != "mask"
     ]
     rows = args.genes * 2**n
     block = 4096  # rows per product: the tensors stay small, as in the derived graph's calls
