@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from chromepredict.io import datasets, identity
-from chromepredict.io.annotation import GeneTable, gtf_build, read_genes
+from chromepredict.io.annotation import GeneTable, gtf_build, is_primary_chrom, read_genes
 from chromepredict.io.extraction import read_windows
 from chromepredict.io.features import FeatureSet, Provenance, WindowSpec
 from chromepredict.io.marks import assign_marks, mark_order, name_conflicts
@@ -127,6 +127,85 @@ def _coverage_warnings(
                 "(scored without it, as if it had not been measured; left out of training)"
             )
     return warnings, ~none
+
+
+#: A TSS this far before the first or after the last data of its chromosome in a track (which holds
+#: data elsewhere on it) reads as without signal. A file cut short (a BAM of part of the genome, an
+#: interrupted conversion) leaves a long run of such genes at a chromosome's end; a sparse track (a
+#: peak file) leaves short ones. Said when at least MIN_BEYOND genes lie beyond the data and, at one
+#: chromosome end, k genes do where k genes in a row without signal would be rarer than
+#: BEYOND_CHANCE: p^k times the ends looked at, p the share of the track's other genes without any
+#: (:class:`BeyondData`).
+BEYOND_DATA, MIN_BEYOND, BEYOND_CHANCE = 1_000_000, 10, 1e-6
+#: Left out of that check, with contigs: a sample without a Y, or a reference whose pseudo-autosomal
+#: regions of chrY are masked, leaves genes there without data by design.
+UNCHECKED_CHROMS = frozenset({"Y", "M", "MT"})
+
+
+@dataclass(frozen=True)
+class BeyondData:
+    """The genes of one track beyond its data at chromosome ends (see BEYOND_DATA)."""
+
+    genes: int  # genes beyond the data
+    longest: int  # the most at one chromosome end
+    ends: int  # chromosome ends looked at
+    empty: float  # share of the track's other genes whose windows hold no signal (one pseudo-count)
+    places: tuple[str, ...]  # "chr1 after 115.1 Mb", …
+
+    @property
+    def chance(self) -> float:
+        """How rare so many genes in a row without signal at one end would be in an intact track."""
+        return self.ends * self.empty**self.longest
+
+    @property
+    def cut_short(self) -> bool:
+        return self.genes >= MIN_BEYOND and self.chance < BEYOND_CHANCE
+
+
+def beyond_data(genes: pd.DataFrame, track: Track, covered: np.ndarray, features: np.ndarray) -> BeyondData:
+    """:class:`BeyondData` of ``track``, given which genes' chromosomes it covers and its windows
+    ([genes, bins])."""
+    chroms = genes["chrom"].astype(str).to_numpy()
+    tss = genes["tss"].to_numpy(dtype=np.int64)
+    names = track.chrom_names(sorted(set(chroms)))
+    beyond = np.zeros(len(genes), dtype=bool)
+    places, runs = [], [0]
+    for chrom in sorted(set(chroms[covered]), key=lambda c: (len(c), c)):
+        if not is_primary_chrom(chrom) or chrom.upper().removeprefix("CHR") in UNCHECKED_CHROMS:
+            continue
+        first, last = track.extents.get(names.get(chrom, ""), (0, np.iinfo(np.int64).max))
+        on = covered & (chroms == chrom)
+        before, after = on & (tss < first - BEYOND_DATA), on & (tss > last + BEYOND_DATA)
+        runs += [int(before.sum()), int(after.sum())]
+        if before.any() and after.any():
+            places.append(f"{chrom} outside {first / 1e6:.1f}–{last / 1e6:.1f} Mb")
+        elif before.any() or after.any():
+            places.append(
+                f"{chrom} {'before' if before.any() else 'after'} {(first if before.any() else last) / 1e6:.1f} Mb"
+            )
+        beyond |= before | after
+    within = covered & ~beyond
+    empty = float((np.count_nonzero(~features.any(axis=1) & within) + 1) / (within.sum() + 2))
+    return BeyondData(int(beyond.sum()), max(runs), len(runs) - 1, empty, tuple(places))
+
+
+def _beyond_data_warnings(
+    genes: pd.DataFrame, tracks: list[Track], covered: np.ndarray, features: np.ndarray
+) -> list[str]:
+    """A warning for each track whose data stop short of genes at chromosome ends (BEYOND_DATA)."""
+    warnings = []
+    for m, track in enumerate(tracks):
+        found = beyond_data(genes, track, covered[:, m], features[:, m])
+        if found.cut_short:
+            places = found.places
+            more = f" and {len(places) - 3} more chromosomes" if len(places) > 3 else ""
+            warnings.append(
+                f"{track.path} ({track.mark}) holds no data on {', '.join(places[:3])}{more}, where "
+                f"{found.genes} genes lie (against {found.empty:.0%} of its other genes without signal): "
+                f"they read as without {track.mark} signal; was the file cut short or made from part of "
+                "the genome? give a track of the whole genome"
+            )
+    return warnings
 
 
 def _same_values(tracks: list[Track], features: np.ndarray) -> list[str]:
@@ -269,6 +348,7 @@ def read_tracks(
             )
     coverage, keep = _coverage_warnings(genes, tracks, windows.covered)
     warnings.extend(coverage)
+    warnings.extend(_beyond_data_warnings(genes, tracks, windows.covered, windows.features))
     warnings.extend(_same_values(tracks, windows.features))
     warnings.extend(
         _identity_warnings(

@@ -135,6 +135,16 @@ def coverage_blocks(handle) -> list[tuple[str, int, int, int]]:
     ]
 
 
+def data_extents(blocks: list[tuple[str, int, int, int]]) -> dict[str, tuple[int, int]]:
+    """Per chromosome, the start of its first and the end of its last :func:`coverage_blocks` block
+    (the whole chromosome for a file without zoom levels)."""
+    extents: dict[str, tuple[int, int]] = {}
+    for chrom, start, end, _ in blocks:
+        first, last = extents.get(chrom, (start, end))
+        extents[chrom] = (min(first, start), max(last, end))
+    return extents
+
+
 def profile_bigwig(handle, blocks: list[tuple[str, int, int, int]]) -> TrackProfile:
     """Profile an open pybigtools bigWig from its :func:`coverage_blocks` and sampled raw records."""
     sizes = {str(c): int(n) for c, n in handle.chroms().items()}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chromepredict.io.annotation import match_chroms
-from chromepredict.io.trackinfo import TrackProfile, coverage_blocks, profile_bigwig
+from chromepredict.io.trackinfo import TrackProfile, coverage_blocks, data_extents, profile_bigwig
 from chromepredict.system.errors import UserError, require_file
 from chromepredict.system.formats import BIGWIG, TO_BIGWIG, not_a
 
@@ -120,6 +120,8 @@ class Track:
     with_data: frozenset[str]  # chromosomes holding any data (zoom levels or the index)
     profile: TrackProfile
     summary: dict[str, float]  # the file's own summary: min, max, sum, basesCovered
+    # per chromosome with data: the start of its first and the end of its last block with data
+    extents: dict[str, tuple[int, int]] = field(default_factory=dict)
     _handle: object = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -142,6 +144,7 @@ class Track:
             with_data=frozenset(b[0] for b in blocks),
             profile=profile,
             summary={k: float(v) for k, v in summary.items()},
+            extents=data_extents(blocks),
             _handle=handle,
         )
 
