@@ -289,6 +289,47 @@ def test_stacked_tables_are_said_by_predict_and_refused_by_strict(cli, tracks, e
         assert read_expression(example["expression"].parent / f"{name}-expression.tsv.gz").warnings == []
 
 
+def test_a_table_of_every_gene_type_is_said_where_its_median_makes_labels(cli, tracks, example, tmp_path):
+    """A GENCODE-wide table (lncRNAs and pseudogenes beside the protein-coding genes) moves the
+    median that splits high from low: said by predict and evaluate of a class model with the counts,
+    not by a level model (no median) nor for the protein-coding table itself."""
+    n = 3000
+    lines = [
+        f'chr2\tHAVANA\tgene\t{10_000_000 + 1000 * i}\t{10_000_500 + 1000 * i}\t.\t+\t.\tgene_id "ENSG9{i:010d}.1"; '
+        f'gene_type "lncRNA"; gene_name "LNC{i}";\n'
+        for i in range(n)
+    ]
+    gtf = tmp_path / "all-types.gtf"
+    with gzip.open(example["gtf"], "rt") as given:
+        gtf.write_text(given.read() + "".join(lines))
+    table = pd.read_csv(example["expression"], sep="\t")
+    extra = pd.DataFrame(
+        {"gene_id": [f"ENSG9{i:010d}.1" for i in range(n)], "gene_name": [f"LNC{i}" for i in range(n)]}
+    )
+    extra["rpkm"] = [0.0 if i % 10 < 7 else 0.5 for i in range(n)]  # mostly unexpressed, as lncRNAs are
+    wide = tmp_path / "wide.tsv"
+    pd.concat([table, extra]).to_csv(wide, sep="\t", index=False)
+    median = float(table["rpkm"].median())
+    assert float(pd.concat([table, extra])["rpkm"].median()) < median  # what the check is about
+    said = "wide.tsv: 3,002 of its 22,795 genes are not protein_coding in the GTF"  # and 2 of the GTF's own
+
+    runs = iter(range(10))
+
+    def stderr_of(*args):
+        code, _, stderr = cli(*args, *tracks, "--gtf", gtf, "-o", tmp_path / f"out{next(runs)}")
+        assert code == 0, stderr
+        return stderr
+
+    stderr = stderr_of("predict", "--expression", wide)
+    assert (
+        said in stderr
+        and f"{median:.3g} over its protein_coding genes alone, which would label 32 of the 369" in stderr
+    )
+    assert said in stderr_of("evaluate", "-m", "E003-E123", "--expression", wide)
+    assert "not protein_coding" not in stderr_of("predict", "--model", "E003-level", "--expression", wide)
+    assert "not protein_coding" not in stderr_of("predict", "--expression", example["expression"])
+
+
 def test_match_by_id_and_levels(tmp_path):
     text = "gene_id\ttpm\nENSG00000000001.4\t3\nENSG00000000002.1\t0\nENSG00000000003.1\t7\n"
     expr = read_expression(write(tmp_path, "e.tsv", text))

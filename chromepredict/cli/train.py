@@ -146,6 +146,9 @@ def run(report: Report, sets_of, output: str, settings, name: str | None, genome
         sets = sets_of()
         report.info(f"training on {settings.device}")
         target = get_target(settings.target)
+        for training in sets.values():
+            if not target.levels and training.data_provenance.median_caveat:  # high/low by the median
+                report.warn(training.data_provenance.median_caveat)
         summary = []
         for key, training in sets.items():
             several = len(sets) > 1

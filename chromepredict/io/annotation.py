@@ -211,6 +211,7 @@ class GeneTable:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     gene_type: str | None = None  # the type the genes were filtered on (None: every gene)
+    other_types: frozenset[str] = frozenset()  # normalised ids of the GTF's genes of other types
 
     @property
     def summary(self) -> str:
@@ -350,6 +351,7 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
     if "gene_id" not in genes.columns:
         raise UserError(f"{path}: GTF records have no gene_id attribute; give a GENCODE/Ensembl GTF")
     untyped: list[str] = []
+    other_types: frozenset[str] = frozenset()
     if gene_type is not None:
         columns = [c for c in ("gene_type", "gene_biotype") if c in genes.columns]
         if not columns:
@@ -367,6 +369,9 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
                 f"{path}: {n} gene{'s' if n != 1 else ''} with neither gene_type nor gene_biotype "
                 f"{'are' if n != 1 else 'is'} left out as not {gene_type!r}; pass --all-genes to keep them"
             )
+        other_types = frozenset(
+            normalise_gene_ids(genes.loc[types.notna() & (types != gene_type), "gene_id"])
+        )
         genes = genes[types == gene_type]
         if genes.empty:
             have = ", ".join(f"{t} ({n:,})" for t, n in counts.head(8).items())
@@ -396,7 +401,7 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
             f"{path}: all {len(table):,} genes are on the {strands[0]} strand (strands lost?): a gene of the "
             "other strand would have its window read backwards; give the annotation with its strands"
         )
-    return GeneTable(table, resolved, placed + notes, skipped + untyped + warnings, gene_type)
+    return GeneTable(table, resolved, placed + notes, skipped + untyped + warnings, gene_type, other_types)
 
 
 def gtf_build(path: str | Path) -> str | None:

@@ -103,6 +103,10 @@ class Provenance:
     log_scale: str | None = None  # what to say when that table's values look log-transformed already
     notes: list[str] = field(default_factory=list)  # one-line facts the CLI prints
     warnings: list[str] = field(default_factory=list)  # one-line warnings, never hidden by --quiet
+    gene_type: str | None = None  # the GTF's genes were of this type (None: every type, or no GTF)
+    other_types: frozenset[str] = frozenset()  # ids of the GTF's genes of other types
+    # when the labels' median runs over many genes of other types: a warning for what uses labels
+    median_caveat: str | None = None
 
 
 def _first_said(texts: Iterable[str | None]) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from chromepredict.io.expression import looks_logged
-from chromepredict.io.features import FeatureSet
+from chromepredict.io.features import FeatureSet, Provenance
 from chromepredict.system.errors import UserError
 
 
@@ -16,6 +16,31 @@ def read_expression_for(path: str, column: str | None, gtf: str | None):
     from chromepredict.io.expression import read_expression
 
     return read_expression(path, column, (lambda: transcript_gene_map(gtf)) if gtf else None)
+
+
+#: A table this share or more of whose genes the GTF gives another type than the run's (the lncRNAs
+#: and pseudogenes of a GENCODE-wide quantification) has its high/low median moved by them.
+OTHER_TYPES_SHARE = 0.1
+
+
+def median_warnings(expression, provenance: Provenance, matched) -> list[str]:
+    """A warning when the table's median rule (high/low labels) runs over many genes the GTF gives
+    another type than the run's (``provenance``: of the genes read; ``matched``: the table on them)."""
+    if expression.is_labels or provenance.gene_type is None or not provenance.other_types:
+        return []
+    other = expression.values.index.isin(provenance.other_types)
+    if other.mean() < OTHER_TYPES_SHARE:
+        return []
+    own = float(expression.values[~other].median())
+    scored = matched.values.dropna()
+    changed = int(((scored > expression.median) != (scored > own)).sum())
+    kind = provenance.gene_type
+    return [
+        f"{expression.source}: {int(other.sum()):,} of its {len(other):,} genes are not {kind} in the GTF "
+        f"(lncRNAs, pseudogenes, …): its high/low median ({expression.median:.3g}) is taken over them too, "
+        f"{own:.3g} over its {kind} genes alone, which would label {changed} of the {len(scored):,} genes "
+        f"scored otherwise; give a table of {kind} genes for the paper's rule"
+    ]
 
 
 def with_expression(data: FeatureSet, expression) -> FeatureSet:
@@ -38,6 +63,9 @@ def with_expression(data: FeatureSet, expression) -> FeatureSet:
     labelled.provenance.log_scale = looks_logged(expression)
     labelled.provenance.notes.extend(expression.notes + matched.notes)
     labelled.provenance.warnings.extend(matched.warnings)
+    labelled.provenance.median_caveat = next(
+        iter(median_warnings(expression, data.provenance, matched)), None
+    )
     if matched.n_unmatched:
         labelled.provenance.notes.append(
             f"{matched.n_unmatched} genes have no value in {expression.source} and are left out"

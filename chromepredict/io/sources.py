@@ -382,6 +382,8 @@ def read_tracks(
         gtf_build=build,
         notes=notes,
         warnings=warnings,
+        gene_type=table.gene_type,
+        other_types=table.other_types,
     )
     return data
 
