@@ -149,7 +149,7 @@ class BeyondData:
     genes: int  # genes beyond the data
     longest: int  # the most at one chromosome end
     ends: int  # chromosome ends looked at
-    empty: float  # share of the track's other genes whose windows hold no signal (one pseudo-count)
+    empty: float  # share of the track's other genes whose windows hold no signal (one pseudo-count; 0 with none beyond)
     places: tuple[str, ...]  # "chr1 after 115.1 Mb", …
 
     @property
@@ -165,28 +165,41 @@ class BeyondData:
 def beyond_data(genes: pd.DataFrame, track: Track, covered: np.ndarray, features: np.ndarray) -> BeyondData:
     """:class:`BeyondData` of ``track``, given which genes' chromosomes it covers and its windows
     ([genes, bins])."""
-    chroms = genes["chrom"].astype(str).to_numpy()
+    codes, chroms = pd.factorize(genes["chrom"].astype(str))
+    names = track.chrom_names(list(chroms))
+    looked = np.array(
+        [is_primary_chrom(c) and c.upper().removeprefix("CHR") not in UNCHECKED_CHROMS for c in chroms]
+    )
+    extents = [track.extents.get(names.get(c, ""), (0, np.iinfo(np.int64).max)) for c in chroms]
+    first, last = (np.array([e[i] for e in extents], dtype=np.int64)[codes] for i in (0, 1))
     tss = genes["tss"].to_numpy(dtype=np.int64)
-    names = track.chrom_names(sorted(set(chroms)))
-    beyond = np.zeros(len(genes), dtype=bool)
-    places, runs = [], [0]
-    for chrom in sorted(set(chroms[covered]), key=lambda c: (len(c), c)):
-        if not is_primary_chrom(chrom) or chrom.upper().removeprefix("CHR") in UNCHECKED_CHROMS:
-            continue
-        first, last = track.extents.get(names.get(chrom, ""), (0, np.iinfo(np.int64).max))
-        on = covered & (chroms == chrom)
-        before, after = on & (tss < first - BEYOND_DATA), on & (tss > last + BEYOND_DATA)
-        runs += [int(before.sum()), int(after.sum())]
-        if before.any() and after.any():
-            places.append(f"{chrom} outside {first / 1e6:.1f}–{last / 1e6:.1f} Mb")
-        elif before.any() or after.any():
+    on = covered & looked[codes]
+    before, after = on & (tss < first - BEYOND_DATA), on & (tss > last + BEYOND_DATA)
+    n_before, n_after = (np.bincount(codes[b], minlength=len(chroms)) for b in (before, after))
+    places = []
+    for c in sorted(np.flatnonzero(n_before + n_after), key=lambda c: (len(chroms[c]), chroms[c])):
+        start, end = extents[c][0] / 1e6, extents[c][1] / 1e6
+        if n_before[c] and n_after[c]:
+            places.append(f"{chroms[c]} outside {start:.1f}–{end:.1f} Mb")
+        else:
             places.append(
-                f"{chrom} {'before' if before.any() else 'after'} {(first if before.any() else last) / 1e6:.1f} Mb"
+                f"{chroms[c]} {'before' if n_before[c] else 'after'} {start if n_before[c] else end:.1f} Mb"
             )
-        beyond |= before | after
+    beyond = before | after
     within = covered & ~beyond
-    empty = float((np.count_nonzero(~features.any(axis=1) & within) + 1) / (within.sum() + 2))
-    return BeyondData(int(beyond.sum()), max(runs), len(runs) - 1, empty, tuple(places))
+    empty = (  # only where some gene lies beyond the data (none, in an intact genome-wide track)
+        float((np.count_nonzero(~features.any(axis=1) & within) + 1) / (within.sum() + 2))
+        if beyond.any()
+        else 0.0
+    )
+    ends = 2 * len(np.unique(codes[on]))
+    return BeyondData(
+        int(beyond.sum()),
+        int(max(n_before.max(initial=0), n_after.max(initial=0))),
+        ends,
+        empty,
+        tuple(places),
+    )
 
 
 def _beyond_data_warnings(
