@@ -211,7 +211,7 @@ class GeneTable:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     gene_type: str | None = None  # the type the genes were filtered on (None: every gene)
-    other_types: frozenset[str] = frozenset()  # normalised ids of the GTF's genes of other types
+    other_types: tuple[str, ...] = ()  # ids (as written) of the GTF's genes of other types
 
     @property
     def summary(self) -> str:
@@ -351,7 +351,7 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
     if "gene_id" not in genes.columns:
         raise UserError(f"{path}: GTF records have no gene_id attribute; give a GENCODE/Ensembl GTF")
     untyped: list[str] = []
-    other_types: frozenset[str] = frozenset()
+    other_types: tuple[str, ...] = ()
     if gene_type is not None:
         columns = [c for c in ("gene_type", "gene_biotype") if c in genes.columns]
         if not columns:
@@ -369,9 +369,7 @@ def read_genes(path: str | Path, gene_type: str | None = "protein_coding") -> Ge
                 f"{path}: {n} gene{'s' if n != 1 else ''} with neither gene_type nor gene_biotype "
                 f"{'are' if n != 1 else 'is'} left out as not {gene_type!r}; pass --all-genes to keep them"
             )
-        other_types = frozenset(
-            normalise_gene_ids(genes.loc[types.notna() & (types != gene_type), "gene_id"])
-        )
+        other_types = tuple(genes.loc[types.notna() & (types != gene_type), "gene_id"].tolist())
         genes = genes[types == gene_type]
         if genes.empty:
             have = ", ".join(f"{t} ({n:,})" for t, n in counts.head(8).items())

@@ -104,7 +104,7 @@ class Provenance:
     notes: list[str] = field(default_factory=list)  # one-line facts the CLI prints
     warnings: list[str] = field(default_factory=list)  # one-line warnings, never hidden by --quiet
     gene_type: str | None = None  # the GTF's genes were of this type (None: every type, or no GTF)
-    other_types: frozenset[str] = frozenset()  # ids of the GTF's genes of other types
+    other_types: tuple[str, ...] = ()  # ids (as written) of the GTF's genes of other types
     # when the labels' median runs over many genes of other types: a warning for what uses labels
     median_caveat: str | None = None
 

@@ -4,9 +4,11 @@ high/low labels by its median rule (or taken as they are from a 0/1 column) and 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from chromepredict.io.expression import looks_logged
 from chromepredict.io.features import FeatureSet, Provenance
+from chromepredict.io.ids import normalise_gene_ids
 from chromepredict.system.errors import UserError
 
 
@@ -28,7 +30,7 @@ def median_warnings(expression, provenance: Provenance, matched) -> list[str]:
     another type than the run's (``provenance``: of the genes read; ``matched``: the table on them)."""
     if expression.is_labels or provenance.gene_type is None or not provenance.other_types:
         return []
-    other = expression.values.index.isin(provenance.other_types)
+    other = expression.values.index.isin(normalise_gene_ids(pd.Series(provenance.other_types, dtype=str)))
     if other.mean() < OTHER_TYPES_SHARE:
         return []
     own = float(expression.values[~other].median())
