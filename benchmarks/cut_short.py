@@ -108,8 +108,8 @@ def main() -> None:
             if found.genes and math.log10(max(found.chance, 1e-300)) < closest[0]:
                 closest = (
                     math.log10(max(found.chance, 1e-300)),
-                    f"{name} {mark}: {found.genes} genes beyond its data, at most {found.longest} at one of "
-                    f"{found.ends} chromosome ends, {found.empty:.0%} of its other genes without signal",
+                    f"{name} {mark}: {found.genes} genes beyond its data, at most {found.longest} on one of "
+                    f"{found.chromosomes} chromosomes, {found.empty_share:.0%} of its other genes without signal",
                 )
     print(f"  {len(correct)} track sets ({5 * len(correct)} tracks): {said} said")
     print(f"  closest to being said: log10 chance {closest[0]:.1f} — {closest[1]}")

@@ -59,15 +59,16 @@ def main() -> None:
 
     graph = onnx_proto.load(model.graph).graph
     initializers = {i.name: onnx_proto.to_array(i) for i in graph.initializer}
-    weights = [  # the head's: a Gemm of the mask (the folded networks' bias) runs once per gene
-        initializers[node.input[1]]
+    matrices = [  # the head's [K, N], as each Gemm multiplies (transB: its B is stored [N, K])
+        initializers[node.input[1]].T.copy()
+        if onnx_proto.attribute(node, "transB", 0)
+        else initializers[node.input[1]]
         for node in graph.node
-        if node.op_type == "Gemm" and node.input[0] != "mask"
+        if node.op_type == "Gemm" and node.input[0] != "mask"  # a Gemm of the mask: once per gene
     ]
     rows = args.genes * 2**n
     block = 4096  # rows per product: the tensors stay small, as in the derived graph's calls
-    inputs = [rng.normal(size=(block, min(w.shape))).astype(np.float32) for w in weights]
-    matrices = [w if w.shape[0] == x.shape[1] else w.T.copy() for w, x in zip(weights, inputs, strict=True)]
+    inputs = [rng.normal(size=(block, w.shape[0])).astype(np.float32) for w in matrices]
 
     def head() -> None:
         for x, w in zip(inputs, matrices, strict=True):
@@ -76,8 +77,10 @@ def main() -> None:
 
     with threadpool_limits(1):
         head_s = best(head, args.repeats)
-    flops = 2.0 * (rows // block) * block * sum(w.size for w in weights)
-    print(f"{args.model}: {len(weights)} Gemm nodes {[w.shape for w in weights]}, {n} marks, {2**n} mixes")
+    flops = 2.0 * (rows // block) * block * sum(w.size for w in matrices)
+    print(
+        f"{args.model}: {len(matrices)} Gemm nodes [K, N] {[w.shape for w in matrices]}, {n} marks, {2**n} mixes"
+    )
     print(
         f"derived mixes graph, whole: {graph_s:.2f} s for {args.genes} genes (one thread, best of {args.repeats})"
     )

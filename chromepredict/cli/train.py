@@ -146,9 +146,10 @@ def run(report: Report, sets_of, output: str, settings, name: str | None, genome
         sets = sets_of()
         report.info(f"training on {settings.device}")
         target = get_target(settings.target)
-        for training in sets.values():
-            if not target.levels and training.data_provenance.median_caveat:  # high/low by the median
-                report.warn(training.data_provenance.median_caveat)
+        if not target.levels:  # high/low by the table's median
+            for key, training in sets.items():
+                for caveat in training.data_provenance.median_caveats:
+                    report.warn(f"{key}: {caveat}" if len(sets) > 1 else caveat)
         summary = []
         for key, training in sets.items():
             several = len(sets) > 1

@@ -106,7 +106,7 @@ class Provenance:
     gene_type: str | None = None  # the GTF's genes were of this type (None: every type, or no GTF)
     other_types: tuple[str, ...] = ()  # ids (as written) of the GTF's genes of other types
     # when the labels' median runs over many genes of other types: a warning for what uses labels
-    median_caveat: str | None = None
+    median_caveats: list[str] = field(default_factory=list)
 
 
 def _first_said(texts: Iterable[str | None]) -> str | None:

@@ -25,24 +25,24 @@ def read_expression_for(path: str, column: str | None, gtf: str | None):
 OTHER_TYPES_SHARE = 0.1
 
 
-def median_warnings(expression, provenance: Provenance, matched) -> list[str]:
+def median_caveat(expression, provenance: Provenance, matched) -> str | None:
     """A warning when the table's median rule (high/low labels) runs over many genes the GTF gives
     another type than the run's (``provenance``: of the genes read; ``matched``: the table on them)."""
     if expression.is_labels or provenance.gene_type is None or not provenance.other_types:
-        return []
+        return None
     other = expression.values.index.isin(normalise_gene_ids(pd.Series(provenance.other_types, dtype=str)))
     if other.mean() < OTHER_TYPES_SHARE:
-        return []
+        return None
     own = float(expression.values[~other].median())
     scored = matched.values.dropna()
     changed = int(((scored > expression.median) != (scored > own)).sum())
     kind = provenance.gene_type
-    return [
-        f"{expression.source}: {int(other.sum()):,} of its {len(other):,} genes are not {kind} in the GTF "
-        f"(lncRNAs, pseudogenes, …): its high/low median ({expression.median:.3g}) is taken over them too, "
-        f"{own:.3g} over its {kind} genes alone, which would label {changed} of the {len(scored):,} genes "
-        f"scored otherwise; give a table of {kind} genes for the paper's rule"
-    ]
+    return (
+        f"{expression.source}: {int(other.sum()):,} of its {len(other):,} genes are not {kind} in the GTF: "
+        f"its high/low median ({expression.median:.3g}) is taken over them too, {own:.3g} over its {kind} "
+        f"genes alone, which would label {changed} of the {len(scored):,} genes scored otherwise; give a "
+        f"table of {kind} genes only"
+    )
 
 
 def with_expression(data: FeatureSet, expression) -> FeatureSet:
@@ -65,9 +65,8 @@ def with_expression(data: FeatureSet, expression) -> FeatureSet:
     labelled.provenance.log_scale = looks_logged(expression)
     labelled.provenance.notes.extend(expression.notes + matched.notes)
     labelled.provenance.warnings.extend(matched.warnings)
-    labelled.provenance.median_caveat = next(
-        iter(median_warnings(expression, data.provenance, matched)), None
-    )
+    caveat = median_caveat(expression, data.provenance, matched)
+    labelled.provenance.median_caveats = [caveat] if caveat else []
     if matched.n_unmatched:
         labelled.provenance.notes.append(
             f"{matched.n_unmatched} genes have no value in {expression.source} and are left out"

@@ -129,33 +129,33 @@ def _coverage_warnings(
     return warnings, ~none
 
 
-#: A TSS this far before the first or after the last data of its chromosome in a track (which holds
-#: data elsewhere on it) reads as without signal. A file cut short (a BAM of part of the genome, an
-#: interrupted conversion) leaves a long run of such genes at a chromosome's end; a sparse track (a
-#: peak file) leaves short ones. Said when at least MIN_BEYOND genes lie beyond the data and, at one
-#: chromosome end, k genes do where k genes in a row without signal would be rarer than
-#: BEYOND_CHANCE: p^k times the ends looked at, p the share of the track's other genes without any
-#: (:class:`BeyondData`).
+#: A TSS this far after the last data of its chromosome in a track (which holds data before it)
+#: reads as without signal. A file cut short (an interrupted conversion, a BAM of part of the
+#: genome) leaves a long run of such genes at chromosomes' ends; a sparse track (a peak file) short
+#: ones. Said when at least MIN_BEYOND genes lie beyond the data and one chromosome's run of k of
+#: them would be rarer than BEYOND_CHANCE in an intact track: p^k times the chromosomes looked at,
+#: p the share of the track's other genes without any signal (:class:`BeyondData`). Only the data's
+#: end is judged: a chromosome's start can be unmappable (acrocentric arms) in any intact track.
 BEYOND_DATA, MIN_BEYOND, BEYOND_CHANCE = 1_000_000, 10, 1e-6
-#: Left out of that check, with contigs: a sample without a Y, or a reference whose pseudo-autosomal
-#: regions of chrY are masked, leaves genes there without data by design.
-UNCHECKED_CHROMS = frozenset({"Y", "M", "MT"})
+#: Not looked at, with contigs: chrY (by name or RefSeq accession), whose long heterochromatic arm
+#: holds no reads before its pseudo-autosomal genes, and which a sample without a Y lacks.
+UNCHECKED_CHROMS = frozenset({"Y", "NC_000024"})
 
 
 @dataclass(frozen=True)
 class BeyondData:
-    """The genes of one track beyond its data at chromosome ends (see BEYOND_DATA)."""
+    """The genes of one track after its data's end on their chromosomes (see BEYOND_DATA)."""
 
     genes: int  # genes beyond the data
-    longest: int  # the most at one chromosome end
-    ends: int  # chromosome ends looked at
-    empty: float  # share of the track's other genes whose windows hold no signal (one pseudo-count; 0 with none beyond)
+    longest: int  # the most on one chromosome
+    chromosomes: int  # chromosomes looked at
+    empty_share: float  # of the track's other genes, windows without signal (+1 pseudo-count; 0: none beyond)
     places: tuple[str, ...]  # "chr1 after 115.1 Mb", …
 
     @property
     def chance(self) -> float:
         """How rare so many genes in a row without signal at one end would be in an intact track."""
-        return self.ends * self.empty**self.longest
+        return self.chromosomes * self.empty_share**self.longest
 
     @property
     def cut_short(self) -> bool:
@@ -166,46 +166,38 @@ def beyond_data(genes: pd.DataFrame, track: Track, covered: np.ndarray, features
     """:class:`BeyondData` of ``track``, given which genes' chromosomes it covers and its windows
     ([genes, bins])."""
     codes, chroms = pd.factorize(genes["chrom"].astype(str))
-    names = track.chrom_names(list(chroms))
+    spelled = [track.chrom_names(list(chroms)).get(c, "") for c in chroms]
     looked = np.array(
-        [is_primary_chrom(c) and c.upper().removeprefix("CHR") not in UNCHECKED_CHROMS for c in chroms]
+        [
+            is_primary_chrom(c)
+            and s in track.extents
+            and c.upper().removeprefix("CHR").split(".")[0] not in UNCHECKED_CHROMS
+            for c, s in zip(chroms, spelled, strict=True)
+        ]
     )
-    extents = [track.extents.get(names.get(c, ""), (0, np.iinfo(np.int64).max)) for c in chroms]
-    first, last = (np.array([e[i] for e in extents], dtype=np.int64)[codes] for i in (0, 1))
-    tss = genes["tss"].to_numpy(dtype=np.int64)
+    ends = np.array([track.extents.get(s, (0, 0))[1] for s in spelled], dtype=np.int64)
     on = covered & looked[codes]
-    before, after = on & (tss < first - BEYOND_DATA), on & (tss > last + BEYOND_DATA)
-    n_before, n_after = (np.bincount(codes[b], minlength=len(chroms)) for b in (before, after))
-    places = []
-    for c in sorted(np.flatnonzero(n_before + n_after), key=lambda c: (len(chroms[c]), chroms[c])):
-        start, end = extents[c][0] / 1e6, extents[c][1] / 1e6
-        if n_before[c] and n_after[c]:
-            places.append(f"{chroms[c]} outside {start:.1f}–{end:.1f} Mb")
-        else:
-            places.append(
-                f"{chroms[c]} {'before' if n_before[c] else 'after'} {start if n_before[c] else end:.1f} Mb"
-            )
-    beyond = before | after
+    beyond = on & (genes["tss"].to_numpy(dtype=np.int64) > ends[codes] + BEYOND_DATA)
+    runs = np.bincount(codes[beyond], minlength=len(chroms))
+    places = tuple(
+        f"{chroms[c]} after {ends[c] / 1e6:.1f} Mb"
+        for c in sorted(np.flatnonzero(runs), key=lambda c: (len(chroms[c]), chroms[c]))
+    )
     within = covered & ~beyond
-    empty = (  # only where some gene lies beyond the data (none, in an intact genome-wide track)
+    empty_share = (  # only where some gene lies beyond the data (none, in an intact genome-wide track)
         float((np.count_nonzero(~features.any(axis=1) & within) + 1) / (within.sum() + 2))
         if beyond.any()
         else 0.0
     )
-    ends = 2 * len(np.unique(codes[on]))
     return BeyondData(
-        int(beyond.sum()),
-        int(max(n_before.max(initial=0), n_after.max(initial=0))),
-        ends,
-        empty,
-        tuple(places),
+        int(beyond.sum()), int(runs.max(initial=0)), len(np.unique(codes[on])), empty_share, places
     )
 
 
 def _beyond_data_warnings(
     genes: pd.DataFrame, tracks: list[Track], covered: np.ndarray, features: np.ndarray
 ) -> list[str]:
-    """A warning for each track whose data stop short of genes at chromosome ends (BEYOND_DATA)."""
+    """A warning for each track whose data end short of genes at chromosomes' ends (BEYOND_DATA)."""
     warnings = []
     for m, track in enumerate(tracks):
         found = beyond_data(genes, track, covered[:, m], features[:, m])
@@ -214,7 +206,7 @@ def _beyond_data_warnings(
             more = f" and {len(places) - 3} more chromosomes" if len(places) > 3 else ""
             warnings.append(
                 f"{track.path} ({track.mark}) holds no data on {', '.join(places[:3])}{more}, where "
-                f"{found.genes} genes lie (against {found.empty:.0%} of its other genes without signal): "
+                f"{found.genes} genes lie (against {found.empty_share:.0%} of its other genes without signal): "
                 f"they read as without {track.mark} signal; was the file cut short or made from part of "
                 "the genome? give a track of the whole genome"
             )

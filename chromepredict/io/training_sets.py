@@ -183,9 +183,7 @@ def sample_training_sets(
         labels_from="each sample's expression table (its own median rule)",
         units=next(iter(labelled.values())).provenance.units,
         log_scale=data.provenance.log_scale,  # any sample's (FeatureSet.pooled)
-        median_caveat=next(
-            (p.provenance.median_caveat for p in labelled.values() if p.provenance.median_caveat), None
-        ),
+        median_caveats=[f"{n}: {c}" for n, p in labelled.items() for c in p.provenance.median_caveats],
     )
     return {"pooled": split_tracks(data, split_seed)}
 

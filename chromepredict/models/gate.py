@@ -97,8 +97,8 @@ def read(
     data = inputs.read(model.spec, used, report)
     if expression is not None:
         data = with_expression(data, expression)
-        if not model.target.levels and data.provenance.median_caveat:  # high/low by the table's median
-            data.provenance.warnings.append(data.provenance.median_caveat)
+        if not model.target.levels:  # high/low by the table's median
+            data.provenance.warnings.extend(data.provenance.median_caveats)
     return _admitted(model, data, source or str(inputs.gtf), used)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from chromepredict.io.annotation import match_chroms
 from chromepredict.io.expression import Expression, Matched, looks_logged
 from chromepredict.io.features import FeatureSet
-from chromepredict.io.labelling import median_warnings
+from chromepredict.io.labelling import median_caveat
 from chromepredict.io.sources import TrackInputs
 from chromepredict.models import gate
 from chromepredict.models.protocols import ScoringModel
@@ -68,8 +68,9 @@ def agreement(
     for note in expression.notes + matched.notes:
         report.info(note)
     data.provenance.warnings.extend(matched.warnings)
-    if not model.target.levels:  # high/low by the table's median
-        data.provenance.warnings.extend(median_warnings(expression, data.provenance, matched))
+    caveat = None if model.target.levels else median_caveat(expression, data.provenance, matched)
+    if caveat:  # high/low by the table's median
+        data.provenance.warnings.append(caveat)
     known = matched.values.notna().to_numpy()
     if not known.any():
         reason = (
