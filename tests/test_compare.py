@@ -519,6 +519,39 @@ def test_a_pair_in_different_units_is_said_wherever_pairs_are_scored(
 
 
 @pytest.mark.slow
+def test_tables_logged_or_filtered_are_said_by_compare(cli, exported, tmp_path):
+    """Both tables as log2 values (one unit, so not a mismatch) would log the measured change twice;
+    E123's table filtered to expressed genes (RPKM > 1, as many pipelines write) leaves the silent
+    genes out of the change. compare says each; the tables as exported say neither."""
+    gtf = exported / "genes.gtf.gz"
+    logged = _sheet_with_expression(exported, tmp_path / "log", _log2)
+    sheet = pd.read_csv(logged)
+    first = sheet["expression"].fillna("").str.endswith("E003-expression.tsv.gz")
+    _log2(pd.read_csv(exported / "E003-expression.tsv.gz", sep="\t")).to_csv(
+        tmp_path / "E003.tsv", sep="\t", index=False
+    )
+    sheet.loc[first, "expression"] = str(tmp_path / "E003.tsv")
+    sheet.to_csv(logged, index=False)
+    runs = {
+        "log": (logged, "E003.tsv holds values on a log scale"),
+        "filtered": (
+            _sheet_with_expression(exported, tmp_path / "filtered", lambda t: t[t["rpkm"] > 1]),
+            "E123.tsv: none of its 10,464 genes is below 1 rpkm (filtered to expressed genes?)",
+        ),
+        "as exported": (_sheet_with_expression(exported, tmp_path / "same", lambda t: t), None),
+    }
+    for name, (sheet_path, message) in runs.items():
+        code, _, stderr = cli("compare", "--samplesheet", sheet_path, "--gtf", gtf, "--pair", "E003:E123",
+                              "-o", tmp_path / f"c-{name}")  # fmt: skip
+        text = " ".join(stderr.split())
+        assert code == 0, stderr
+        assert (message in text) if message else ("log scale" not in text and "below 1" not in text), (
+            name,
+            stderr,
+        )
+
+
+@pytest.mark.slow
 def test_a_pair_is_scored_on_the_marks_both_samples_have(cli, exported, tmp_path):
     """evaluate --pair with one sample of three marks: both windows are scored on those three marks
     (as compare does), so the change is never one of marks; a warning says so."""

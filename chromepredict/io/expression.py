@@ -214,6 +214,9 @@ class Expression:
 
 #: Tables of fewer values say too little about their units to compare them.
 UNITS_MIN_GENES = 100
+#: A table of this many genes or more with none below 1 (in its unit) was filtered to expressed
+#: genes: in every cell type many genes are silent (below 1 TPM, FPKM or RPKM).
+FILTERED_ROWS = 1000
 #: Typical values (medians of the values above 0) this many times apart are not one unit.
 UNITS_FOLD = 10.0
 
@@ -383,6 +386,12 @@ def read_expression(
     if is_labels:
         median = 0.5  # a 1 is high, a 0 low
         notes.append(f"column {layout.value_col} holds only 0 and 1: read as high/low labels (1 = high)")
+    elif len(values) >= FILTERED_ROWS and (values >= 1).all():
+        warnings.append(
+            f"{path}: none of its {len(values):,} genes is below 1 {layout.value_col} (filtered to expressed "
+            f"genes?): its high/low median ({_fmt(median)}) and any change measured against it leave out "
+            "the silent genes; give the table before filtering"
+        )
     return Expression(
         values=values,
         names=names,

@@ -25,6 +25,7 @@ import pandas as pd
 
 from chromepredict import __version__
 from chromepredict.io.annotation import GENE_COLUMNS
+from chromepredict.io.expression import looks_logged
 from chromepredict.io.features import FeatureSet, align, pair_warnings
 from chromepredict.models.metrics import regression_metrics
 from chromepredict.models.protocols import ScoringModel
@@ -375,7 +376,8 @@ def measured(model: ScoringModel, comparison: Comparison, expressions: dict, rep
     for expression, match in zip((first, second), matched, strict=True):
         for note in [*expression.notes, *match.notes]:
             report.info(f"{comparison.name}: {note}")
-        comparison.warnings.extend(match.warnings)
+        logged = looks_logged(expression)
+        comparison.warnings.extend([*match.warnings, *([logged] if logged else [])])
     measured = (matched[1].levels - matched[0].levels).to_numpy()
     known = np.isfinite(measured)
     if known.sum() < 3:
