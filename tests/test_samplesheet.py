@@ -66,6 +66,10 @@ def test_reader_resolves_paths_and_orders_marks(tmp_path, tracks):
         ("just one line without commas", "cannot read the samplesheet|lacks column"),
         ("sample,mark,bigwig\nA,H3K4me3,x.bw,extra\n", "line 2: more fields than the header"),
         (
+            "sample,mark,bigwig,expresion\nA,H3K4me3,x.bw,a.tsv\n",
+            "column 'expresion' looks like 'expression' misspelt",
+        ),
+        (
             "sample,mark,bigwig\nE003,H3K4me3,x.bw\ne003,H3K4me3,y.bw\n",
             "line 3: samples E003 and e003 differ only in case",
         ),
@@ -76,6 +80,14 @@ def test_reader_errors_name_the_line(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(UserError, match=message):
         read_samplesheet(path)
+
+
+def test_a_column_of_the_users_own_is_ignored(tmp_path, tracks):
+    """Metadata beside the four columns (a condition, a replicate) is not a misspelt column."""
+    path = tmp_path / "s.csv"
+    path.write_text("sample,condition,mark,bigwig,replicate\n" + f"A,treated,H3K4me3,{tracks[3]},1\n")
+    (sample,) = read_samplesheet(path)
+    assert sample.name == "A" and list(sample.tracks) == ["H3K4me3"]
 
 
 def test_a_separator_at_the_end_of_each_row_is_read(tmp_path, tracks):

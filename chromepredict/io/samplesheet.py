@@ -10,6 +10,7 @@ and ``-`` only.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 import warnings
@@ -23,6 +24,7 @@ from chromepredict.system.errors import UserError, require_file
 from chromepredict.system.formats import read_text, table_problem
 
 REQUIRED = ("sample", "mark", "bigwig")
+COLUMNS = (*REQUIRED, "expression")
 _SAFE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # a folder name, not hidden, not . or ..
 #: Longest sample name: ``A_vs_B.bedgraph`` of two such names stays within a file name's 255 bytes.
 MAX_NAME = 100
@@ -122,6 +124,13 @@ def read_samplesheet(path: str | Path) -> list[Sample]:
         raise UserError(
             f"{path}: samplesheet lacks column(s) {', '.join(missing)}; columns are sample,mark,bigwig[,expression]"
         )
+    for column in table.columns:  # other columns (a user's metadata) are ignored, a misspelt one is not
+        close = difflib.get_close_matches(column, COLUMNS, n=1, cutoff=0.8) if column not in COLUMNS else []
+        if close:
+            raise UserError(
+                f"{path}: column {column!r} looks like {close[0]!r} misspelt; name it {close[0]} (columns are "
+                "sample,mark,bigwig[,expression])"
+            )
     if table.empty:
         raise UserError(f"{path}: samplesheet has no rows; add one row per sample and mark")
     samples: dict[str, Sample] = {}
