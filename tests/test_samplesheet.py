@@ -302,6 +302,34 @@ def test_train_per_sample_and_pooled(cli, tmp_path, tracks, example):
     assert high - low > 0.1
 
 
+@pytest.mark.slow
+def test_pooled_levels_of_tables_in_different_units_are_said(cli, tmp_path, tracks, example):
+    """One level model pooled over B's table at 30× A's values would learn two scales: said for
+    --target level (and in its card); the class target, where each sample has its own median, and
+    one unit for both stay silent."""
+    path = sheet(tmp_path, tracks, expression=str(example["expression"]))
+    table = pd.read_csv(example["expression"], sep="\t")
+    table.assign(rpkm=table["rpkm"] * 30).to_csv(tmp_path / "x30.tsv", sep="\t", index=False)
+    mixed = tmp_path / "mixed.csv"
+    lines = path.read_text().splitlines()
+    b = next(i for i, line in enumerate(lines) if line.startswith("B,"))
+    lines[b] = lines[b].rsplit(",", 1)[0] + f",{tmp_path / 'x30.tsv'}"
+    mixed.write_text("\n".join(lines) + "\n")
+    said = "pooled A and B: the typical values of"
+    for name, (samples, target, expected) in {
+        "mixed level": (mixed, "level", True),
+        "mixed class": (mixed, "class", False),
+        "one unit level": (path, "level", False),
+    }.items():
+        out = tmp_path / name.replace(" ", "-")
+        code, _, stderr = cli("train", "--samplesheet", samples, "--gtf", example["gtf"], "--pooled", "--target",
+                              target, "-o", out, "--max-epochs", "1", "--members", "1")  # fmt: skip
+        assert code == 0, stderr
+        assert (said in stderr) == expected, (name, stderr)
+    card = (tmp_path / "mixed-level" / "model.card.json").read_text()
+    assert "One model of their levels would learn two scales" in card
+
+
 def test_train_samplesheet_needs_expression(cli, tmp_path, tracks, example):
     code, _, stderr = cli(
         "train", "--samplesheet", sheet(tmp_path, tracks), "--gtf", example["gtf"], "-o", tmp_path / "m"

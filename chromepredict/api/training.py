@@ -112,8 +112,8 @@ def train(
         entries = {s.name: (s.inputs, s.expression) for s in group}
         sets = sample_training_sets(report, entries, split_seed, len(group) > 1, window, "the samples")
     (training,) = sets.values()
-    if not kind.levels:  # high/low by the table's median
-        for caveat in training.data_provenance.median_caveats:
-            report.warn(caveat)
+    provenance = training.data_provenance  # high/low by the table's median, or its levels
+    for caveat in provenance.level_caveats if kind.levels else provenance.median_caveats:
+        report.warn(caveat)
     report.info(f"training on {settings.device}")
     return TrainedModel(fit(training, name, settings, report, genome_build, list(report.warnings)))

@@ -146,10 +146,10 @@ def run(report: Report, sets_of, output: str, settings, name: str | None, genome
         sets = sets_of()
         report.info(f"training on {settings.device}")
         target = get_target(settings.target)
-        if not target.levels:  # high/low by the table's median
-            for key, training in sets.items():
-                for caveat in training.data_provenance.median_caveats:
-                    report.warn(f"{key}: {caveat}" if len(sets) > 1 else caveat)
+        for key, training in sets.items():  # high/low by the table's median, or its levels
+            provenance = training.data_provenance
+            for caveat in provenance.level_caveats if target.levels else provenance.median_caveats:
+                report.warn(f"{key}: {caveat}" if len(sets) > 1 else caveat)
         summary = []
         for key, training in sets.items():
             several = len(sets) > 1

@@ -269,10 +269,10 @@ def looks_logged(expression: Expression) -> str | None:
     )
 
 
-def units_mismatch(first: Expression, second: Expression) -> str | None:
+def units_mismatch(first: Expression, second: Expression, pooled: bool = False) -> str | None:
     """Why two samples' tables are probably not in one unit (raw counts against TPM, log against
     linear, or typical values :data:`UNITS_FOLD` times apart), or None: a measured change between
-    them would shift every gene."""
+    them would shift every gene (``pooled``: one model of both samples' levels would learn two scales)."""
     if first.is_labels or second.is_labels:
         return None
     a, b = units_of(first.values), units_of(second.values)
@@ -280,13 +280,18 @@ def units_mismatch(first: Expression, second: Expression) -> str | None:
         return None
     names = Path(first.source).name, Path(second.source).name
     fix = "give both samples' tables in one unit (e.g. TPM from one quantifier)"
+    what, harm = (
+        ("one model of their levels", "learn two scales")
+        if pooled
+        else ("the change between them", "shift every gene")
+    )
     if a.kind != b.kind:
-        return f"{names[0]} holds {a.describe()} and {names[1]} {b.describe()}: the change between them mixes units; {fix}"
+        return f"{names[0]} holds {a.describe()} and {names[1]} {b.describe()}: {what} mixes units; {fix}"
     fold = max(a.median, b.median) / min(a.median, b.median)
     if a.kind != "log" and fold > UNITS_FOLD:
         return (
             f"the typical values of {names[0]} ({a.median:.3g}) and {names[1]} ({b.median:.3g}) are {fold:.0f}-fold "
-            f"apart: different units or normalisations? The change between them would shift every gene; {fix}"
+            f"apart: different units or normalisations? {what[0].upper()}{what[1:]} would {harm}; {fix}"
         )
     return None
 

@@ -107,6 +107,8 @@ class Provenance:
     other_types: tuple[str, ...] = ()  # ids (as written) of the GTF's genes of other types
     # when the labels' median runs over many genes of other types: a warning for what uses labels
     median_caveats: list[str] = field(default_factory=list)
+    # when pooled samples' tables are in different units: a warning for what learns their levels
+    level_caveats: list[str] = field(default_factory=list)
 
 
 def _first_said(texts: Iterable[str | None]) -> str | None:

@@ -168,14 +168,15 @@ def sample_training_sets(
         raise UserError(
             f"{where}: training needs an expression table per sample; add an expression column for {', '.join(lacking[:5])}"
         )
-    labelled = {}
+    labelled, expressions = {}, {}
     for name, (inputs, _) in samples.items():
-        values = read_expression_for(tables[name], None, inputs.gtf)
+        expressions[name] = values = read_expression_for(tables[name], None, inputs.gtf)
         labelled[name] = fully_measured(with_expression(inputs.read(spec, report=report), values))
         report_sample(report, name, labelled[name])
     if not pooled:
         return {name: split_tracks(data, split_seed) for name, data in labelled.items()}
     data = FeatureSet.pooled(list(labelled.values()), list(labelled))
+    reference, *others = expressions
     data.provenance = Provenance(
         source="samplesheet",
         description=f"{len(labelled)} samples of {where} pooled ({', '.join(labelled)})",
@@ -184,6 +185,11 @@ def sample_training_sets(
         units=next(iter(labelled.values())).provenance.units,
         log_scale=data.provenance.log_scale,  # any sample's (FeatureSet.pooled)
         median_caveats=[f"{n}: {c}" for n, p in labelled.items() for c in p.provenance.median_caveats],
+        level_caveats=[  # one model of levels learnt from tables in different units
+            f"pooled {reference} and {name}: {said}"
+            for name in others
+            if (said := units_mismatch(expressions[reference], expressions[name], pooled=True))
+        ],
     )
     return {"pooled": split_tracks(data, split_seed)}
 
