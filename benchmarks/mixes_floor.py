@@ -18,25 +18,15 @@ fewest predicts ``compare`` could take with the sums and the pool at no cost.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from benchmarks.predict_speed import best_of
 from chromepredict import DEFAULT_COMPARE_MODEL
 from chromepredict.models import onnx_proto
 from chromepredict.models.zoo import open_model
 from chromepredict.system.report import Report
-
-
-def best(function, repeats: int) -> float:
-    """The shortest of ``repeats`` wall times of ``function()``, seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -55,7 +45,7 @@ def main() -> None:
     first = rng.gamma(0.5, 1.0, shape).astype(np.float32)
     second = rng.gamma(0.5, 1.0, shape).astype(np.float32)
     mask = np.ones(shape[:2], np.float32)
-    graph_s = best(lambda: mixer(first, second, mask), args.repeats)
+    graph_s = best_of(args.repeats, lambda: mixer(first, second, mask))
 
     graph = onnx_proto.load(model.graph).graph
     initializers = {i.name: onnx_proto.to_array(i) for i in graph.initializer}
@@ -76,7 +66,7 @@ def main() -> None:
                 np.matmul(x, w)
 
     with threadpool_limits(1):
-        head_s = best(head, args.repeats)
+        head_s = best_of(args.repeats, head)
     flops = 2.0 * (rows // block) * block * sum(w.size for w in matrices)
     print(
         f"{args.model}: {len(matrices)} Gemm nodes [K, N] {[w.shape for w in matrices]}, {n} marks, {2**n} mixes"

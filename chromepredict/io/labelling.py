@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from chromepredict.io.expression import looks_logged
+from chromepredict.io.expression import Expression, Matched, looks_logged
 from chromepredict.io.features import FeatureSet, Provenance
 from chromepredict.io.ids import normalise_gene_ids
 from chromepredict.system.errors import UserError
@@ -25,7 +25,7 @@ def read_expression_for(path: str, column: str | None, gtf: str | None):
 OTHER_TYPES_SHARE = 0.1
 
 
-def median_caveat(expression, provenance: Provenance, matched) -> str | None:
+def median_caveat(expression: Expression, provenance: Provenance, matched: Matched) -> str | None:
     """A warning when the table's median rule (high/low labels) runs over many genes the GTF gives
     another type than the run's (``provenance``: of the genes read; ``matched``: the table on them)."""
     if expression.is_labels or provenance.gene_type is None or not provenance.other_types:

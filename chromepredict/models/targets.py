@@ -619,7 +619,7 @@ class LevelTarget(_Regression):
             )
         return data.levels
 
-    def units_caveat(self, expression, scale, units):
+    def units_caveat(self, expression: Expression, scale: LevelScale | None, units: str) -> str | None:
         """The table's mean log2(1 + value) over all its genes more than UNITS_FOLD-fold away from
         the training genes' mean level (the card's level scale): R², MAE and the measured levels
         would compare units, not accuracy. The two gene sets differ (a whole table against the
